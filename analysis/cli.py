@@ -1,0 +1,179 @@
+"""The ``b2dark`` command line: parse, load the card, call one library function, exit.
+
+Sub-commands (shared/DESIGN.md, "Command line"): generate, simulate, run, project, xsec, export.
+Every user error is one line on stderr and exit code 2; nothing half-written is left behind
+(writers use temporary names and rename when complete).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def _searches():
+    from analysis.searches import SEARCHES
+
+    return SEARCHES
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from gen.generate import generate_sample
+    from gen.runcard import load_sample
+
+    card = load_sample(args.card)
+    attrs = generate_sample(
+        card, args.output, events=args.events, seed=args.seed, workers=args.workers
+    )
+    print(
+        json.dumps(
+            {
+                k: attrs[k]
+                for k in ("process", "n_events", "cross_section_pb", "cross_section_err_pb", "seed")
+            }
+        )
+    )
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from detector.reco_io import load_detector_card, simulate_file
+
+    config = load_detector_card(args.detector)
+    simulate_file(args.events_path, args.output, config)
+    return 0
+
+
+def _cmd_xsec(args: argparse.Namespace) -> int:
+    from gen.generate import cross_section
+    from gen.runcard import load_sample
+
+    card = load_sample(args.card)
+    sigma, err = cross_section(card, points=args.points)
+    print(json.dumps({"cross_section_pb": sigma, "cross_section_err_pb": err}))
+    return 0
+
+
+def _search_module(card_path: str):
+    from gen.cards import CardError, read_toml
+
+    table, _ = read_toml(card_path)
+    name = table.get("search", {}).get("name") if isinstance(table.get("search"), dict) else None
+    searches = _searches()
+    if name not in searches:
+        valid = ", ".join(sorted(searches))
+        raise CardError(
+            f"{card_path}: [search].name {name!r} is not a known search ({valid}); "
+            "is this a sample card? use 'b2dark generate' for sample cards"
+        )
+    return searches[name]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    module = _search_module(args.card)
+    card = module.load_card(args.card)
+    results = module.run(card, Path(args.output), workers=args.workers)
+    print(str(Path(args.output) / "results.json"))
+    del results
+    return 0
+
+
+def _cmd_project(args: argparse.Namespace) -> int:
+    module = _search_module(args.card)
+    card = module.load_card(args.card)
+    module.project(card, Path(args.output), lumis_fb=args.lumi, workers=args.workers)
+    print(str(Path(args.output) / "results.json"))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from gen.export import export_events
+
+    export_events(args.events_path, args.to, args.output)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="b2dark", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="generate the events of a sample card")
+    p.add_argument("card")
+    p.add_argument("-o", "--output", required=True, help="events file (HDF5)")
+    p.add_argument("--events", type=int, help="override the card's number of events")
+    p.add_argument("--seed", type=int, help="override the card's seed")
+    p.add_argument(
+        "--workers", type=int, default=1, help="worker threads (same events for any number)"
+    )
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("simulate", help="run the parametrized Belle II detector on an events file")
+    p.add_argument("events_path", metavar="EVENTS", help="events file (HDF5)")
+    p.add_argument("-o", "--output", required=True, help="reco file (HDF5)")
+    p.add_argument("--detector", help="detector card (TOML) overriding the default Belle II")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "run", help="the whole chain of a search card: samples, detector, fit, limits"
+    )
+    p.add_argument("card")
+    p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("project", help="expected limits of a search at larger luminosities")
+    p.add_argument("card")
+    p.add_argument("--lumi", type=float, nargs="+", required=True, help="luminosities in fb^-1")
+    p.add_argument("-o", "--output", default="out/projection", help="output folder")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=_cmd_project)
+
+    p = sub.add_parser("xsec", help="the cross section of a sample card as JSON")
+    p.add_argument("card")
+    p.add_argument("--points", type=int, default=1_000_000, help="MC points (default 1e6)")
+    p.set_defaults(func=_cmd_xsec)
+
+    p = sub.add_parser("export", help="convert an events file to LHE or HepMC3")
+    p.add_argument("events_path", metavar="EVENTS", help="events file (HDF5)")
+    p.add_argument("--to", choices=("lhe", "hepmc3"), required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=_cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="b2dark: %(message)s"
+    )
+    from gen.cards import CardError
+    from gen.io import FileFormatError
+
+    numeric = [("events", 1), ("workers", 1), ("points", 1), ("seed", 0)]
+    for name, minimum in numeric:
+        value = getattr(args, name, None)
+        if value is not None and value < minimum:
+            print(f"b2dark: error: --{name} must be >= {minimum}, got {value}", file=sys.stderr)
+            return EXIT_USAGE
+    if getattr(args, "lumi", None) and any(x <= 0 for x in args.lumi):
+        print("b2dark: error: --lumi values must be positive (fb^-1)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except (CardError, FileFormatError, FileNotFoundError, IsADirectoryError) as exc:
+        print(f"b2dark: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("b2dark: interrupted; partial outputs were removed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Events file -> reco file: runs ``detector.simulate.simulate_chunk`` block by block.
+
+Block k of the events file (``gen.streams.BLOCK_EVENTS`` events) is simulated with the stream
+``stream(seed, DETECTOR, k)``: the detector's randomness never touches the generator's streams,
+and the reco file does not depend on how the work is split. Layout: shared/DESIGN.md, "Reco file".
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from gen.io import (
+    FileFormatError,
+    H5Writer,
+    _check_lengths,
+    iter_event_chunks,
+    open_checked,
+    open_events,
+    package_version,
+)
+from gen.streams import BLOCK_EVENTS, DETECTOR, stream
+
+RECO_FORMAT = "b2dark.reco/1"
+_OFFSETS = {"events/track_offset": "tracks/px", "events/cluster_offset": "clusters/e"}
+
+
+def load_detector_card(path: str | Path | None):
+    """The detector configuration: defaults, overridden by a detector card if given."""
+    from detector.config import DetectorConfig
+
+    if path is None:
+        return DetectorConfig()
+    from gen.cards import read_toml
+
+    table, _ = read_toml(path)
+    return DetectorConfig.from_toml(table, str(path))
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _rename(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """simulate_chunk keys -> dataset paths of the reco file."""
+    renamed = {}
+    for key, value in out.items():
+        if "/" in key:
+            renamed[key] = value
+        else:
+            renamed[f"events/{key}"] = value
+    return renamed
+
+
+def simulate_file(
+    events_path: str | Path,
+    reco_path: str | Path,
+    config=None,
+    seed: int | None = None,
+    extra_attrs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Simulate the detector on an events file; returns the reco file's root attributes."""
+    from detector.config import DetectorConfig
+    from detector.simulate import simulate_chunk
+
+    config = config or DetectorConfig()
+    events_path = Path(events_path)
+    with open_events(events_path) as f:
+        attrs = {k: v for k, v in f.attrs.items() if k not in ("format", "complete")}
+        seed = int(attrs["seed"]) if seed is None else seed
+        attrs.update(
+            {
+                "detector": config.to_toml(),
+                "detector_seed": seed,
+                "events_file": str(events_path),
+                "events_sha256": _file_digest(events_path),
+                "b2dark_version": package_version(),
+                **(extra_attrs or {}),
+            }
+        )
+        with H5Writer(reco_path, {"format": RECO_FORMAT, **attrs}, _OFFSETS) as writer:
+            writer.append(
+                {
+                    "events/track_offset": np.zeros(1, np.int64),
+                    "events/cluster_offset": np.zeros(1, np.int64),
+                }
+            )
+            for start, chunk in iter_event_chunks(f, BLOCK_EVENTS):
+                rng = stream(seed, DETECTOR, start // BLOCK_EVENTS)
+                out = simulate_chunk(chunk.particles, chunk.offset, rng, config)
+                out = _rename(out)
+                out["events/weight"] = chunk.weight
+                for name, value in chunk.truth.items():
+                    out[f"truth/{name}"] = value
+                writer.append(out)
+    return attrs
+
+
+def open_reco(path: str | Path) -> h5py.File:
+    """Open and verify a reco file."""
+    f = open_checked(path, RECO_FORMAT)
+    try:
+        _check_lengths(f, Path(path), "events/weight", "events/track_offset", "tracks")
+    except FileFormatError:
+        f.close()
+        raise
+    return f
+
+
+def iter_reco_chunks(
+    f: h5py.File, chunk_events: int = BLOCK_EVENTS
+) -> Iterator[dict[str, np.ndarray]]:
+    """Yield dicts of reco arrays (local offsets starting at 0) over an open reco file."""
+    n = int(f.attrs["n_events"])
+    ev_names = [k for k in f["events"] if k not in ("track_offset", "cluster_offset")]
+    truth_names = list(f["truth"]) if "truth" in f else []
+    for start in range(0, n, chunk_events):
+        stop = min(n, start + chunk_events)
+        out: dict[str, np.ndarray] = {}
+        for off_name, group in (("track_offset", "tracks"), ("cluster_offset", "clusters")):
+            off = f[f"events/{off_name}"][start : stop + 1]
+            a, b = int(off[0]), int(off[-1])
+            out[off_name] = off - a
+            for k in f[group]:
+                out[f"{group}/{k}"] = f[f"{group}/{k}"][a:b]
+        for k in ev_names:
+            out[k] = f[f"events/{k}"][start:stop]
+        for k in truth_names:
+            out[f"truth/{k}"] = f[f"truth/{k}"][start:stop]
+        yield out

@@ -1,0 +1,108 @@
+"""Run cards: TOML files validated once, at load, into plain typed values.
+
+Every error is a ``CardError`` whose message names the file, the key and what is allowed; the
+command line prints it as one line and exits with code 2. Unknown keys are errors, never
+silently ignored (shared/DESIGN.md, Conventions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+SCHEMA_VERSION = 1
+
+
+class CardError(ValueError):
+    """A card that cannot be used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One card key: its type, default (``None``: required), allowed range and documentation."""
+
+    kind: type
+    default: Any = None
+    doc: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    choices: tuple | None = None
+    required: bool = False
+
+    def parse(self, value: Any, where: str) -> Any:
+        kind = self.kind
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind is bool and not isinstance(value, bool):
+            raise CardError(f"{where}: expected true or false, got {value!r}")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise CardError(f"{where}: expected an integer, got {value!r}")
+        if kind is list and not isinstance(value, list):
+            raise CardError(f"{where}: expected a list, got {value!r}")
+        if not isinstance(value, kind):
+            raise CardError(f"{where}: expected {kind.__name__}, got {value!r}")
+        if kind is float and not math.isfinite(value):
+            raise CardError(f"{where}: expected a finite number, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise CardError(f"{where}: {value!r} is not one of {allowed}")
+        if self.minimum is not None and (
+            value < self.minimum or (self.exclusive_minimum and value == self.minimum)
+        ):
+            op = ">" if self.exclusive_minimum else ">="
+            raise CardError(f"{where}: must be {op} {self.minimum}, got {value!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise CardError(f"{where}: must be <= {self.maximum}, got {value!r}")
+        return value
+
+
+def parse_table(table: Any, schema: Mapping[str, Param], where: str) -> dict[str, Any]:
+    """Validate one TOML table against ``schema``: unknown keys and missing required keys fail."""
+    if not isinstance(table, dict):
+        raise CardError(f"{where}: expected a table, got {table!r}")
+    unknown = sorted(set(table) - set(schema))
+    if unknown:
+        allowed = ", ".join(sorted(schema)) or "(none)"
+        raise CardError(f"{where}: unknown key {unknown[0]!r}; allowed keys: {allowed}")
+    out = {}
+    for key, param in schema.items():
+        if key in table:
+            out[key] = param.parse(table[key], f"{where}.{key}")
+        elif param.required or param.default is None:
+            raise CardError(f"{where}: missing required key {key!r} ({param.doc})")
+        else:
+            out[key] = param.default
+    return out
+
+
+def read_toml(path: str | Path) -> tuple[dict, str]:
+    """Read a TOML file; returns (table, text). Errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CardError(f"{path}: no such card file; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CardError(f"{path}: cannot read card ({exc.__class__.__name__}: {exc})") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise CardError(f"{path}: malformed TOML ({exc})") from None
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise ``CardError(message)`` unless ``condition``: for cross-key physics checks."""
+    if not condition:
+        raise CardError(message)
+
+
+Validator = Callable[[dict, str], None]

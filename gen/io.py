@@ -1,0 +1,211 @@
+"""HDF5 files of b2dark: the appendable writer shared by every stage, and the events reader.
+
+Layout: shared/DESIGN.md, "Events file" (``format = "b2dark.events/1"``). Every file is written
+under a temporary name in the destination folder and renamed only when complete; the root attribute
+``complete = True`` is set last, and readers refuse a file without it. Datasets are chunked at about
+1 MiB, uncompressed (DESIGN.md: h5py writes ~1 GB/s uncompressed, ~30x slower with gzip).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from gen.events import PARTICLE_FIELDS, EventChunk
+
+EVENTS_FORMAT = "b2dark.events/1"
+_CHUNK_BYTES = 1 << 20
+
+
+class FileFormatError(ValueError):
+    """A file that is missing, truncated, incomplete or not of the expected format (one line)."""
+
+
+def package_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("b2dark")
+    except Exception:  # noqa: BLE001 - running from a source tree
+        return "0+unknown"
+
+
+class H5Writer:
+    """Append-only writer of 1-D datasets; ``with`` commits on success and removes on failure.
+
+    ``offsets`` names datasets holding n+1 offsets: appended chunks carry local offsets starting
+    at 0 and are shifted by the running total of their ``owner`` dataset (e.g. particles).
+    """
+
+    def __init__(self, path: str | Path, attrs: Mapping[str, Any], offsets: Mapping[str, str]):
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(f"{self.path.parent}: output folder does not exist; create it")
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.file = h5py.File(self.tmp, "w")
+        for key, value in attrs.items():
+            self.file.attrs[key] = value
+        self.offsets = dict(offsets)
+        self.totals: dict[str, int] = {}
+
+    def _dataset(self, name: str, dtype: np.dtype) -> h5py.Dataset:
+        if name in self.file:
+            return self.file[name]
+        chunk = max(1024, _CHUNK_BYTES // np.dtype(dtype).itemsize)
+        return self.file.create_dataset(
+            name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,)
+        )
+
+    def append(self, arrays: Mapping[str, np.ndarray]) -> None:
+        for name, array in arrays.items():
+            array = np.asarray(array)
+            if name in self.offsets:
+                owner = self.offsets[name]
+                if name not in self.file:
+                    array = array.astype(np.int64)
+                else:
+                    array = array[1:].astype(np.int64)
+                array = array + self.totals.get(owner, 0)
+            ds = self._dataset(name, array.dtype)
+            n0 = ds.shape[0]
+            ds.resize((n0 + array.shape[0],))
+            ds[n0:] = array
+        for name, array in arrays.items():
+            if name not in self.offsets:
+                self.totals[name] = self.totals.get(name, 0) + len(array)
+
+    def set_attrs(self, attrs: Mapping[str, Any]) -> None:
+        for key, value in attrs.items():
+            self.file.attrs[key] = value
+
+    def commit(self) -> None:
+        self.file.attrs["complete"] = True
+        self.file.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self.file.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> H5Writer:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def events_writer(path: str | Path, attrs: Mapping[str, Any]) -> H5Writer:
+    """A writer for an events file; ``attrs`` are the root attributes of the contract."""
+    return H5Writer(
+        path, {"format": EVENTS_FORMAT, **attrs}, offsets={"events/offset": "particles/pdg"}
+    )
+
+
+def chunk_arrays(chunk: EventChunk) -> dict[str, np.ndarray]:
+    """The datasets of one chunk, named as in the events file."""
+    out = {"events/weight": chunk.weight, "events/offset": chunk.offset}
+    for name, dtype in PARTICLE_FIELDS.items():
+        out[f"particles/{name}"] = chunk.particles[name].astype(dtype, copy=False)
+    for name, array in chunk.truth.items():
+        out[f"truth/{name}"] = array
+    return out
+
+
+def open_checked(path: str | Path, expected_format: str) -> h5py.File:
+    """Open a complete b2dark file of ``expected_format`` or raise a one-line FileFormatError."""
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(
+            f"{path}: no such file; check the path or run the stage that makes it"
+        )
+    if not h5py.is_hdf5(path):
+        raise FileFormatError(f"{path}: not an HDF5 file (truncated or foreign); regenerate it")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot open as HDF5 ({exc}); regenerate it") from None
+    fmt = f.attrs.get("format", None)
+    if fmt != expected_format:
+        f.close()
+        family, _, version = str(expected_format).partition("/")
+        if isinstance(fmt, str) and fmt.startswith(family + "/"):
+            raise FileFormatError(
+                f"{path}: format {fmt!r} is not supported by this b2dark "
+                f"(reads {expected_format!r}); "
+                "upgrade b2dark or regenerate the file"
+            )
+        raise FileFormatError(f"{path}: not a {expected_format!r} file (format={fmt!r})")
+    if not bool(f.attrs.get("complete", False)):
+        f.close()
+        raise FileFormatError(f"{path}: incomplete file (no completion mark); regenerate it")
+    return f
+
+
+def _check_lengths(
+    f: h5py.File, path: Path, n_key: str, offset_key: str, owner_prefix: str
+) -> None:
+    n = int(f.attrs["n_events"])
+    if offset_key not in f or f[offset_key].shape[0] != n + 1:
+        raise FileFormatError(
+            f"{path}: {offset_key} does not hold n_events+1 entries; regenerate it"
+        )
+    n_items = int(f[offset_key][-1])
+    for name, ds in f[owner_prefix].items():
+        if ds.shape[0] != n_items:
+            raise FileFormatError(
+                f"{path}: {owner_prefix}/{name} has {ds.shape[0]} entries, "
+                f"expected {n_items}; regenerate it"
+            )
+    if f[n_key].shape[0] != n:
+        raise FileFormatError(f"{path}: {n_key} does not hold n_events entries; regenerate it")
+
+
+def open_events(path: str | Path) -> h5py.File:
+    """Open and verify an events file (format, completion mark, dataset lengths)."""
+    f = open_checked(path, EVENTS_FORMAT)
+    try:
+        _check_lengths(f, Path(path), "events/weight", "events/offset", "particles")
+    except FileFormatError:
+        f.close()
+        raise
+    return f
+
+
+def iter_event_chunks(f: h5py.File, chunk_events: int) -> Iterator[tuple[int, EventChunk]]:
+    """Yield (first event index, EventChunk with local offsets) over an open events file."""
+    n = int(f.attrs["n_events"])
+    offsets = f["events/offset"]
+    truth_names = list(f["truth"]) if "truth" in f else []
+    for start in range(0, n, chunk_events):
+        stop = min(n, start + chunk_events)
+        off = offsets[start : stop + 1]
+        a, b = int(off[0]), int(off[-1])
+        yield (
+            start,
+            EventChunk(
+                weight=f["events/weight"][start:stop],
+                offset=off - a,
+                particles={k: f[f"particles/{k}"][a:b] for k in PARTICLE_FIELDS},
+                truth={k: f[f"truth/{k}"][start:stop] for k in truth_names},
+            ),
+        )
+
+
+def read_events(path: str | Path) -> tuple[dict[str, Any], EventChunk]:
+    """The whole events file in memory (for tests and small samples): (attributes, chunk)."""
+    with open_events(path) as f:
+        attrs = dict(f.attrs)
+        chunks = [c for _, c in iter_event_chunks(f, max(1, int(attrs["n_events"])))]
+    if not chunks:
+        return attrs, EventChunk.fixed_multiplicity(0, 0)
+    return attrs, chunks[0]

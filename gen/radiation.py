@@ -1,0 +1,335 @@
+"""Photon radiation off leptons: initial-state (structure functions) and final-state (PHOTOS-like).
+
+All functions are scalar ``@kernel`` building blocks, meant to be inlined by process kernels.
+
+Initial-state radiation (ISR)
+-----------------------------
+Collinear structure-function method (leading logarithm, all orders in the soft part):
+
+    sigma(s) = K_ISR * int dx1 dx2 D(x1, s) D(x2, s) sigma_0(s'),   s' ~ x1 x2 s,
+
+with the electron structure function of Kuraev and Fadin, Sov. J. Nucl. Phys. 41 (1985) 466,
+in the beta-exponentiated form, beta = (2 alpha/pi) (L - 1), L = ln(s/m_e^2):
+
+    D(x) = beta/2 (1-x)^(beta/2-1) [1 + 3/8 beta + beta^2/16 (9/8 - pi^2/3)]
+           - beta/4 (1+x)
+           + beta^2/32 [-4(1+x) ln(1-x) - (1+3x^2)/(1-x) ln x - 5 - x].
+
+The soft prefactor is the expansion of the exact Gribov-Lipatov solution
+exp(beta/2 (3/4 - gamma_E)) / Gamma(1 + beta/2) (Skrzypek, Acta Phys. Polon. B23 (1992) 135);
+with it D is normalised, int_0^1 D dx = 1 (checked in tests/gen/test_radiation.py), as the
+non-singlet (number-conserving) function must be. e+e- pair emission is not included.
+``K_ISR = 1 + alpha/pi (pi^2/3 - 1/2)`` is the non-logarithmic part of the exact O(alpha)
+soft+virtual ISR correction (the constant term of the Kuraev-Fadin 1985 radiator; the same
+O(alpha) soft+virtual result is in every textbook treatment of e+e- -> f f-bar).
+
+What is exact and what is not: soft photons to all orders and collinear (leading-log) photons to
+O(beta^2), i.e. O(alpha^2 L^2); O(alpha) non-log soft+virtual terms (K_ISR). Missing: O(alpha)
+non-log terms of hard photons (~ alpha/pi ~ 0.2 %, enhanced for very hard photons), O(alpha^2 L)
+terms, pair emission, ISR-FSR interference.
+
+Each beam radiates one *effective* photon carrying the whole energy fraction 1 - x_i (all
+collinear photons of that beam merged). Its angle to the beam is drawn from the quasi-collinear
+eikonal (dipole) distribution of the e+e- pair restricted to that beam's leg,
+
+    dN/dcos(theta) ~ sin^2(theta) / ((1 - b cos theta)^2 (1 + b cos theta)),  b = beam velocity,
+
+(the e+e- dipole sin^2/(1 - b^2 cos^2)^2 split by partial fractions; it integrates to the
+(L - 1) of beta, i.e. the mass cut-off theta ~ m_e/E is the physical one), so photons have
+finite angles and transverse momenta. Energy and angle are sampled independently (exact only in
+the soft limit). Recoil scheme: the produced system takes Q = P_beams - k1 - k2 exactly, with
+s' = Q^2 = x1 x2 s exactly (so the event sample integrates the structure-function formula above):
+photon directions are kept and both photon energies (v_i E_beam) are scaled by one factor lam,
+= 1 for back-to-back photons and 1 - O(w1 w2 / (sqrt(s) (w1 + w2))) otherwise. Photons softer
+than ``e_min`` (c.m. frame) are not produced: their energy is returned to the beam (x = 1), an
+O(e_min / E_beam) approximation.
+
+Final-state radiation (FSR)
+---------------------------
+PHOTOS-like (Barberio, Was, Comput. Phys. Commun. 79 (1994) 291) emission off each member of a
+charged pair, in the pair rest frame: the photon energy fraction of the emitter's energy is drawn
+from the O(beta) exponentiated D (exact sampling; int D = 1, so FSR does not change the cross
+section: it is unitary), with the per-leg beta of the pair's eikonal dipole
+beta_f = (2 alpha/pi) [(1 + b^2)/(2 b) ln((1 + b)/(1 - b)) - 1] (b = velocity in the pair frame;
+-> (2 alpha/pi)(ln(M^2/m^2) - 1) for b -> 1), and the angle to the emitter from the same
+leg distribution as ISR. Recoil scheme (PHOTOS-like): with photons k_a, k_b fixed in the pair
+rest frame, the remaining system R = Q - k_a - k_b decays to the two charged particles
+back-to-back along their original axis in the R rest frame; then everything is boosted back.
+Four-momentum is conserved exactly; in the collinear limit the radiating particle loses exactly
+the photon energy and its partner is unchanged. The inclusive effect of FSR on the total cross
+section, K_FSR = 1 + 3 alpha/(4 pi) (massless fermions; the QED analogue of the QCD factor
+1 + alpha_s/pi of R, C_F -> Q_f^2 = 1), is left to the process. Exact: the soft eikonal limit
+of the final-state dipole and the collinear leading log to all orders (O(beta) in the hard
+part); approximate: hard wide-angle photons (energy and angle factorised), mass terms beyond
+the eikonal.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gen.constants import ALPHA_EM
+from gen.jit import kernel
+from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
+
+#: non-log O(alpha) soft+virtual ISR factor (constant term of the Kuraev-Fadin 1985 radiator)
+ISR_K_FACTOR = 1.0 + ALPHA_EM / math.pi * (math.pi**2 / 3.0 - 0.5)
+#: inclusive O(alpha) FSR factor for a massless fermion pair (the QED analogue of 1 + alpha_s/pi)
+FSR_K_FACTOR = 1.0 + 3.0 * ALPHA_EM / (4.0 * math.pi)
+#: default probability of the hard (dx/x) sampling channel of ``sample_isr_fraction1``
+ISR_HARD_FRACTION = 0.1
+
+_TWO_ALPHA_OVER_PI = 2.0 * ALPHA_EM / math.pi
+# soft prefactor at O(beta^2): expansion of exp(beta/2 (3/4 - gamma_E)) / Gamma(1 + beta/2)
+_C2_SOFT = (9.0 / 8.0 - math.pi**2 / 3.0) / 16.0
+
+
+@kernel
+def ll_beta(s: float, m: float) -> float:
+    """Leading-log radiator beta = (2 alpha/pi)(ln(s/m^2) - 1) (Kuraev-Fadin 1985)."""
+    return _TWO_ALPHA_OVER_PI * (math.log(s / (m * m)) - 1.0)
+
+
+@kernel
+def dipole_beta(velocity: float) -> float:
+    """Per-leg beta of a back-to-back charged pair with velocity ``velocity`` in its rest frame.
+
+    (2 alpha/pi)[(1 + b^2)/(2 b) ln((1 + b)/(1 - b)) - 1]: the eikonal (soft-photon) integral of
+    the pair's dipole, so that the soft spectrum per leg is (beta/2) dw/w; equals ``ll_beta`` up
+    to O(m^2/s) for b -> 1, and -> 0 as b -> 0 (a charge at rest does not radiate).
+    """
+    b = velocity
+    if b < 1e-6:
+        return 0.0
+    if b >= 1.0:
+        return math.inf
+    lg = math.log1p(b) - math.log1p(-b)
+    return _TWO_ALPHA_OVER_PI * ((1.0 + b * b) / (2.0 * b) * lg - 1.0)
+
+
+@kernel
+def _hard_terms(v: float, beta: float) -> float:
+    """Non-soft part of D at v = 1 - x > 0: -beta/4 (1+x) + O(beta^2) bracket (Kuraev-Fadin)."""
+    x = 1.0 - v
+    lnx_over_v = -1.0 - 0.5 * v if v < 1e-8 else math.log1p(-v) / v
+    bracket = -4.0 * (1.0 + x) * math.log(v) - (1.0 + 3.0 * x * x) * lnx_over_v - 5.0 - x
+    return -0.25 * beta * (1.0 + x) + beta * beta / 32.0 * bracket
+
+
+@kernel
+def structure_function(x: float, beta: float) -> float:
+    """Electron structure function D(x) at O(beta^2), beta-exponentiated (Kuraev-Fadin 1985).
+
+    ``x``: fraction of the beam energy kept by the electron (0 < x < 1); ``beta``: ``ll_beta``.
+    """
+    if x <= 0.0 or x >= 1.0:
+        return 0.0
+    v = 1.0 - x
+    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    return 0.5 * beta * v ** (0.5 * beta - 1.0) * soft + _hard_terms(v, beta)
+
+
+@kernel
+def structure_function_o1(x: float, beta: float) -> float:
+    """D(x) at O(beta) (exponentiated): beta/2 (1-x)^(beta/2-1) (1 + 3/8 beta) - beta/4 (1+x)."""
+    if x <= 0.0 or x >= 1.0:
+        return 0.0
+    v = 1.0 - x
+    return 0.5 * beta * v ** (0.5 * beta - 1.0) * (1.0 + 0.375 * beta) - 0.25 * beta * (1.0 + x)
+
+
+@kernel
+def sample_isr_fraction1(rng, beta: float, hard_fraction: float, x_min: float):
+    """Draw v = 1 - x for one beam; returns ``(v, weight)`` with weight = D(x) / pdf(x).
+
+    For any f, E[weight f(x)] = int_0^1 D(x) f(x) dx (D: ``structure_function``). The sampling
+    pdf mixes the soft peak (beta/2) v^(beta/2-1) (probability 1 - hard_fraction) with dx/x on
+    [x_min, 1] (probability hard_fraction), so a cross section rising like 1/s' towards the
+    threshold x_min gives bounded weights. x_min in (0, 1): e.g. the production threshold s_0/s.
+    """
+    a = hard_fraction
+    lmin = -math.log(x_min)
+    if rng.random() < a:
+        x = math.exp(-lmin * rng.random())
+        v = 1.0 - x
+    else:
+        v = rng.random() ** (2.0 / beta)
+        x = 1.0 - v
+    if x <= 0.0:
+        return 1.0, 0.0
+    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    if v <= 0.0:
+        return 0.0, soft / (1.0 - a)
+    # divide D and pdf by the soft density (beta/2) v^(beta/2-1): r is its inverse
+    r = (2.0 / beta) * v ** (1.0 - 0.5 * beta)
+    h = 1.0 / (x * lmin) if x >= x_min else 0.0
+    return v, (soft + _hard_terms(v, beta) * r) / ((1.0 - a) + a * h * r)
+
+
+@kernel
+def sample_fsr_fraction1(rng, beta: float) -> float:
+    """Draw v = 1 - z exactly from the O(beta) D(z) (``structure_function_o1``), by rejection.
+
+    Envelope (1 + 3/8 beta)(beta/2) v^(beta/2-1); acceptance 1/(1 + 3/8 beta). Returns 0 for
+    beta <= 0.
+    """
+    if beta <= 0.0:
+        return 0.0
+    s1 = 1.0 + 0.375 * beta
+    while True:
+        v = rng.random() ** (2.0 / beta)
+        acc = 1.0 - (2.0 - v) * v ** (1.0 - 0.5 * beta) / (2.0 * s1)
+        if rng.random() < acc:
+            return v
+
+
+@kernel
+def sample_emission_angle1(rng, e: float, m: float):
+    """(cos, sin) of a photon's angle to its emitter (energy ``e``, mass ``m``): one dipole leg.
+
+    dN/dcos ~ (1 - c^2) / ((1 - b c)^2 (1 + b c)), b = p/e: c drawn from 1/(1 - b c) by
+    inversion, accepted with (1 - c^2)/(1 - b^2 c^2). 1 - c is computed without cancellation,
+    so angles down to m/e ~ 1e-4 keep full precision. Isotropic-like sin^2 for b -> 0.
+    """
+    p = math.sqrt(max(e * e - m * m, 0.0))
+    b = p / e
+    if b < 1e-6:
+        while True:
+            c = 2.0 * rng.random() - 1.0
+            if rng.random() < 1.0 - c * c:
+                return c, math.sqrt(1.0 - c * c)
+    omb = m * m / (e * (e + p))  # 1 - b
+    lnr = math.log((1.0 + b) / omb)
+    while True:
+        u = rng.random()
+        t = omb * math.expm1((1.0 - u) * lnr) / b  # 1 - c
+        t = min(max(t, 0.0), 2.0)
+        s2 = t * (2.0 - t)
+        acc = s2 / ((omb + b * t) * (1.0 + b - b * t))
+        if rng.random() < acc:
+            return 1.0 - t, math.sqrt(s2)
+
+
+@kernel
+def isr_photons1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min: float,
+                 e_min: float, k):
+    """ISR of both beams in the e+e- c.m. frame (e- along +z); photons written to ``k``.
+
+    ``k``: float64 array (2, 4) receiving (px, py, pz, e) of the e- beam's photon (row 0) and
+    the e+ beam's photon (row 1); a row is zero when that beam's photon is softer than
+    ``e_min`` (GeV, c.m.) or absent. Returns ``(weight, v1, v2)``: weight = D(x1) D(x2) / pdf
+    (multiply by ``ISR_K_FACTOR`` and sigma_0(s'), s' = (P - k1 - k2)^2); v_i = 1 - x_i as used
+    in the kinematics (0 below ``e_min``). Structure functions with beta = ``ll_beta(s, m_beam)``.
+    """
+    s = sqrt_s * sqrt_s
+    beta = ll_beta(s, m_beam)
+    eb = 0.5 * sqrt_s
+    v1, w1 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
+    v2, w2 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
+    if v1 * eb < e_min:
+        v1 = 0.0
+    if v2 * eb < e_min:
+        v2 = 0.0
+    for i in range(2):
+        for j in range(4):
+            k[i, j] = 0.0
+        v = v1 if i == 0 else v2
+        if v <= 0.0:
+            continue
+        c, sn = sample_emission_angle1(rng, eb, m_beam)
+        phi = 2.0 * math.pi * rng.random()
+        zsign = 1.0 if i == 0 else -1.0
+        k[i, 0] = sn * math.cos(phi)
+        k[i, 1] = sn * math.sin(phi)
+        k[i, 2] = zsign * c
+    # photon energies w_i = lam v_i E_b with lam fixed by s' = (P - k1 - k2)^2 = x1 x2 s:
+    # A lam^2 - B lam + C = 0, A = 2 w1 w2 (1 - cos12), B = 2 sqrt_s (w1 + w2), C = s - x1 x2 s
+    # (lam = 1 for back-to-back photons; the root continuous with lam = C/B at A = 0).
+    w1e, w2e = v1 * eb, v2 * eb
+    one_m_cos12 = 1.0 - (k[0, 0] * k[1, 0] + k[0, 1] * k[1, 1] + k[0, 2] * k[1, 2])
+    a_ = 2.0 * w1e * w2e * one_m_cos12
+    b_ = 2.0 * sqrt_s * (w1e + w2e)
+    c_ = b_ - 4.0 * w1e * w2e
+    lam = 1.0
+    if b_ > 0.0:
+        lam = 2.0 * c_ / (b_ + math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)))
+    for i in range(2):
+        w = lam * (w1e if i == 0 else w2e)
+        for j in range(3):
+            k[i, j] *= w
+        k[i, 3] = w
+    return w1 * w2, v1, v2
+
+
+@kernel
+def fsr_pair1(rng, p, ma: float, mb: float, e_min: float) -> int:
+    """Final-state radiation off a charged pair, in place; returns a bit mask of emitted photons.
+
+    ``p``: float64 array (4, 4) of (px, py, pz, e): rows 0 and 1 hold the two charged particles
+    (masses ``ma``, ``mb``; any frame) and are overwritten with their radiated momenta; rows 2 and
+    3 receive the photons of particle a and b (zero if none). Bit 0 (1): photon of a, bit 1 (2):
+    photon of b. The pair's total four-momentum is conserved exactly (see the module docstring);
+    photons softer than ``e_min`` (GeV, in the pair rest frame) are not emitted.
+    """
+    for j in range(4):
+        p[2, j] = 0.0
+        p[3, j] = 0.0
+    qx = p[0, 0] + p[1, 0]
+    qy = p[0, 1] + p[1, 1]
+    qz = p[0, 2] + p[1, 2]
+    qe = p[0, 3] + p[1, 3]
+    m2 = qe * qe - qx * qx - qy * qy - qz * qz
+    if m2 <= (ma + mb) ** 2:
+        return 0
+    mq = math.sqrt(m2)
+    bx, by, bz = qx / qe, qy / qe, qz / qe
+    ax, ay, az, _ = boost1(p[0, 0], p[0, 1], p[0, 2], p[0, 3], -bx, -by, -bz)
+    an = math.sqrt(ax * ax + ay * ay + az * az)
+    if an <= 0.0:
+        return 0
+    nx, ny, nz = ax / an, ay / an, az / an
+    pstar = two_body_momentum1(mq, ma, mb)
+    ea = math.sqrt(pstar * pstar + ma * ma)
+    eb = math.sqrt(pstar * pstar + mb * mb)
+    # photon a along n-leg, photon b along the -n leg (pair rest frame)
+    kax = kay = kaz = kae = 0.0
+    kbx = kby = kbz = kbe = 0.0
+    mask = 0
+    wa = sample_fsr_fraction1(rng, dipole_beta(pstar / ea)) * ea
+    if wa >= e_min and wa > 0.0:
+        c, sn = sample_emission_angle1(rng, ea, ma)
+        phi = 2.0 * math.pi * rng.random()
+        dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, nx, ny, nz)
+        kax, kay, kaz, kae = wa * dx, wa * dy, wa * dz, wa
+        mask |= 1
+    wb = sample_fsr_fraction1(rng, dipole_beta(pstar / eb)) * eb
+    if wb >= e_min and wb > 0.0:
+        c, sn = sample_emission_angle1(rng, eb, mb)
+        phi = 2.0 * math.pi * rng.random()
+        dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, -nx, -ny, -nz)
+        kbx, kby, kbz, kbe = wb * dx, wb * dy, wb * dz, wb
+        mask |= 2
+    if mask == 0:
+        return 0
+    rx, ry, rz = -(kax + kbx), -(kay + kby), -(kaz + kbz)
+    re = mq - kae - kbe
+    mr2 = re * re - rx * rx - ry * ry - rz * rz
+    if re <= 0.0 or mr2 <= (ma + mb) ** 2:
+        return 0  # kinematically impossible (probability ~1e-6): no emission in this event
+    mr = math.sqrt(mr2)
+    pr = two_body_momentum1(mr, ma, mb)
+    brx, bry, brz = rx / re, ry / re, rz / re
+    a4 = boost1(pr * nx, pr * ny, pr * nz, math.sqrt(pr * pr + ma * ma), brx, bry, brz)
+    b4 = boost1(-pr * nx, -pr * ny, -pr * nz, math.sqrt(pr * pr + mb * mb), brx, bry, brz)
+    a4 = boost1(a4[0], a4[1], a4[2], a4[3], bx, by, bz)
+    b4 = boost1(b4[0], b4[1], b4[2], b4[3], bx, by, bz)
+    ka4 = boost1(kax, kay, kaz, kae, bx, by, bz)
+    kb4 = boost1(kbx, kby, kbz, kbe, bx, by, bz)
+    for j in range(4):
+        p[0, j] = a4[j]
+        p[1, j] = b4[j]
+        if mask & 1:
+            p[2, j] = ka4[j]
+        if mask & 2:
+            p[3, j] = kb4[j]
+    return mask

@@ -1,0 +1,119 @@
+"""The b2dark command line end to end on tiny cards: outputs, determinism, one-line errors."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from analysis.cli import main
+
+SIGNAL = """schema_version = 1
+[sample]
+process = "mumu_zprime"
+events = {events}
+seed = 5
+[process]
+mass_gev = {mass}
+g_prime = 1.0e-3
+"""
+
+
+@pytest.fixture
+def card(tmp_path):
+    path = tmp_path / "sig.toml"
+    path.write_text(SIGNAL.format(events=20000, mass=1.0))
+    return path
+
+
+def _datasets(path):
+    out = {}
+    with h5py.File(path) as f:
+        f.visititems(
+            lambda name, obj: (
+                out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
+        attrs = dict(f.attrs)
+    return out, attrs
+
+
+def test_same_seed_same_events_for_1_and_2_workers(card, tmp_path, capsys):
+    assert main(["generate", str(card), "-o", str(tmp_path / "a.h5")]) == 0
+    assert main(["generate", str(card), "-o", str(tmp_path / "b.h5"), "--workers", "2"]) == 0
+    a, attrs_a = _datasets(tmp_path / "a.h5")
+    b, attrs_b = _datasets(tmp_path / "b.h5")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert attrs_a["cross_section_pb"] == attrs_b["cross_section_pb"]
+    assert attrs_a["n_events"] == 20000
+    # a different seed gives different events
+    assert main(["generate", str(card), "-o", str(tmp_path / "c.h5"), "--seed", "6"]) == 0
+    c, _ = _datasets(tmp_path / "c.h5")
+    assert not np.array_equal(a["particles/px"], c["particles/px"])
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[0])["n_events"] == 20000
+
+
+def test_simulate_export_and_xsec(card, tmp_path, capsys):
+    ev, reco = tmp_path / "ev.h5", tmp_path / "reco.h5"
+    assert main(["generate", str(card), "-o", str(ev), "--events", "2000"]) == 0
+    assert main(["simulate", str(ev), "-o", str(reco)]) == 0
+    with h5py.File(reco) as f:
+        assert f.attrs["format"] == "b2dark.reco/1"
+        assert f.attrs["n_events"] == 2000
+        assert f["events/track_offset"].shape == (2001,)
+        assert f["events/trigger"].dtype == np.uint32
+        assert "[tracking]" in f.attrs["detector"]
+    for fmt in ("lhe", "hepmc3"):
+        out = tmp_path / f"ev.{fmt}"
+        assert main(["export", str(ev), "--to", fmt, "-o", str(out)]) == 0
+        assert out.stat().st_size > 0
+    capsys.readouterr()
+    assert main(["xsec", str(card), "--points", "20000"]) == 0
+    xs = json.loads(capsys.readouterr().out)
+    assert xs["cross_section_pb"] > 0
+    assert xs["cross_section_err_pb"] > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (SIGNAL.format(events=10, mass=-1.0), "mass_gev: must be > 0.0"),
+        (SIGNAL.format(events=10, mass=10.5), "mass_gev"),
+        (SIGNAL.format(events=0, mass=1.0), "events > 0 or lumi_fb > 0"),
+        (SIGNAL.format(events=10, mass=1.0) + "bogus = 1\n", "unknown key 'bogus'"),
+        (
+            SIGNAL.format(events=10, mass=1.0).replace("mumu_zprime", "nope"),
+            "unknown process 'nope'",
+        ),
+        ("[sample\n", "malformed TOML"),
+    ],
+)
+def test_bad_cards_fail_in_one_line_and_write_nothing(tmp_path, capsys, text, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out.h5"
+    assert main(["generate", str(path), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert match in err
+    assert err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_missing_and_truncated_inputs(card, tmp_path, capsys):
+    assert main(["simulate", str(tmp_path / "none.h5"), "-o", str(tmp_path / "r.h5")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    ev = tmp_path / "ev.h5"
+    assert main(["generate", str(card), "-o", str(ev), "--events", "500"]) == 0
+    data = ev.read_bytes()
+    ev.write_bytes(data[: len(data) // 3])
+    assert main(["simulate", str(ev), "-o", str(tmp_path / "r.h5")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "ev.h5" in err
+    assert not (tmp_path / "r.h5").exists()
+    assert main(["generate", str(card), "-o", str(tmp_path / "no" / "dir.h5")]) == 2
+    assert main(["run", str(card)]) == 2
+    assert "not a known search" in capsys.readouterr().err

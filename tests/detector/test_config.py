@@ -1,0 +1,106 @@
+"""DetectorConfig: defaults, card overrides, validation errors, TOML round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from detector.config import (
+    CalorimeterConfig,
+    DetectorConfig,
+    PIDConfig,
+    TrackingConfig,
+    TriggerConfig,
+)
+from gen.cards import CardError
+
+SECTIONS = {"tracking": TrackingConfig, "calorimeter": CalorimeterConfig, "pid": PIDConfig,
+            "trigger": TriggerConfig}
+# every documented source names one of these (or says it is an estimate)
+SOURCE_WORDS = ("arXiv", "basf2", "TDR", "PB", "PDG", "estimate", "Belle", "same source", "see a")
+
+
+def test_default_round_trips_through_toml():
+    config = DetectorConfig()
+    assert DetectorConfig.from_toml(tomllib.loads(config.to_toml()), "card") == config
+
+
+def test_every_parameter_cites_a_source():
+    for cls in SECTIONS.values():
+        for f in dataclasses.fields(cls):
+            doc = f.metadata["param"].doc
+            assert any(word in doc for word in SOURCE_WORDS), f"{cls.__name__}.{f.name}: {doc}"
+
+
+def test_override_changes_only_that_parameter():
+    config = DetectorConfig.from_toml({"tracking": {"sigma_pt_b": 0.003, "b_field_t": 2}}, "card")
+    assert config.tracking.sigma_pt_b == 0.003
+    assert config.tracking.b_field_t == 2.0
+    assert isinstance(config.tracking.b_field_t, float)
+    assert config.calorimeter == CalorimeterConfig()
+    assert config.tracking.sigma_pt_a_per_gev == TrackingConfig().sigma_pt_a_per_gev
+
+
+def test_unknown_section_names_key_and_lists_allowed():
+    with pytest.raises(CardError, match=r"card: unknown key 'trackng'.*tracking"):
+        DetectorConfig.from_toml({"trackng": {}}, "card")
+
+
+def test_unknown_parameter_names_key_and_lists_allowed():
+    with pytest.raises(CardError, match=r"card\.pid: unknown key 'muon_eff'.*mu_efficiency"):
+        DetectorConfig.from_toml({"pid": {"muon_eff": 0.9}}, "card")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"tracking": {"efficiency": 1.5}}, r"card\.tracking\.efficiency: must be <= 1"),
+        ({"tracking": {"efficiency": "high"}}, r"card\.tracking\.efficiency: expected float"),
+        ({"tracking": {"b_field_t": 0.0}}, r"card\.tracking\.b_field_t: must be > 0"),
+        ({"trigger": {"fff_min_tracks": 2.5}}, r"fff_min_tracks: expected an integer"),
+        ({"calorimeter": {"decay_pi0": 1}}, r"decay_pi0: expected true or false"),
+        ({"tracking": {"theta_min_deg": 151.0}}, r"theta_min_deg: must be < theta_max_deg"),
+        ({"pid": {"pi_to_mu": 0.5, "pi_to_k": 0.6}}, r"pion identification probabilities"),
+        ({"pid": {"mu_working_point": 0.5}}, r"mu_working_point: must be > 0.5"),
+        ({"calorimeter": {"theta_brl_min_deg": 20.0}}, r"ECL edges must increase"),
+        ({"schema_version": 2}, r"schema_version: must be 1"),
+        ({"tracking": 3}, r"card\.tracking: expected a table"),
+    ],
+)
+def test_invalid_values_raise_card_error(table, message):
+    with pytest.raises(CardError, match=message):
+        DetectorConfig.from_toml(table, "card")
+
+
+def test_direct_construction_is_validated():
+    with pytest.raises(CardError, match="theta_min_deg"):
+        DetectorConfig(tracking=TrackingConfig(theta_min_deg=160.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    eff=st.floats(0.0, 1.0),
+    sigma=st.floats(0.0, 0.1),
+    thr=st.floats(0.0, 10.0),
+    veto=st.booleans(),
+    n=st.integers(1, 100),
+)
+def test_random_overrides_round_trip(eff, sigma, thr, veto, n):
+    table = {
+        "tracking": {"efficiency": eff, "sigma_pt_b": sigma},
+        "calorimeter": {"cluster_threshold_gev": thr},
+        "trigger": {"bhabha_veto": veto, "fff_min_tracks": n},
+    }
+    config = DetectorConfig.from_toml(table, "card")
+    again = DetectorConfig.from_toml(tomllib.loads(config.to_toml()), "card")
+    assert again == config
+    assert again.tracking.efficiency == eff
+    assert again.trigger.fff_min_tracks == n

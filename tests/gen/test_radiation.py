@@ -1,0 +1,234 @@
+"""Tests of gen.radiation: structure functions, samplers and recoil schemes.
+
+References: normalisation of D (number sum rule), its O(beta) limit (the Altarelli-Parisi
+splitting function), scipy.integrate.quad for sampled moments and angular distributions, exact
+four-momentum conservation. Statistical tests use fixed seeds and sigma-derived tolerances.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+from scipy import integrate, stats
+
+from gen.constants import M_E, M_MU
+from gen.radiation import (
+    _C2_SOFT,
+    _hard_terms,
+    dipole_beta,
+    fsr_pair1,
+    isr_photons1,
+    ll_beta,
+    sample_emission_angle1,
+    sample_fsr_fraction1,
+    sample_isr_fraction1,
+    structure_function,
+    structure_function_o1,
+)
+
+S = 10.58**2
+BETA = ll_beta(S, M_E)
+
+
+def integrate_d(g, beta: float = BETA, v_break: float | None = None) -> float:
+    """int_0^1 D(x) g(v) dv, v = 1 - x: soft part with w = v^(beta/2), hard part directly.
+
+    ``v_break``: a point where g jumps (split there for quad).
+    """
+    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    v_edges = [0.0, 1.0] if v_break is None else [0.0, v_break, 1.0]
+    total = 0.0
+    for lo, hi in zip(v_edges[:-1], v_edges[1:], strict=True):
+        total += integrate.quad(lambda w: soft * g(w ** (2.0 / beta)), lo ** (0.5 * beta),
+                                hi ** (0.5 * beta), epsabs=1e-13, epsrel=1e-11, limit=200)[0]
+        total += integrate.quad(lambda v: _hard_terms(v, beta) * g(v), lo, hi, epsabs=1e-13,
+                                epsrel=1e-11, limit=200)[0]
+    return total
+
+
+def test_beta_values():
+    # beta = 2 alpha/pi (ln(s/m^2) - 1) ~ 0.0877 at 10.58 GeV; the dipole form agrees to O(m^2/s)
+    assert pytest.approx(0.08769, abs=1e-4) == BETA
+    assert dipole_beta(math.sqrt(1.0 - 4.0 * M_E**2 / S)) == pytest.approx(BETA, rel=1e-8)
+    assert dipole_beta(0.0) == 0.0
+
+
+def test_structure_function_normalised():
+    assert integrate_d(lambda v: 1.0) == pytest.approx(1.0, abs=1e-10)
+    s1 = 1.0 + 0.375 * BETA
+    o1 = s1 + integrate.quad(lambda v: -0.25 * BETA * (2.0 - v), 0.0, 1.0)[0]
+    assert o1 == pytest.approx(1.0, abs=1e-14)
+
+
+@pytest.mark.parametrize("x", [0.05, 0.3, 0.7, 0.95])
+def test_structure_function_first_order_limit(x):
+    # D / beta -> (1/4)(1 + x^2)/(1 - x) as beta -> 0 at fixed x < 1
+    beta = 1e-7
+    ap = 0.25 * (1.0 + x * x) / (1.0 - x)
+    assert structure_function(x, beta) / beta == pytest.approx(ap, rel=1e-5)
+    assert structure_function_o1(x, beta) / beta == pytest.approx(ap, rel=1e-5)
+
+
+def test_structure_function_positive():
+    x = np.linspace(1e-6, 1.0 - 1e-9, 2001)
+    assert all(structure_function(float(xi), BETA) > 0.0 for xi in x)
+
+
+@njit
+def _isr_moments(rng, n, beta, a, x_min):
+    out = np.empty((n, 2))
+    for i in range(n):
+        v, w = sample_isr_fraction1(rng, beta, a, x_min)
+        out[i, 0] = w
+        x = 1.0 - v
+        out[i, 1] = w / x if x > x_min else 0.0
+    return out
+
+
+def test_isr_fraction_sampler_moments():
+    x_min = 4.0 * M_MU**2 / S
+    rng = np.random.default_rng(11)
+    out = _isr_moments(rng, 1_000_000, BETA, 0.1, x_min)
+    n = out.shape[0]
+    for col, ref in (
+        (0, 1.0),
+        (1, integrate_d(lambda v: 1.0 / (1.0 - v) if 1.0 - v > x_min else 0.0,
+                        v_break=1.0 - x_min)),
+    ):
+        mean = out[:, col].mean()
+        err = out[:, col].std() / math.sqrt(n)
+        assert abs(mean - ref) < 3.0 * err, (col, mean, ref, err)
+    # the hard channel keeps the weights bounded
+    assert out[:, 0].max() < 1.5
+
+
+@njit
+def _fsr_fractions(rng, n, beta):
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = sample_fsr_fraction1(rng, beta)
+    return out
+
+
+def test_fsr_fraction_sampler_follows_d():
+    beta = dipole_beta(math.sqrt(1.0 - 4.0 * M_MU**2 / S))
+    s1 = 1.0 + 0.375 * beta
+
+    def cdf(v):
+        return s1 * v ** (0.5 * beta) - 0.25 * beta * (2.0 * v - 0.5 * v * v)
+
+    v = _fsr_fractions(np.random.default_rng(12), 200_000, beta)
+    assert stats.kstest(v, cdf).pvalue > 0.01
+
+
+@njit
+def _angles(rng, n, e, m):
+    out = np.empty((n, 2))
+    for i in range(n):
+        out[i, 0], out[i, 1] = sample_emission_angle1(rng, e, m)
+    return out
+
+
+@pytest.mark.parametrize(("e", "m"), [(5.29, M_E), (1.0, 0.6), (5.29, M_MU)])
+def test_emission_angle_distribution(e, m):
+    b = math.sqrt(e * e - m * m) / e
+
+    def pdf_t(t):  # in t = 1 - cos
+        return t * (2.0 - t) / ((1.0 - b + b * t) ** 2 * (1.0 + b - b * t))
+
+    out = _angles(np.random.default_rng(13), 200_000, e, m)
+    t = 1.0 - out[:, 0]
+    assert np.allclose(out[:, 0] ** 2 + out[:, 1] ** 2, 1.0, atol=1e-12)
+    edges = np.concatenate([[0.0], np.geomspace(1e-9, 2.0, 25)])
+    expected = np.array([integrate.quad(pdf_t, lo, hi, epsabs=0, limit=200)[0]
+                         for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
+    expected *= t.size / expected.sum()
+    observed = np.histogram(t, edges)[0]
+    keep = expected > 20
+    chi2 = np.sum((observed[keep] - expected[keep]) ** 2 / expected[keep])
+    assert stats.chi2.sf(chi2, keep.sum() - 1) > 0.01
+    assert observed[~keep].sum() <= max(5.0 * expected[~keep].sum(), 10)
+
+
+@njit
+def _isr_events(rng, n, sqrt_s, e_min):
+    k = np.zeros((2, 4))
+    out = np.empty((n, 6))
+    for i in range(n):
+        w, v1, v2 = isr_photons1(rng, sqrt_s, M_E, 0.1, 4.0 * M_MU**2 / sqrt_s**2, e_min, k)
+        qx = -(k[0, 0] + k[1, 0])
+        qy = -(k[0, 1] + k[1, 1])
+        qz = -(k[0, 2] + k[1, 2])
+        qe = sqrt_s - k[0, 3] - k[1, 3]
+        out[i, 0] = qe * qe - qx * qx - qy * qy - qz * qz
+        out[i, 1] = (1.0 - v1) * (1.0 - v2) * sqrt_s**2
+        out[i, 2] = k[0, 3] ** 2 - k[0, 0] ** 2 - k[0, 1] ** 2 - k[0, 2] ** 2
+        out[i, 3] = k[1, 3] ** 2 - k[1, 0] ** 2 - k[1, 1] ** 2 - k[1, 2] ** 2
+        out[i, 4] = k[0, 3]
+        out[i, 5] = k[1, 2]
+    return out
+
+
+def test_isr_photons_recoil_scheme():
+    sqrt_s = math.sqrt(S)
+    out = _isr_events(np.random.default_rng(14), 100_000, sqrt_s, 1e-4)
+    # s' = (P - k1 - k2)^2 = x1 x2 s exactly; photons massless; thresholds respected
+    assert np.allclose(out[:, 0], out[:, 1], rtol=1e-10, atol=1e-9)
+    assert np.all(np.abs(out[:, 2]) < 1e-10)
+    assert np.all(np.abs(out[:, 3]) < 1e-10)
+    emitted = out[:, 4] > 0
+    assert np.all(out[emitted, 4] >= 1e-4 * (1 - 1e-3))  # scaled by lam ~ 1
+    # the e+ beam's photon goes backwards in the large majority of events
+    back = out[out[:, 5] != 0, 5]
+    assert np.mean(back < 0) > 0.95
+
+
+@njit
+def _fsr_events(rng, n, pz, e_min):
+    p = np.zeros((4, 4))
+    out = np.empty((n, 9))
+    m = M_MU
+    for i in range(n):
+        # a muon pair moving along z with some boost, back-to-back at 60 deg in its rest frame
+        e_star = 2.5
+        ps = math.sqrt(e_star**2 - m * m)
+        c, s = 0.5, math.sqrt(0.75)
+        gam = math.sqrt(1.0 + (pz / (2 * e_star)) ** 2)
+        bg = pz / (2 * e_star)
+        p[0, 0], p[0, 1], p[0, 2], p[0, 3] = ps * s, 0.0, gam * ps * c + bg * e_star, \
+            gam * e_star + bg * ps * c
+        p[1, 0], p[1, 1], p[1, 2], p[1, 3] = -ps * s, 0.0, -gam * ps * c + bg * e_star, \
+            gam * e_star - bg * ps * c
+        tot = np.zeros(4)
+        for r in range(2):
+            for j in range(4):
+                tot[j] += p[r, j]
+        mask = fsr_pair1(rng, p, m, m, e_min)
+        for j in range(4):
+            out[i, j] = p[0, j] + p[1, j] + p[2, j] + p[3, j] - tot[j]
+        out[i, 4] = p[0, 3] ** 2 - p[0, 0] ** 2 - p[0, 1] ** 2 - p[0, 2] ** 2
+        out[i, 5] = p[1, 3] ** 2 - p[1, 0] ** 2 - p[1, 1] ** 2 - p[1, 2] ** 2
+        out[i, 6] = p[2, 3] ** 2 - p[2, 0] ** 2 - p[2, 1] ** 2 - p[2, 2] ** 2
+        out[i, 7] = mask
+        out[i, 8] = tot[3]
+    return out
+
+
+def test_fsr_pair_conserves_four_momentum_and_masses():
+    out = _fsr_events(np.random.default_rng(15), 100_000, 3.0, 1e-4)
+    assert np.max(np.abs(out[:, :4])) < 1e-11 * out[0, 8]
+    assert np.allclose(out[:, 4], M_MU**2, rtol=1e-9)
+    assert np.allclose(out[:, 5], M_MU**2, rtol=1e-9)
+    assert np.max(np.abs(out[:, 6])) < 1e-11
+    # probability that the mu- radiates above e_min = 1e-4 GeV (pair frame, E = 2.5 GeV):
+    # 1 - F(v_min) from the O(beta) D with the dipole beta
+    beta = dipole_beta(math.sqrt(1.0 - (M_MU / 2.5) ** 2))
+    v_min = 1e-4 / 2.5
+    p_emit = 1.0 - ((1.0 + 0.375 * beta) * v_min ** (0.5 * beta)
+                    - 0.25 * beta * (2.0 * v_min - 0.5 * v_min**2))
+    frac = np.mean(out[:, 7].astype(int) & 1)
+    err = math.sqrt(p_emit * (1.0 - p_emit) / out.shape[0])
+    assert abs(frac - p_emit) < 3.0 * err + 1e-4  # 1e-4: the rare dropped emissions
