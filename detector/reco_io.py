@@ -117,9 +117,12 @@ def open_reco(path: str | Path) -> h5py.File:
 
 
 def iter_reco_chunks(
-    f: h5py.File, chunk_events: int = BLOCK_EVENTS
-) -> Iterator[dict[str, np.ndarray]]:
-    """Yield dicts of reco arrays (local offsets starting at 0) over an open reco file."""
+    f: h5py.File, chunk_events: int = BLOCK_EVENTS, with_start: bool = False
+) -> Iterator:
+    """Yield dicts of reco arrays (local offsets starting at 0) over an open reco file.
+
+    With ``with_start`` yield (index of the chunk's first event, dict).
+    """
     n = int(f.attrs["n_events"])
     ev_names = [k for k in f["events"] if k not in ("track_offset", "cluster_offset")]
     truth_names = list(f["truth"]) if "truth" in f else []
@@ -136,4 +139,4 @@ def iter_reco_chunks(
             out[k] = f[f"events/{k}"][start:stop]
         for k in truth_names:
             out[f"truth/{k}"] = f[f"truth/{k}"][start:stop]
-        yield out
+        yield (start, out) if with_start else out

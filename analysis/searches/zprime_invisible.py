@@ -182,16 +182,19 @@ def sample_name(card: SampleCard) -> str:
 
 
 def select(reco_path: Path, cuts: dict[str, Any], beams: Beams) -> dict[str, np.ndarray]:
-    """Selected events of a reco file: M_rec^2 and event weight (per event of the file)."""
-    out_m2, out_w = [], []
+    """Selected events of a reco file: M_rec^2, event weight and index in the file."""
+    from detector.trigger import PHYSICS_MASK
+
+    out_m2, out_w, out_i = [], [], []
     cos_lo = math.cos(math.radians(cuts["recoil_theta_max_deg"]))
     cos_hi = math.cos(math.radians(cuts["recoil_theta_min_deg"]))
     with open_reco(reco_path) as f:
-        for chunk in iter_reco_chunks(f):
+        for start, chunk in iter_reco_chunks(f, with_start=True):
             i1, i2, _, n_extra = two_track_events(
                 chunk, cuts["d0_max_cm"], cuts["z0_max_cm"], cuts["cluster_e_min_gev"]
             )
-            keep = (i1 >= 0) & (chunk["trigger"] != 0) & (n_extra <= cuts["max_extra_clusters"])
+            triggered = (chunk["trigger"] & PHYSICS_MASK) != 0
+            keep = (i1 >= 0) & triggered & (n_extra <= cuts["max_extra_clusters"])
             ev = np.flatnonzero(keep)
             a, b = i1[ev], i2[ev]
             muid = chunk["tracks/mu_id"]
@@ -203,7 +206,12 @@ def select(reco_path: Path, cuts: dict[str, Any], beams: Beams) -> dict[str, np.
             ok = (p_rec > cuts["recoil_p_min_gev"]) & (cos_rec > cos_lo) & (cos_rec < cos_hi)
             out_m2.append(m2[ok])
             out_w.append(chunk["weight"][ev[ok]])
-    return {"m2": np.concatenate(out_m2), "weight": np.concatenate(out_w)}
+            out_i.append(start + ev[ok])
+    return {
+        "m2": np.concatenate(out_m2),
+        "weight": np.concatenate(out_w),
+        "event": np.concatenate(out_i),
+    }
 
 
 def sample_scale(reco_path: Path, lumi_fb: float) -> float:
@@ -341,9 +349,10 @@ def regroup(values: np.ndarray, i_lo: int, i_hi: int, bins: int) -> np.ndarray:
 # ---------------------------------------------------------------- fits and limits
 
 
-def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float):
+def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat: bool = True):
     """(TemplateModel, window (i_lo, i_hi), info) at ``mass`` for ``lumi_fb``; None if no signal.
 
+    ``mc_stat`` adds the background templates' MC statistical uncertainty (Barlow-Beeston lite).
     The signal template is normalised to sigma(g_ref) x L x efficiency with B(Z' -> inv) = 1; the
     caller divides the limit on mu by the branching fraction it assumes.
     """
@@ -372,7 +381,7 @@ def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float):
     from analysis.fit import Systematic
 
     systematics = (*systematics, Systematic("trigger", syst["trigger"], ("signal", *names)))
-    model = TemplateModel(signal, bkg, names, systematics, background_sumw2=w2)
+    model = TemplateModel(signal, bkg, names, systematics, background_sumw2=w2 if mc_stat else None)
     info = {
         "signal_efficiency": float(eff),
         "signal_window_fraction": float(signal_fine[i_lo:i_hi].sum()),
@@ -403,24 +412,33 @@ def _g_limits(mu_limits: dict[str, float], g_ref: float, br: float) -> dict[str,
 
 
 def limits_at(t: Templates, card: SearchCard, lumi_fb: float, data: np.ndarray | None):
-    """Per hypothesis mass: limits on g' for B(inv) from the model and for B(inv) = 1."""
+    """Per hypothesis mass: limits on g' for B(inv) from the model and for B(inv) = 1.
+
+    With ``data`` (the observed pseudo-dataset) the fit includes the MC statistical uncertainty
+    of the templates. Without (a projection) the limits are those of the background-only Asimov
+    dataset for ideal (infinite) MC, and ``expected_mc_stat_limited`` gives the median with the
+    MC statistics actually generated, which does not shrink with luminosity.
+    """
     from analysis.limits import asymptotic_limits
     from gen.models.lmu_ltau import branching_invisible
 
     cl = card.search["cl"]
     points, points_b1 = [], []
     for mass in hypothesis_masses(t.grid_masses, card.signal["hypotheses_per_interval"]):
-        built = _model(t, card, float(mass), lumi_fb)
+        built = _model(t, card, float(mass), lumi_fb, mc_stat=data is not None)
         if built is None:
             continue
         model, (i_lo, i_hi), info = built
-        observed = None if data is None else regroup(data, i_lo, i_hi, card.fit["bins"])
-        if observed is None:
+        if data is None:
             from analysis.fit import asimov
 
             lim = asymptotic_limits(model, asimov(model, 0.0), cl=cl)
             lim["observed"] = None
+            limited, _, _ = _model(t, card, float(mass), lumi_fb, mc_stat=True)
+            lim_mc = asymptotic_limits(limited, asimov(limited, 0.0), cl=cl)
+            info = {**info, "mu_expected_mc_stat_limited": lim_mc["expected"]}
         else:
+            observed = regroup(data, i_lo, i_hi, card.fit["bins"])
             lim = asymptotic_limits(model, observed, cl=cl)
         mu = {
             k: lim[k]
@@ -435,10 +453,15 @@ def limits_at(t: Templates, card: SearchCard, lumi_fb: float, data: np.ndarray |
         }
         br = float(branching_invisible(mass, 1.0))
         for target, b in ((points, br), (points_b1, 1.0)):
+            extra = {}
+            if "mu_expected_mc_stat_limited" in info:
+                g = _g_limits({"x": info["mu_expected_mc_stat_limited"]}, t.g_ref, b)["x"]
+                extra["expected_mc_stat_limited"] = g
             target.append(
                 {
                     "mass_gev": float(mass),
                     **_g_limits(mu, t.g_ref, b),
+                    **extra,
                     "branching_invisible": b,
                     "mu_limits": mu,
                     **info,
@@ -502,9 +525,9 @@ def run(card: SearchCard, outdir: Path, workers: int = 1) -> dict:
 def project(card: SearchCard, outdir: Path, lumis_fb, workers: int = 1) -> dict:
     """Expected limits of the same search at larger luminosities (background-only Asimov data).
 
-    Templates are those of the card's luminosity scaled by L / L_card (MC statistical
-    uncertainties scale with them, so the projection states their share through the
-    Barlow-Beeston treatment of the fit).
+    Templates are those of the card's luminosity scaled by L / L_card. The limits assume ideal
+    MC; ``expected_mc_stat_limited`` per point states the median with the generated MC
+    statistics (Barlow-Beeston lite), so the share of MC statistics is visible.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     t = build_templates(card, outdir, workers)

@@ -45,6 +45,7 @@ from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
 from gen.cards import Param, check
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.events import PARTICLE_FIELDS, EventChunk, SamplingStats
+from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
 from gen.processes.base import Process
@@ -85,30 +86,6 @@ MUON_PAIR_CUTS: dict[str, Param] = {
         "to reach the KLM (detector/config.py), so search cards may cut at ~0.6",
         minimum=0.0,
     ),
-    # Photon veto at generator level: an event with a photon above E inside the ECL (12.4-155.1
-    # deg without the barrel-endcap gaps 31.4-32.2 and 128.7-130.7 deg, detector/config.py)
-    # always fails a selection that vetoes clusters above 0.1 GeV, because the parametrized ECL
-    # finds every photon there. The 1.3 deg margins are ~2 sigma of the cluster angle resolution
-    # at 0.12 GeV (detector/config.py), and E > 0.12 GeV is > 5 sigma above 0.1 GeV. Valid only
-    # for detector cards with full photon efficiency in the ECL and these edges.
-    "photon_veto_e_gev": Param(
-        float, 0.0, "reject events with a lab photon above this energy (GeV) inside the veto "
-        "window; 0 = off. Search cards vetoing clusters > 0.1 GeV may use 0.12",
-        minimum=0.0,
-    ),
-    "photon_veto_theta_min_deg": Param(
-        float, 13.7, "lower lab polar angle of the photon-veto window (deg)", minimum=0.0,
-        maximum=180.0,
-    ),
-    "photon_veto_theta_max_deg": Param(
-        float, 153.8, "upper lab polar angle of the photon-veto window (deg)", minimum=0.0,
-        maximum=180.0,
-    ),
-    "photon_veto_gaps_deg": Param(
-        list, [[30.1, 33.5], [127.4, 132.0]],
-        "[lo, hi] lab polar-angle ranges (deg) inside the window where photons are NOT vetoed "
-        "(the ECL gaps with margins); at most 4",
-    ),
     "pmiss_cm_min_gev": Param(
         float,
         0.0,
@@ -132,26 +109,11 @@ P_MU_CLO, P_MU_CHI, P_PMISS, P_PM_ON, P_PM_CLO, P_PM_CHI = 5, 6, 7, 8, 9, 10
 P_NOM_PX, P_NOM_PY, P_NOM_PZ, P_NOM_E = 11, 12, 13, 14
 P_ISR, P_FSR, P_ZEX, P_EMIN, P_XMIN, P_HARD = 15, 16, 17, 18, 19, 20
 P_MU_PMIN = 21
-P_VETO_E, P_VETO_CLO, P_VETO_CHI = 22, 23, 24
-P_VETO_NGAP, P_VETO_GAPS = 25, 26  # number of gaps, then (cos_lo, cos_hi) pairs
-MAX_VETO_GAPS = 4
-N_PAR = P_VETO_GAPS + 2 * MAX_VETO_GAPS
+N_PAR = 22
 
 
 def validate_muon_pair_cuts(cuts: dict, beams: Beams, where: str) -> None:
     """Cross-key checks of ``MUON_PAIR_CUTS`` (min below max); CardError names ``where``."""
-    gaps = cuts["photon_veto_gaps_deg"]
-    check(
-        len(gaps) <= MAX_VETO_GAPS
-        and all(
-            isinstance(g, list) and len(g) == 2
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in g)
-            and 0.0 <= g[0] < g[1] <= 180.0
-            for g in gaps
-        ),
-        f"{where}: cuts.photon_veto_gaps_deg must be a list of at most {MAX_VETO_GAPS} "
-        "[lo, hi] pairs with 0 <= lo < hi <= 180 (deg)",
-    )
     check(
         cuts["mu_theta_min_deg"] < cuts["mu_theta_max_deg"],
         f"{where}: cuts.mu_theta_min_deg ({cuts['mu_theta_min_deg']}) must be below "
@@ -179,14 +141,6 @@ def fill_common_par(par: np.ndarray, cuts: dict, beams: Beams) -> None:
     if cuts["mu_theta_max_deg"] >= 180.0:
         par[P_MU_CLO] = -2.0
     par[P_MU_PMIN] = cuts["mu_p_min_gev"]
-    par[P_VETO_E] = cuts["photon_veto_e_gev"]
-    par[P_VETO_CLO] = math.cos(math.radians(cuts["photon_veto_theta_max_deg"]))
-    par[P_VETO_CHI] = math.cos(math.radians(cuts["photon_veto_theta_min_deg"]))
-    gaps = cuts["photon_veto_gaps_deg"]
-    par[P_VETO_NGAP] = len(gaps)
-    for i, (lo, hi) in enumerate(gaps):
-        par[P_VETO_GAPS + 2 * i] = math.cos(math.radians(hi))
-        par[P_VETO_GAPS + 2 * i + 1] = math.cos(math.radians(lo))
     par[P_PMISS] = cuts["pmiss_cm_min_gev"]
     lo, hi = cuts["pmiss_theta_min_deg"], cuts["pmiss_theta_max_deg"]
     par[P_PM_CLO] = math.cos(math.radians(hi)) if hi < 180.0 else -2.0
@@ -269,7 +223,7 @@ def _sample_born_cos(rng, s: float, z_exchange: bool) -> float:
 
 
 @kernel
-def _mumu_trial(rng, par, buf, kk, ff):
+def _mumu_trial(rng, par, veto, buf, kk, ff):
     """One trial point: weight (pb) and the event in ``buf`` rows (mu-, mu+, photons), lab.
 
     Returns (weight, n_particles, sqrt_s, sqrt_s_prime, n_isr, n_fsr).
@@ -351,43 +305,28 @@ def _mumu_trial(rng, par, buf, kk, ff):
                     n_isr += 1
     accepted = muon_pair_cuts1(par, buf[0, 0], buf[0, 1], buf[0, 2], buf[0, 3],
                                buf[1, 0], buf[1, 1], buf[1, 2], buf[1, 3])
-    if not accepted or (par[P_VETO_E] > 0.0 and photon_vetoed1(par, buf, 2, n)):
+    if accepted:
+        for r in range(2, n):
+            if photon_vetoed1(veto, buf[r, 0], buf[r, 1], buf[r, 2], buf[r, 3]):
+                accepted = False
+    if not accepted:
         w = 0.0
     return w, n, sqrt_s, msp, n_isr, n_fsr
 
 
 @kernel
-def photon_vetoed1(par, buf, first, last) -> bool:
-    """True if a photon (rows first..last-1 of buf, lab) falls in the generator-level veto."""
-    for r in range(first, last):
-        e = buf[r, 3]
-        if e < par[P_VETO_E]:
-            continue
-        c = buf[r, 2] / math.sqrt(buf[r, 0] ** 2 + buf[r, 1] ** 2 + buf[r, 2] ** 2)
-        if not par[P_VETO_CLO] <= c <= par[P_VETO_CHI]:
-            continue
-        in_gap = False
-        for g in range(int(par[P_VETO_NGAP])):
-            if par[P_VETO_GAPS + 2 * g] <= c <= par[P_VETO_GAPS + 2 * g + 1]:
-                in_gap = True
-        if not in_gap:
-            return True
-    return False
-
-
-@kernel
-def _mumu_weights(rng, par, n):
+def _mumu_weights(rng, par, veto, n):
     out = np.empty(n)
     buf = np.zeros((6, 4))
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
     for i in range(n):
-        out[i] = _mumu_trial(rng, par, buf, kk, ff)[0]
+        out[i] = _mumu_trial(rng, par, veto, buf, kk, ff)[0]
     return out
 
 
 @kernel
-def _mumu_generate(rng, par, n, w_max):
+def _mumu_generate(rng, par, veto, n, w_max):
     """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics."""
     cap = 6 * n
     mom = np.zeros((cap, 4))
@@ -407,7 +346,7 @@ def _mumu_generate(rng, par, n, w_max):
     k = 0
     pos = 0
     while k < n:
-        w, m, sqrt_s, msp, n_isr, n_fsr = _mumu_trial(rng, par, buf, kk, ff)
+        w, m, sqrt_s, msp, n_isr, n_fsr = _mumu_trial(rng, par, veto, buf, kk, ff)
         n_trials += 1
         sum_w += w
         sum_w2 += w * w
@@ -461,10 +400,11 @@ class MuMu(Process):
             minimum=1e-6, maximum=0.05,
         ),
     }
-    cuts = MUON_PAIR_CUTS
+    cuts = {**MUON_PAIR_CUTS, **PHOTON_VETO_CUTS}
 
     def validate(self, where: str) -> None:
         validate_muon_pair_cuts(self.c, self.beams, where)
+        validate_photon_veto(self.c, where)
 
     def _par(self) -> np.ndarray:
         par = np.zeros(N_PAR)
@@ -479,13 +419,14 @@ class MuMu(Process):
         return par
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return _mumu_weights(rng, self._par(), n)
+        return _mumu_weights(rng, self._par(), photon_veto_array(self.c), n)
 
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
         (mom, pdg, offset, sqrt_s, sqrt_sp, nisr, nfsr,
-         n_trials, sum_w, sum_w2, n_over) = _mumu_generate(rng, self._par(), n, self.w_max)
+         n_trials, sum_w, sum_w2, n_over) = _mumu_generate(
+            rng, self._par(), photon_veto_array(self.c), n, self.w_max)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
         chunk = chunk_from_arrays(mom, pdg, offset, truth)
         chunk.check(self.name)

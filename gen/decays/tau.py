@@ -1,0 +1,1025 @@
+"""Tau lepton decays: mode table from DECAY_BELLE2.DEC, matrix-element kernels, decay trees.
+
+Branching fractions are those of the ``Decay tau-`` block of decaylanguage's
+``DECAY_BELLE2.DEC`` (Belle II note BELLE2-NOTE-PH-2020-055 Table V, adapted from the PDG 2020
+tau branching-fraction review), parsed with ``decaylanguage.DecFileParser`` at first use and
+normalised to sum to one. ``tau+`` modes are the charge conjugates (``CDecay tau+``).
+
+Treatment of the modes (``TauMode.kind``):
+
+- ``leptonic`` (tau- -> l- anti-nu_l nu_tau): V-A matrix element with the lepton mass kept,
+  spin-summed |M|^2 = 64 G_F^2 (p_tau . p_nubar_l)(p_l . p_nu_tau) (the standard muon-decay
+  result, e.g. Griffiths, Introduction to Elementary Particles, muon decay, with mu -> tau,
+  e -> l). It depends on the anti-neutrino energy only, so it is sampled exactly from its
+  marginal (``_leptonic``). For an unpolarised tau this is the Michel spectrum with rho = 3/4,
+  eta = 0 including the x0 = m_l/W mass terms (PDG RPP 2024, "Muon decay parameters", eq. 1),
+  which the tests check.
+- ``two_body`` (pi- nu_tau, K- nu_tau): isotropic, fixed momentum.
+- ``vector`` (rho- nu_tau -> pi- pi0 nu_tau; K*- nu_tau -> K pi nu_tau): hadronic current
+  J = F(Q^2) (q_a - q_b)_perp contracted with the unpolarised lepton tensor,
+  |M|^2 = |F|^2 [2 (p_tau . J)(p_nu . J) - (p_tau . p_nu) J . J] (Kuhn & Santamaria,
+  Z. Phys. C48 (1990) 445, "KS" below). For the rho, F is the KS pion form factor
+  (BW_rho + beta BW_rho')/(1 + beta) with p-wave energy-dependent widths and the parameters of
+  the TAUHADNU lines of the same DEC file (beta = -0.108, rho 0.775/0.149, rho' 1.364/0.400
+  GeV); for the K*, a p-wave Breit-Wigner with the K*(892)- mass and width from ``particle``;
+  the K* -> K pi charge split uses the DEC ``K*-`` block. The resonance (rho-, K*-) is written
+  as an intermediate particle (status 2).
+- ``a1`` (pi- pi0 pi0 nu_tau, pi- pi- pi+ nu_tau; DEC model TAUHADNU): KS resonance model
+  (a resonance shape, not phase space), J = BW_a1(Q^2) [F_rho(s_2) (q1 - q3)_perp
+  + F_rho(s_1) (q2 - q3)_perp], s_i = (Q - q_i)^2, q1, q2 the identical pions, a1 running
+  width Gamma_a1 g(Q^2)/g(m_a1^2) with KS's g(Q^2) (m_a1 1.23, Gamma_a1 0.4 GeV from the DEC
+  line). EvtGen's EvtTauHadnu implements the same model; it pairs (q1 - q3) with F_rho(s_1) and
+  tests ``Q^2 > m_rho + m_pi`` in g: here the rho formed by (q1, q3) multiplies (q1 - q3) and
+  the threshold is (m_rho + m_pi)^2. Only the symmetric part of the lepton tensor is kept (the
+  parity-odd part averages out for an unpolarised tau after integration over the orientation
+  of the three-pion plane; its correlation with that orientation is neglected). The a1- is
+  written as an intermediate particle (status 2).
+- ``phase_space``: every other mode, flat n-body phase space (F. James, CERN 68-15; algorithm of
+  ROOT's TGenPhaseSpace) with the daughters listed in the DEC file (fixed PDG masses).
+
+Sampling: the vector and a1 modes draw Q^2 in the Breit-Wigner variable, with hit-or-miss
+against a piecewise-constant envelope in that variable (``N_ENV`` bins); the envelope and the
+maxima of flat phase space of >= 3 bodies come from pilot runs at table build (fixed seed,
+times ``_WMAX_SAFETY`` = 1.2, also over neighbouring bins). Weights above them are counted in
+``TauTables.overweight`` (measured: 5e-7 of the a1 -> pi- 2pi0 trials, by at most 0.4 %).
+
+Secondary decays (prompt, in the generator): pi0, eta, omega, K_S0 and K0 / anti-K0 (-> K_S0 or
+K_L0, 50/50) are decayed with the branching fractions of their DEC blocks, keeping only channels
+whose daughters are photons, pions, K_S0 or K_L0 (the dropped fraction, e.g. the pi0 Dalitz decay
+1.2 %, is renormalised away) and flat phase space. They get status 2; their flight uses c*tau from
+``particle`` (K_S0: 2.68 cm). Final state (status 1): e, mu, pi+-, K+-, K_L0, photons, neutrinos.
+
+Vertices: a tau produced at (v, t) with four-momentum p decays after a proper flight
+c*t' ~ Exp(c*tau) (c*tau from ``particle``: Particle(15).lifetime * c), at v + (p/m) c*t' and
+time t + (E/m) t'. All daughters of a decay start at the decay point.
+
+Spin: taus are treated as unpolarised and the two taus of an event are decayed independently
+(no spin correlations).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from gen.constants import C_CM_PER_NS, M_TAU, TAU
+from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
+from gen.jit import kernel
+from gen.kinematics import boost1, direction1, rotate_z_to1, two_body_momentum1
+
+#: generator treatments of a tau decay mode
+LEPTONIC, TWO_BODY, VECTOR, A1, PHASE_SPACE = 0, 1, 2, 3, 4
+KIND_NAMES = ("leptonic", "two_body", "vector", "a1", "phase_space")
+#: form factors of the vector modes
+FF_RHO_KS, FF_BW = 0, 1
+#: most rows one mode block (daughters + intermediate resonance) or one secondary channel writes
+MAXD = 8
+#: columns of the float output buffer
+COLS = 8  # px py pz e vx vy vz t
+
+# Names (EvtGen spelling) of the particles decayed after the tau decay, and the daughters kept.
+_SECONDARY = ("pi0", "eta", "omega", "K_S0", "K0", "anti-K0")
+_SECONDARY_ALLOWED = frozenset({"gamma", "pi+", "pi-", "pi0", "K_S0", "K_L0"})
+#: bins of the piecewise-constant envelope of the vector and a1 weights (in the BW variable)
+N_ENV = 64
+#: safety factor on pilot maxima (envelope bins: also the maximum of the two neighbour bins)
+_WMAX_SAFETY = 1.2
+_PILOT_TRIALS = 200_000
+_PILOT_TRIALS_PHSP = 50_000
+
+
+class TauTables(NamedTuple):
+    """Flat arrays of the tau decay model, passed into kernels (built by ``tau_tables``)."""
+
+    m_tau: float
+    ctau_cm: float
+    cum: np.ndarray  # (n_modes,) cumulative probability of the enabled modes, last = 1
+    kind: np.ndarray  # (n_modes,) int64
+    nrow: np.ndarray  # (n_modes,) rows written by the mode (daughters + resonance)
+    pdg: np.ndarray  # (n_modes, MAXD) int64, rows for tau-
+    pdg_cc: np.ndarray  # (n_modes, MAXD) int64, rows for tau+
+    mass: np.ndarray  # (n_modes, MAXD) float64, fixed masses (resonance rows: 0)
+    mother: np.ndarray  # (n_modes, MAXD) int64, -1: the tau, k: row k of the block
+    status: np.ndarray  # (n_modes, MAXD) int64
+    par: np.ndarray  # (n_modes, 8) float64, model parameters
+    wmax: np.ndarray  # (n_modes,) maximum flat phase-space weight (phase_space, n >= 3)
+    env_cum: np.ndarray  # (n_modes, N_ENV) cumulative envelope probabilities (vector, a1)
+    env_max: np.ndarray  # (n_modes, N_ENV) envelope: maximum weight in each bin
+    sec_pdg: np.ndarray  # (n_sec,) int64, particles decayed after the tau decay
+    sec_ctau: np.ndarray  # (n_sec,) float64, cm
+    sec_first: np.ndarray  # (n_sec + 1,) int64, channel ranges
+    ch_cum: np.ndarray  # (n_ch,) cumulative probability within the species
+    ch_nd: np.ndarray  # (n_ch,) int64
+    ch_pdg: np.ndarray  # (n_ch, MAXD) int64
+    ch_mass: np.ndarray  # (n_ch, MAXD) float64
+    ch_wmax: np.ndarray  # (n_ch,) maximum phase-space weight (n >= 3)
+    overweight: np.ndarray  # (n_modes + n_ch,) int64 counter of weights above the maximum
+
+
+@dataclass(frozen=True)
+class TauMode:
+    """One tau- decay mode of the generator (tau+: charge conjugate)."""
+
+    index: int
+    name: str
+    bf: float  #: normalised branching fraction
+    bf_dec: float  #: DEC-file value (times the K* charge-split fraction for the K* modes)
+    line: int  #: line of the mode in DECAY_BELLE2.DEC
+    model: str  #: EvtGen model named in the DEC file
+    kind: str  #: generator treatment (KIND_NAMES)
+    daughters: tuple[int, ...]  #: PDG ids of the final particles of the mode (tau-)
+    resonance: int  #: PDG id of the intermediate resonance written (0: none)
+    prongs_min: int  #: fewest charged final-state particles (over secondary decays)
+    prongs_max: int  #: most charged final-state particles
+
+
+# ----------------------------------------------------------------------------------------------
+# Mode table (Python, first use)
+# ----------------------------------------------------------------------------------------------
+
+
+def dec_file_path():
+    """Path of decaylanguage's DECAY_BELLE2.DEC."""
+    import decaylanguage
+
+    return decaylanguage.data.basepath / "DECAY_BELLE2.DEC"
+
+
+@functools.lru_cache(maxsize=1)
+def _parser():
+    from decaylanguage import DecFileParser
+
+    parser = DecFileParser(dec_file_path())
+    parser.parse()
+    return parser
+
+
+def _modes_of(name: str) -> list[dict]:
+    """[{'bf', 'fs', 'model', 'model_params'}] of the ``Decay name`` block, in file order."""
+    parser = _parser()
+    stable = sorted({d for fs in parser.list_decay_modes(name) for d in fs})
+    return parser.build_decay_chains(name, stable_particles=stable)[name]
+
+
+def _block_lines(name: str) -> list[tuple[int, float]]:
+    """(line number, BF) of every mode line of ``Decay name`` in the DEC file (1-based)."""
+    lines = dec_file_path().read_text(encoding="utf-8", errors="replace").splitlines()
+    start = next(i for i, s in enumerate(lines) if s.split("#")[0].split() == ["Decay", name])
+    out = []
+    for i in range(start + 1, len(lines)):
+        s = lines[i].split("#")[0].strip()
+        if not s:
+            continue
+        if s.startswith("Enddecay"):
+            break
+        out.append((i + 1, float(s.split()[0])))
+    return out
+
+
+def _pdg(name: str) -> int:
+    from particle import Particle
+
+    return int(Particle.from_evtgen_name(name).pdgid)
+
+
+def _mass(pdg: int) -> float:
+    from particle import Particle
+
+    m = Particle.from_pdgid(pdg).mass
+    return 0.0 if m is None else m * 1e-3
+
+
+def _ctau_cm(pdg: int) -> float:
+    """c*tau in cm from ``particle`` (lifetime in ns); 0 when unknown or not finite."""
+    from particle import Particle
+
+    life = Particle.from_pdgid(pdg).lifetime
+    if life is None or not math.isfinite(life):
+        return 0.0
+    return life * C_CM_PER_NS
+
+
+def _charge(pdg: int) -> int:
+    from particle import Particle
+
+    return int(round(Particle.from_pdgid(pdg).charge))
+
+
+def _cc(pdg: int) -> int:
+    from particle import Particle
+
+    return int(Particle.from_pdgid(pdg).invert().pdgid)
+
+
+@functools.lru_cache(maxsize=1)
+def _secondary_channels() -> dict[int, tuple[float, list[tuple[float, tuple[int, ...]]]]]:
+    """pdg -> (c*tau cm, [(normalised BF, daughters)]) of the secondary decays."""
+    out = {}
+    for name in _SECONDARY:
+        kept = [(m["bf"], tuple(_pdg(d) for d in m["fs"])) for m in _modes_of(name)
+                if set(m["fs"]) <= _SECONDARY_ALLOWED]
+        total = sum(bf for bf, _ in kept)
+        pdg = _pdg(name)
+        out[pdg] = (_ctau_cm(pdg), [(bf / total, ds) for bf, ds in kept])
+    return out
+
+
+def _prongs(pdg: int) -> tuple[int, int]:
+    """(min, max) number of charged final-state particles a particle turns into."""
+    sec = _secondary_channels()
+    if pdg not in sec and -pdg not in sec:
+        return (1, 1) if _charge(pdg) != 0 else (0, 0)
+    _, channels = sec[pdg] if pdg in sec else sec[-pdg]
+    lo, hi = [], []
+    for _, ds in channels:
+        pr = [_prongs(d) for d in ds]
+        lo.append(sum(p[0] for p in pr))
+        hi.append(sum(p[1] for p in pr))
+    return min(lo), max(hi)
+
+
+def _rows_bound(pdg: int) -> int:
+    """Most rows the decay tree below (and excluding) a particle can take."""
+    sec = _secondary_channels()
+    if pdg not in sec:
+        return 0
+    return max(len(ds) + sum(_rows_bound(d) for d in ds) for _, ds in sec[pdg][1])
+
+
+@dataclass(frozen=True)
+class _ModeSpec:
+    mode: TauMode
+    kind: int
+    rows: tuple[int, ...]  # pdg of each row (tau-)
+    masses: tuple[float, ...]
+    mothers: tuple[int, ...]
+    par: tuple[float, ...]
+
+
+@functools.lru_cache(maxsize=1)
+def _mode_specs() -> tuple[_ModeSpec, ...]:
+    raw = _modes_of("tau-")
+    lines = _block_lines("tau-")
+    if len(lines) != len(raw) or any(
+        abs(a[1] - b["bf"]) > 1e-12 for a, b in zip(lines, raw, strict=True)
+    ):
+        raise RuntimeError("DECAY_BELLE2.DEC tau- block: line scan disagrees with DecFileParser")
+    # KS parameters (beta, m_rho, G_rho, m_rho', G_rho', m_a1, G_a1) of the TAUHADNU lines
+    ks = next(tuple(float(x) for x in m["model_params"]) for m in raw if m["model"] == "TAUHADNU")
+    nu_tau = _pdg("nu_tau")
+    kstar = _pdg("K*-")
+    kstar_channels = [(m["bf"], tuple(_pdg(d) for d in m["fs"])) for m in _modes_of("K*-")
+                      if len(m["fs"]) == 2 and "gamma" not in m["fs"]]
+    kstar_total = sum(bf for bf, _ in kstar_channels)
+    specs: list[_ModeSpec] = []
+    total_bf = sum(m["bf"] for m in raw)
+
+    def add(kind, rows, mothers, par, bf_dec, line, model, resonance, label):
+        finals = tuple(r for r in rows if r != resonance or resonance == 0)
+        masses = tuple(0.0 if r == resonance and resonance != 0 else _mass(r) for r in rows)
+        pr = [_prongs(d) for d in finals]
+        mode = TauMode(
+            index=len(specs), name=label, bf=bf_dec / total_bf, bf_dec=bf_dec, line=line,
+            model=model, kind=KIND_NAMES[kind], daughters=finals, resonance=resonance,
+            prongs_min=sum(p[0] for p in pr), prongs_max=sum(p[1] for p in pr),
+        )
+        specs.append(_ModeSpec(mode, kind, rows, masses, mothers, par))
+
+    for m, (line, _) in zip(raw, lines, strict=True):
+        fs, model = m["fs"], m["model"]
+        ids = tuple(_pdg(d) for d in fs)
+        label = "tau- -> " + " ".join(fs)
+        n = len(ids)
+        if model == "TAULNUNU":
+            add(LEPTONIC, ids, (-1,) * n, (0.0,) * 8, m["bf"], line, model, 0, label)
+        elif model == "TAUSCALARNU":
+            add(TWO_BODY, ids, (-1,) * n, (0.0,) * 8, m["bf"], line, model, 0, label)
+        elif model == "TAUVECTORNU" and fs[0] == "rho-":
+            rows = (ids[0], nu_tau, _pdg("pi-"), _pdg("pi0"))
+            par = (FF_RHO_KS, ks[1], ks[2], ks[3], ks[4], ks[0], 0.0, 0.0)
+            add(VECTOR, rows, (-1, -1, 0, 0), par, m["bf"], line, model, ids[0],
+                label + " (rho- -> pi- pi0)")
+        elif model == "TAUVECTORNU" and ids[0] == kstar:
+            m_ks, g_ks = _mass(kstar), _width(kstar)
+            for bf_k, ds in kstar_channels:
+                rows = (kstar, nu_tau) + ds
+                par = (FF_BW, m_ks, g_ks, 0.0, 0.0, 0.0, 0.0, 0.0)
+                sub = " ".join(_name(d) for d in ds)
+                add(VECTOR, rows, (-1, -1, 0, 0), par, m["bf"] * bf_k / kstar_total, line, model,
+                    kstar, f"{label} (K*- -> {sub})")
+        elif model == "TAUHADNU" and n == 4:
+            pions = ids[:3]
+            diff = next(i for i in range(3) if pions.count(pions[i]) == 1)
+            a1 = _pdg("a_1-")
+            rows = (a1, nu_tau) + pions
+            par = (ks[5], ks[6], ks[1], ks[2], ks[3], ks[4], ks[0], float(diff))
+            add(A1, rows, (-1, -1, 0, 0, 0), par, m["bf"], line, model, a1,
+                label + " (via a_1-)")
+        else:
+            add(PHASE_SPACE, ids, (-1,) * n, (0.0,) * 8, m["bf"], line, model, 0, label)
+    return tuple(specs)
+
+
+def _width(pdg: int) -> float:
+    from particle import Particle
+
+    return Particle.from_pdgid(pdg).width * 1e-3
+
+
+def _name(pdg: int) -> str:
+    from particle import Particle
+
+    return Particle.from_pdgid(pdg).evtgen_name
+
+
+def tau_modes() -> list[TauMode]:
+    """The tau- decay modes of the generator, in DEC-file order (the K* mode split by charge)."""
+    return [s.mode for s in _mode_specs()]
+
+
+def one_prong_mask() -> np.ndarray:
+    """Boolean mask of the modes that can give exactly one charged final-state particle.
+
+    A mode counts when its fewest charged descendants (over the eta, omega, K_S0 secondary
+    decays) is one, e.g. pi- omega nu_tau (omega -> pi0 gamma).
+    """
+    return np.array([m.prongs_min == 1 for m in tau_modes()])
+
+
+@functools.lru_cache(maxsize=1)
+def max_tree_rows() -> int:
+    """Most rows the decay tree of one tau can take (the tau itself included)."""
+    return 1 + max(
+        len(s.rows) + sum(_rows_bound(r) for r in s.rows) for s in _mode_specs()
+    )
+
+
+def format_mode_table() -> str:
+    """Human-readable table: index, BF, DEC line, treatment, prongs and name."""
+    rows = [f"{'idx':>3} {'BF':>9} {'line':>5} {'kind':<11} {'prongs':>6}  mode"]
+    for m in tau_modes():
+        rows.append(f"{m.index:>3} {m.bf:9.6f} {m.line:>5} {m.kind:<11} "
+                    f"{m.prongs_min:>3}-{m.prongs_max:<2}  {m.name}")
+    return "\n".join(rows)
+
+
+def _leptonic_fmax(m_tau: float, m_l: float) -> float:
+    """Maximum of the nubar-energy marginal E2^2 (s13 - m^2)^2 / s13 (see ``_leptonic``)."""
+    e2 = np.linspace(0.0, (m_tau**2 - m_l**2) / (2.0 * m_tau), 200_001)
+    s13 = m_tau**2 - 2.0 * m_tau * e2
+    # a fine grid of a smooth unimodal function: relative error ~1e-10, covered by the factor
+    return float(np.max(e2**2 * (s13 - m_l**2) ** 2 / s13)) * 1.0001
+
+
+@functools.lru_cache(maxsize=1)
+def _base_arrays() -> TauTables:
+    specs = _mode_specs()
+    nm = len(specs)
+    kind = np.array([s.kind for s in specs], np.int64)
+    nrow = np.array([len(s.rows) for s in specs], np.int64)
+    pdg = np.zeros((nm, MAXD), np.int64)
+    pdg_cc = np.zeros((nm, MAXD), np.int64)
+    mass = np.zeros((nm, MAXD))
+    mother = np.full((nm, MAXD), -1, np.int64)
+    status = np.full((nm, MAXD), FINAL, np.int64)
+    par = np.zeros((nm, 8))
+    for i, s in enumerate(specs):
+        k = len(s.rows)
+        pdg[i, :k] = s.rows
+        pdg_cc[i, :k] = [_cc(r) for r in s.rows]
+        mass[i, :k] = s.masses
+        mother[i, :k] = s.mothers
+        for mo in s.mothers:
+            if mo >= 0:
+                status[i, mo] = DECAYED
+        par[i] = s.par
+        if s.kind == LEPTONIC:
+            par[i, 0] = _leptonic_fmax(M_TAU, s.masses[0])
+    sec = _secondary_channels()
+    sec_pdg = np.array(list(sec), np.int64)
+    sec_ctau = np.array([sec[p][0] for p in sec])
+    first = [0]
+    ch_cum, ch_nd, ch_pdg, ch_mass, ch_parent = [], [], [], [], []
+    for p in sec:
+        c = 0.0
+        for bf, ds in sec[p][1]:
+            c += bf
+            ch_cum.append(c)
+            ch_nd.append(len(ds))
+            ch_pdg.append(list(ds) + [0] * (MAXD - len(ds)))
+            ch_mass.append([_mass(d) for d in ds] + [0.0] * (MAXD - len(ds)))
+            ch_parent.append(_mass(p))
+        ch_cum[-1] = 1.0
+        first.append(len(ch_cum))
+    n_ch = len(ch_cum)
+    base = TauTables(
+        m_tau=M_TAU, ctau_cm=_ctau_cm(TAU), cum=np.zeros(nm), kind=kind, nrow=nrow, pdg=pdg,
+        pdg_cc=pdg_cc, mass=mass, mother=mother, status=status, par=par, wmax=np.zeros(nm),
+        env_cum=np.zeros((nm, N_ENV)), env_max=np.zeros((nm, N_ENV)),
+        sec_pdg=sec_pdg, sec_ctau=sec_ctau, sec_first=np.array(first, np.int64),
+        ch_cum=np.array(ch_cum), ch_nd=np.array(ch_nd, np.int64),
+        ch_pdg=np.array(ch_pdg, np.int64), ch_mass=np.array(ch_mass), ch_wmax=np.zeros(n_ch),
+        overweight=np.zeros(nm + n_ch, np.int64),
+    )
+    # Pilot maxima of the weights (fixed seed: the tables are deterministic). Flat phase space
+    # of n >= 4 bodies: the analytic TGenPhaseSpace bound is far above the true maximum (0.1 %
+    # efficiency for 5 bodies), so the pilot maximum x _WMAX_SAFETY is used instead; weights
+    # above it are counted in ``overweight``.
+    rng = np.random.Generator(np.random.PCG64(20240615))
+    scratch = np.zeros((MAXD, COLS))
+    for i in range(nm):
+        if kind[i] == PHASE_SPACE and nrow[i] >= 3:
+            base.wmax[i] = _WMAX_SAFETY * _pilot_genbod(
+                rng, M_TAU, mass[i], nrow[i], _PILOT_TRIALS_PHSP, scratch)
+        elif kind[i] in (VECTOR, A1):
+            bins = _pilot_envelope(rng, base, i, _PILOT_TRIALS, scratch)
+            env = _WMAX_SAFETY * np.maximum(bins, np.maximum(np.r_[bins[1:], 0.0],
+                                                             np.r_[0.0, bins[:-1]]))
+            base.env_max[i] = env
+            base.env_cum[i] = np.cumsum(env) / env.sum()
+            base.env_cum[i, -1] = 1.0
+    for c in range(n_ch):
+        if ch_nd[c] >= 3:
+            base.ch_wmax[c] = _WMAX_SAFETY * _pilot_genbod(
+                rng, ch_parent[c], base.ch_mass[c], ch_nd[c], _PILOT_TRIALS_PHSP, scratch)
+    return base
+
+
+def tau_tables(mode_mask: np.ndarray | None = None) -> tuple[TauTables, float]:
+    """Kernel tables restricted to the modes of ``mode_mask`` and the sum of their BFs.
+
+    ``mode_mask`` is a boolean array over ``tau_modes()`` (None: all modes). Decays are drawn
+    from the enabled modes with their relative BFs; a process multiplies its cross section by
+    the returned BF sum once per tau.
+    """
+    base = _base_arrays()
+    bf = np.array([m.bf for m in tau_modes()])
+    if mode_mask is None:
+        mask = np.ones(bf.shape, bool)
+    else:
+        mask = np.asarray(mode_mask, bool)
+        if mask.shape != bf.shape:
+            raise ValueError(f"mode_mask must have {bf.size} entries, got {mask.shape}")
+    if not mask.any():
+        raise ValueError("mode_mask enables no tau decay mode")
+    w = np.where(mask, bf, 0.0)
+    cum = np.cumsum(w) / w.sum()
+    total = 1.0 if mask.all() else float(w.sum())
+    cum[np.flatnonzero(mask)[-1]:] = 1.0
+    return base._replace(cum=cum, overweight=np.zeros_like(base.overweight)), total
+
+
+# ----------------------------------------------------------------------------------------------
+# Kernels
+# ----------------------------------------------------------------------------------------------
+
+
+@kernel
+def _dot(a, b):
+    """Minkowski product of two 4-tuples (px, py, pz, e), metric (+,-,-,-)."""
+    return a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2]
+
+
+@kernel
+def _row4(out_f, r):
+    return (out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3])
+
+
+@kernel
+def _set4(out_f, r, px, py, pz, e):
+    out_f[r, 0] = px
+    out_f[r, 1] = py
+    out_f[r, 2] = pz
+    out_f[r, 3] = e
+
+
+@kernel
+def _boost_row(out_f, r, bx, by, bz):
+    a = boost1(out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3], bx, by, bz)
+    _set4(out_f, r, a[0], a[1], a[2], a[3])
+
+
+@kernel
+def _pdk(a, b, c):
+    """Two-body momentum in the rest frame of mass a decaying to b, c (0 if forbidden)."""
+    x = (a - b - c) * (a + b + c) * (a - b + c) * (a + b - c)
+    return math.sqrt(x) / (2.0 * a) if x > 0.0 else 0.0
+
+
+@kernel
+def _isotropic_two_body(rng, m, m1, m2, out_f, r1, r2):
+    """m -> m1 m2 at rest, isotropic; rows r1, r2."""
+    p = two_body_momentum1(m, m1, m2)
+    ux, uy, uz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    _set4(out_f, r1, p * ux, p * uy, p * uz, math.sqrt(p * p + m1 * m1))
+    _set4(out_f, r2, -p * ux, -p * uy, -p * uz, math.sqrt(p * p + m2 * m2))
+
+
+@kernel
+def _genbod(rng, big_m, masses, n, out_f, r0):
+    """Flat n-body phase space (n >= 2) at rest, weight prod(p_i) (F. James, CERN 68-15).
+
+    Algorithm of ROOT's TGenPhaseSpace::Generate: sorted uniform intermediate masses, two-body
+    momenta, random rotation and boost at each step. Writes rows r0..r0+n-1, returns the weight
+    (0 if the masses do not fit).
+    """
+    msum = 0.0
+    for i in range(n):
+        msum += masses[i]
+    tecm = big_m - msum
+    if tecm <= 0.0:
+        return 0.0
+    rno = np.empty(n)
+    rno[0] = 0.0
+    rno[n - 1] = 1.0
+    for i in range(1, n - 1):  # insertion sort of n - 2 uniforms
+        x = rng.random()
+        j = i
+        while j > 1 and rno[j - 1] > x:
+            rno[j] = rno[j - 1]
+            j -= 1
+        rno[j] = x
+    inv = np.empty(n)
+    s = 0.0
+    for i in range(n):
+        s += masses[i]
+        inv[i] = rno[i] * tecm + s
+    pd = np.empty(n)
+    w = 1.0
+    for i in range(n - 1):
+        pd[i] = _pdk(inv[i + 1], inv[i], masses[i + 1])
+        w *= pd[i]
+    _set4(out_f, r0, 0.0, pd[0], 0.0, math.sqrt(pd[0] * pd[0] + masses[0] * masses[0]))
+    i = 1
+    while True:
+        _set4(out_f, r0 + i, 0.0, -pd[i - 1], 0.0,
+              math.sqrt(pd[i - 1] * pd[i - 1] + masses[i] * masses[i]))
+        cz = 2.0 * rng.random() - 1.0
+        sz = math.sqrt(max(0.0, 1.0 - cz * cz))
+        ang = 2.0 * math.pi * rng.random()
+        cy, sy = math.cos(ang), math.sin(ang)
+        for j in range(i + 1):
+            r = r0 + j
+            x, y = out_f[r, 0], out_f[r, 1]
+            out_f[r, 0] = cz * x - sz * y
+            out_f[r, 1] = sz * x + cz * y
+            x, z = out_f[r, 0], out_f[r, 2]
+            out_f[r, 0] = cy * x - sy * z
+            out_f[r, 2] = sy * x + cy * z
+        if i == n - 1:
+            break
+        beta = pd[i] / math.sqrt(pd[i] * pd[i] + inv[i] * inv[i])
+        for j in range(i + 1):
+            _boost_row(out_f, r0 + j, 0.0, beta, 0.0)
+        i += 1
+    return w
+
+
+@kernel
+def _genbod_wmax(big_m, masses, n):
+    """Upper bound of the ``_genbod`` weight (ROOT TGenPhaseSpace::SetDecay)."""
+    msum = 0.0
+    for i in range(n):
+        msum += masses[i]
+    emmax = big_m - msum + masses[0]
+    emmin = 0.0
+    w = 1.0
+    for i in range(1, n):
+        emmin += masses[i - 1]
+        emmax += masses[i]
+        w *= _pdk(emmax, emmin, masses[i])
+    return w
+
+
+@kernel
+def _flat_phase_space(rng, big_m, masses, n, wmax, out_f, r0):
+    """Unweighted flat n-body phase space at rest: accept-reject of ``_genbod`` against wmax.
+
+    Returns 1 if a weight above ``wmax`` was met (n >= 3), else 0.
+    """
+    if n == 1:
+        _set4(out_f, r0, 0.0, 0.0, 0.0, big_m)
+        return 0
+    if n == 2:
+        _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, r0, r0 + 1)
+        return 0
+    over = 0
+    while True:
+        w = _genbod(rng, big_m, masses, n, out_f, r0)
+        if w > wmax:
+            over = 1
+        if rng.random() * wmax < w:
+            return over
+
+
+@kernel
+def _pwave_bw(s, m0, g0, ma, mb):
+    """m0^2 / (m0^2 - s - i sqrt(s) G(s)), G(s) = G0 (m0/sqrt(s)) (p(s)/p(m0))^3 (p-wave).
+
+    Energy-dependent p-wave width as in Kuhn & Santamaria, Z. Phys. C48 (1990) 445 (KS).
+    """
+    q = math.sqrt(s)
+    p = _pdk(q, ma, mb)
+    p0 = _pdk(m0, ma, mb)
+    r = p / p0
+    return m0 * m0 / complex(m0 * m0 - s, -m0 * g0 * r * r * r)
+
+
+@kernel
+def _f_rho(s, par_m, par_g, par_m2, par_g2, beta, ma, mb):
+    """KS pion form factor (BW_rho + beta BW_rho') / (1 + beta) (KS 1990)."""
+    return (_pwave_bw(s, par_m, par_g, ma, mb) + beta * _pwave_bw(s, par_m2, par_g2, ma, mb)) / (
+        1.0 + beta
+    )
+
+
+@kernel
+def _a1_g(q2, m_pi, m_rho):
+    """KS running-width function g(Q^2) of the a1 (KS 1990; GeV units)."""
+    if q2 > (m_rho + m_pi) ** 2:
+        return q2 * (1.623 + 10.38 / q2 - 9.32 / (q2 * q2) + 0.65 / (q2 * q2 * q2))
+    t1 = q2 - 9.0 * m_pi * m_pi
+    if t1 <= 0.0:
+        return 0.0
+    return 4.1 * t1**3 * (1.0 - 3.3 * t1 + 5.8 * t1 * t1)
+
+
+@kernel
+def _bw_s(x, m0, g0, s_lo, s_hi):
+    """Map x in [0, 1] to s in [s_lo, s_hi] through the Breit-Wigner (Cauchy) variable.
+
+    Returns (s, ds/dx): s = m0^2 + m0 g0 tan(t), t linear in x; a uniform x then samples s
+    with a Breit-Wigner density, and ds/dx is the Jacobian the weight carries.
+    """
+    mg = m0 * g0
+    t_lo = math.atan((s_lo - m0 * m0) / mg)
+    t_hi = math.atan((s_hi - m0 * m0) / mg)
+    s = m0 * m0 + mg * math.tan(t_lo + (t_hi - t_lo) * x)
+    s = min(max(s, s_lo), s_hi)
+    return s, ((s - m0 * m0) ** 2 + mg * mg) * (t_hi - t_lo) / mg
+
+
+@kernel
+def _perp(d, q, q2):
+    """Component of four-vector d orthogonal to q: d - q (q.d)/q^2."""
+    f = _dot(q, d) / q2
+    return (d[0] - f * q[0], d[1] - f * q[1], d[2] - f * q[2], d[3] - f * q[3])
+
+
+@kernel
+def _vector_trial(rng, x, big_m, par, ma, mb, out_f, r0):
+    """tau -> V nu, V -> a b: rows r0 (V), r0+1 (nu), r0+2 (a), r0+3 (b); returns the weight.
+
+    x in [0, 1] fixes Q^2 = s through ``_bw_s``. weight = |M|^2 x (p_nu/M) x (p*/Q) x ds/dx
+    (dPhi_3 = dPhi_2(tau -> V nu) ds/2pi dPhi_2(V -> a b), dPhi_2 ~ p/m), |M|^2 of the vector
+    current (module docstring): proportional to dGamma/(dx dOmega dOmega*).
+    """
+    s, jac = _bw_s(x, par[1], par[2], (ma + mb) ** 2, big_m * big_m)
+    q = math.sqrt(s)
+    pnu = (big_m * big_m - s) / (2.0 * big_m)
+    pst = _pdk(q, ma, mb)
+    ux, uy, uz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    ev = math.sqrt(pnu * pnu + s)
+    _set4(out_f, r0, pnu * ux, pnu * uy, pnu * uz, ev)
+    _set4(out_f, r0 + 1, -pnu * ux, -pnu * uy, -pnu * uz, pnu)
+    _isotropic_two_body(rng, q, ma, mb, out_f, r0 + 2, r0 + 3)
+    bx, by, bz = pnu * ux / ev, pnu * uy / ev, pnu * uz / ev
+    _boost_row(out_f, r0 + 2, bx, by, bz)
+    _boost_row(out_f, r0 + 3, bx, by, bz)
+    qa = _row4(out_f, r0 + 2)
+    qb = _row4(out_f, r0 + 3)
+    qv = _row4(out_f, r0)
+    k = _row4(out_f, r0 + 1)
+    p = (0.0, 0.0, 0.0, big_m)
+    d = _perp((qa[0] - qb[0], qa[1] - qb[1], qa[2] - qb[2], qa[3] - qb[3]), qv, s)
+    if par[0] == FF_RHO_KS:
+        ff = _f_rho(s, par[1], par[2], par[3], par[4], par[5], ma, mb)
+    else:
+        ff = _pwave_bw(s, par[1], par[2], ma, mb)
+    ff2 = ff.real * ff.real + ff.imag * ff.imag
+    me = ff2 * (2.0 * _dot(p, d) * _dot(k, d) - _dot(p, k) * _dot(d, d))
+    return me * (pnu / big_m) * (pst / q) * jac
+
+
+@kernel
+def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
+    """tau -> a1 nu -> 3 pi nu (KS model): rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions).
+
+    x in [0, 1] fixes Q^2 = s (``_bw_s``). ``masses`` are the row masses (pions in entries
+    2..4); par = (m_a1, G_a1, m_rho, G_rho, m_rho', G_rho', beta, index of the odd pion).
+    weight = |M|^2 x (p_nu/M) x w_3 x ds/dx, w_3 = p*_12 p*_3 (Q - sum m)/Q the weight of flat
+    three-body phase space at mass Q generated with a uniform intermediate mass (GENBOD).
+    """
+    m3 = masses[2:5]
+    msum = m3[0] + m3[1] + m3[2]
+    s, jac = _bw_s(x, par[0], par[1], msum * msum, big_m * big_m)
+    q = math.sqrt(s)
+    pnu = (big_m * big_m - s) / (2.0 * big_m)
+    ux, uy, uz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    ea = math.sqrt(pnu * pnu + s)
+    _set4(out_f, r0, pnu * ux, pnu * uy, pnu * uz, ea)
+    _set4(out_f, r0 + 1, -pnu * ux, -pnu * uy, -pnu * uz, pnu)
+    w_ps = _genbod(rng, q, m3, 3, out_f, r0 + 2) * (q - msum) / q
+    if w_ps <= 0.0:
+        return 0.0
+    bx, by, bz = pnu * ux / ea, pnu * uy / ea, pnu * uz / ea
+    for j in range(3):
+        _boost_row(out_f, r0 + 2 + j, bx, by, bz)
+    odd = int(par[7])
+    i1 = 0 if odd != 0 else 1
+    i2 = 2 if odd != 2 else 1
+    q1 = _row4(out_f, r0 + 2 + i1)
+    q2 = _row4(out_f, r0 + 2 + i2)
+    q3 = _row4(out_f, r0 + 2 + odd)
+    qa = _row4(out_f, r0)
+    m_pi, m_odd = m3[i1], m3[odd]
+    p13 = (q1[0] + q3[0], q1[1] + q3[1], q1[2] + q3[2], q1[3] + q3[3])
+    p23 = (q2[0] + q3[0], q2[1] + q3[1], q2[2] + q3[2], q2[3] + q3[3])
+    f13 = _f_rho(_dot(p13, p13), par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
+    f23 = _f_rho(_dot(p23, p23), par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
+    ga = par[1] * _a1_g(s, m_pi, par[2]) / _a1_g(par[0] * par[0], m_pi, par[2])
+    bwa = par[0] * par[0] / complex(par[0] * par[0] - s, -par[0] * ga)
+    c1 = bwa * f13
+    c2 = bwa * f23
+    d1 = _perp((q1[0] - q3[0], q1[1] - q3[1], q1[2] - q3[2], q1[3] - q3[3]), qa, s)
+    d2 = _perp((q2[0] - q3[0], q2[1] - q3[1], q2[2] - q3[2], q2[3] - q3[3]), qa, s)
+    k = _row4(out_f, r0 + 1)
+    p = (0.0, 0.0, 0.0, big_m)
+    pj = c1 * _dot(p, d1) + c2 * _dot(p, d2)
+    kj = c1 * _dot(k, d1) + c2 * _dot(k, d2)
+    jj = ((c1.real**2 + c1.imag**2) * _dot(d1, d1) + (c2.real**2 + c2.imag**2) * _dot(d2, d2)
+          + 2.0 * (c1 * c2.conjugate()).real * _dot(d1, d2))
+    me = 2.0 * (pj * kj.conjugate()).real - _dot(p, k) * jj
+    return me * (pnu / big_m) * w_ps * jac
+
+
+@kernel
+def _three_body_from_energies(rng, e1, m1, e2, e3, out_f, r0):
+    """Rows r0..r0+2: momenta of energies e1 (mass m1), e2, e3 (massless), random orientation.
+
+    Momentum conservation fixes the angle between 1 and 2; particle 3 takes -(p1 + p2). The
+    orientation is uniform: a random azimuth of 2 about 1, then z -> a uniform direction.
+    """
+    p1 = math.sqrt(max(e1 * e1 - m1 * m1, 0.0))
+    p2 = e2
+    c12 = (e3 * e3 - p1 * p1 - p2 * p2) / (2.0 * p1 * p2)
+    c12 = min(1.0, max(-1.0, c12))
+    s12 = math.sqrt(1.0 - c12 * c12)
+    phi = 2.0 * math.pi * rng.random()
+    ax, ay, az = 0.0, 0.0, p1
+    bx, by, bz = p2 * s12 * math.cos(phi), p2 * s12 * math.sin(phi), p2 * c12
+    nx, ny, nz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    ax, ay, az = rotate_z_to1(ax, ay, az, nx, ny, nz)
+    bx, by, bz = rotate_z_to1(bx, by, bz, nx, ny, nz)
+    _set4(out_f, r0, ax, ay, az, e1)
+    _set4(out_f, r0 + 1, bx, by, bz, e2)
+    _set4(out_f, r0 + 2, -ax - bx, -ay - by, -az - bz, e3)
+
+
+@kernel
+def _leptonic(rng, big_m, m, fmax, out_f, r0):
+    """tau- -> l- anti-nu_l nu_tau, |M|^2 ~ (p_tau.p_2)(p_1.p_3); rows l (1), nubar (2), nu (3).
+
+    In the tau rest frame dPhi_3 ~ dE1 dE2 and (p_tau.p_2)(p_1.p_3) = M E2 (s13 - m^2)/2 with
+    s13 = M^2 - 2 M E2 depends on E2 only. The range of E1 at fixed E2 has length
+    E2 (s13 - m^2)/s13 (boost of the (1,3) system), so E2 has the marginal density
+    E2^2 (s13 - m^2)^2 / s13 (accept-reject, maximum ``fmax``) and E1 is uniform in its range.
+    """
+    e2max = (big_m * big_m - m * m) / (2.0 * big_m)
+    while True:
+        e2 = e2max * rng.random()
+        s13 = big_m * big_m - 2.0 * big_m * e2
+        f = e2 * e2 * (s13 - m * m) ** 2 / s13
+        if rng.random() * fmax < f:
+            break
+    sq = math.sqrt(s13)
+    e1s = (s13 + m * m) / (2.0 * sq)
+    p1s = (s13 - m * m) / (2.0 * sq)
+    e1 = ((big_m - e2) * e1s + e2 * p1s * (2.0 * rng.random() - 1.0)) / sq
+    _three_body_from_energies(rng, e1, m, e2, big_m - e1 - e2, out_f, r0)
+
+
+@kernel
+def _mode_rest_frame(rng, tables, mode, out_f, r0):
+    """Rows of ``mode`` (rest-frame four-momenta) from r0; returns 1 if overweighted."""
+    kind = tables.kind[mode]
+    n = tables.nrow[mode]
+    masses = tables.mass[mode]
+    big_m = tables.m_tau
+    if kind == LEPTONIC:
+        _leptonic(rng, big_m, masses[0], tables.par[mode, 0], out_f, r0)
+        return 0
+    if kind == TWO_BODY:
+        _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, r0, r0 + 1)
+        return 0
+    if kind == PHASE_SPACE:
+        return _flat_phase_space(rng, big_m, masses, n, tables.wmax[mode], out_f, r0)
+    # vector / a1: piecewise-constant envelope in x (the Breit-Wigner variable)
+    par = tables.par[mode]
+    cum = tables.env_cum[mode]
+    over = 0
+    while True:
+        b = _pick(cum, 0, N_ENV, rng.random())
+        x = (b + rng.random()) / N_ENV
+        if kind == VECTOR:
+            w = _vector_trial(rng, x, big_m, par, masses[2], masses[3], out_f, r0)
+        else:
+            w = _a1_trial(rng, x, big_m, par, masses, out_f, r0)
+        env = tables.env_max[mode, b]
+        if w > env:
+            over = 1
+        if rng.random() * env < w:
+            return over
+
+
+@kernel
+def _pilot_envelope(rng, tables, mode, n, scratch):
+    """Largest weight of a vector / a1 mode in each of the N_ENV bins of x (n trials)."""
+    out = np.zeros(N_ENV)
+    masses = tables.mass[mode]
+    par = tables.par[mode]
+    for _ in range(n):
+        x = rng.random()
+        if tables.kind[mode] == VECTOR:
+            w = _vector_trial(rng, x, tables.m_tau, par, masses[2], masses[3], scratch, 0)
+        else:
+            w = _a1_trial(rng, x, tables.m_tau, par, masses, scratch, 0)
+        b = min(int(x * N_ENV), N_ENV - 1)
+        out[b] = max(out[b], w)
+    return out
+
+
+@kernel
+def _pilot_genbod(rng, big_m, masses, nd, n, scratch):
+    """Largest ``_genbod`` weight over n trials."""
+    wmax = 0.0
+    for _ in range(n):
+        wmax = max(wmax, _genbod(rng, big_m, masses, nd, scratch, 0))
+    return wmax
+
+
+@kernel
+def _pick(cum, lo, hi, u):
+    """First index i in [lo, hi) with u < cum[i] (cumulative probabilities)."""
+    for i in range(lo, hi):
+        if u < cum[i]:
+            return i
+    return hi - 1
+
+
+@kernel
+def _flight(rng, ctau, out_f, r):
+    """Decay point (x, y, z, t) of the particle in row r after an exponential proper flight."""
+    px, py, pz, e = out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3]
+    if ctau <= 0.0:
+        return out_f[r, 4], out_f[r, 5], out_f[r, 6], out_f[r, 7]
+    m2 = e * e - px * px - py * py - pz * pz
+    m = math.sqrt(m2) if m2 > 0.0 else 0.0
+    ct = ctau * rng.exponential()  # c x proper time, cm
+    if m <= 0.0:
+        return out_f[r, 4], out_f[r, 5], out_f[r, 6], out_f[r, 7]
+    return (out_f[r, 4] + px / m * ct, out_f[r, 5] + py / m * ct, out_f[r, 6] + pz / m * ct,
+            out_f[r, 7] + e / m * ct / C_CM_PER_NS)
+
+
+@kernel
+def _place(out_f, out_i, r0, n, parent, base, vtx, bx, by, bz):
+    """Boost rows r0..r0+n-1 to the lab, set their vertex; mothers of -1 rows -> parent."""
+    for j in range(n):
+        r = r0 + j
+        _boost_row(out_f, r, bx, by, bz)
+        out_f[r, 4] = vtx[0]
+        out_f[r, 5] = vtx[1]
+        out_f[r, 6] = vtx[2]
+        out_f[r, 7] = vtx[3]
+        out_i[r, 2] = parent - base if out_i[r, 2] < 0 else out_i[r, 2]
+
+
+@kernel
+def _decay_secondaries(rng, tables, out_i, out_f, first, pos, base):
+    """Decay every row from ``first`` on whose pdg has secondary channels; returns the new end."""
+    j = first
+    while j < pos:
+        pid = out_i[j, 0]
+        k = -1
+        for i in range(tables.sec_pdg.shape[0]):
+            if tables.sec_pdg[i] == pid:
+                k = i
+                break
+        if k >= 0:
+            lo, hi = tables.sec_first[k], tables.sec_first[k + 1]
+            ch = _pick(tables.ch_cum, lo, hi, rng.random())
+            nd = tables.ch_nd[ch]
+            e = out_f[j, 3]
+            m = math.sqrt(max(e * e - out_f[j, 0] ** 2 - out_f[j, 1] ** 2 - out_f[j, 2] ** 2, 0.0))
+            if _flat_phase_space(rng, m, tables.ch_mass[ch], nd, tables.ch_wmax[ch], out_f, pos):
+                tables.overweight[tables.cum.shape[0] + ch] += 1
+            for d in range(nd):
+                out_i[pos + d, 0] = tables.ch_pdg[ch, d]
+                out_i[pos + d, 1] = FINAL
+                out_i[pos + d, 2] = -1
+            vtx = _flight(rng, tables.sec_ctau[k], out_f, j)
+            _place(out_f, out_i, pos, nd, j, base, vtx,
+                   out_f[j, 0] / e, out_f[j, 1] / e, out_f[j, 2] / e)
+            out_i[j, 1] = DECAYED
+            pos += nd
+        j += 1
+    return pos
+
+
+@kernel
+def decay_tau1(rng, tables, tau_row, base, out_i, out_f, pos):
+    """Decay the tau written in row ``tau_row`` of (out_i, out_f); append its tree from ``pos``.
+
+    The caller fills the tau's row: out_i = (pdg +-15, status, mother), out_f = (px, py, pz, e,
+    vx, vy, vz, t) in the lab. Rows are (pdg, status, mother) int64 and (px, py, pz, e, vx, vy,
+    vz, t) float64; mothers are written relative to ``base`` (the event's first row). The tau
+    gets status 2. Returns (new end row, mode index). ``max_tree_rows()`` bounds the rows used.
+    """
+    mode = _pick(tables.cum, 0, tables.cum.shape[0], rng.random())
+    n = tables.nrow[mode]
+    tau_minus = out_i[tau_row, 0] > 0
+    if _mode_rest_frame(rng, tables, mode, out_f, pos):
+        tables.overweight[mode] += 1
+    for j in range(n):
+        out_i[pos + j, 0] = tables.pdg[mode, j] if tau_minus else tables.pdg_cc[mode, j]
+        out_i[pos + j, 1] = tables.status[mode, j]
+        mo = tables.mother[mode, j]
+        out_i[pos + j, 2] = -1 if mo < 0 else pos + mo - base
+    e = out_f[tau_row, 3]
+    vtx = _flight(rng, tables.ctau_cm, out_f, tau_row)
+    _place(out_f, out_i, pos, n, tau_row, base, vtx,
+           out_f[tau_row, 0] / e, out_f[tau_row, 1] / e, out_f[tau_row, 2] / e)
+    out_i[tau_row, 1] = DECAYED
+    end = _decay_secondaries(rng, tables, out_i, out_f, pos, pos + n, base)
+    return end, mode
+
+
+@kernel
+def _decay_taus_kernel(rng, tables, px, py, pz, e, charge, vx, vy, vz, t, max_rows):
+    n = px.shape[0]
+    out_i = np.empty((n * max_rows, 3), np.int64)
+    out_f = np.empty((n * max_rows, COLS))
+    offset = np.zeros(n + 1, np.int64)
+    modes = np.zeros(n, np.int64)
+    pos = 0
+    for k in range(n):
+        base = pos
+        out_i[pos, 0] = TAU if charge[k] < 0 else -TAU
+        out_i[pos, 1] = FINAL
+        out_i[pos, 2] = -1
+        out_f[pos, 0], out_f[pos, 1], out_f[pos, 2], out_f[pos, 3] = px[k], py[k], pz[k], e[k]
+        out_f[pos, 4], out_f[pos, 5], out_f[pos, 6], out_f[pos, 7] = vx[k], vy[k], vz[k], t[k]
+        pos, modes[k] = decay_tau1(rng, tables, base, base, out_i, out_f, pos + 1)
+        offset[k + 1] = pos
+    return out_i[:pos], out_f[:pos], offset, modes
+
+
+def rows_to_particles(out_i: np.ndarray, out_f: np.ndarray) -> dict[str, np.ndarray]:
+    """Split kernel row buffers into the ``PARTICLE_FIELDS`` arrays of an ``EventChunk``."""
+    cols = {"pdg": out_i[:, 0], "status": out_i[:, 1], "mother": out_i[:, 2]}
+    for c, name in enumerate(("px", "py", "pz", "e", "vx", "vy", "vz", "t")):
+        cols[name] = out_f[:, c]
+    return {k: np.ascontiguousarray(cols[k], dtype=t) for k, t in PARTICLE_FIELDS.items()}
+
+
+def decay_taus(
+    rng: np.random.Generator,
+    px: np.ndarray,
+    py: np.ndarray,
+    pz: np.ndarray,
+    e: np.ndarray,
+    charge: np.ndarray,
+    *,
+    vertex: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    mode_mask: np.ndarray | None = None,
+) -> EventChunk:
+    """Decay taus (lab four-momenta, charges -1/+1, optional production vertices (x, y, z, t)).
+
+    Returns an ``EventChunk`` with one entry per tau: the tau (row 0, status 2) followed by its
+    decay tree, mothers relative to the tau's row; ``truth['mode']`` is the index into
+    ``tau_modes()``. ``mode_mask`` restricts the modes (see ``tau_tables``).
+    """
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (px, py, pz, e)]
+    n = arrays[0].shape[0]
+    q = np.ascontiguousarray(charge, dtype=np.float64)
+    if q.shape != (n,) or not np.all(np.abs(q) == 1.0):
+        raise ValueError("charge must be an array of -1 / +1, one per tau")
+    m2 = arrays[3] ** 2 - arrays[0] ** 2 - arrays[1] ** 2 - arrays[2] ** 2
+    if not np.all(np.isfinite(m2)) or np.any(np.abs(np.sqrt(np.abs(m2)) - M_TAU) > 1e-5):
+        raise ValueError("tau four-momenta must be finite and on the tau mass shell")
+    if vertex is None:
+        vertex = tuple(np.zeros(n) for _ in range(4))
+    vtx = [np.ascontiguousarray(np.broadcast_to(v, (n,)), dtype=np.float64) for v in vertex]
+    tables, _ = tau_tables(mode_mask)
+    out_i, out_f, offset, modes = _decay_taus_kernel(
+        rng, tables, *arrays, q, *vtx, max_tree_rows()
+    )
+    return EventChunk(
+        weight=np.ones(n), offset=offset, particles=rows_to_particles(out_i, out_f),
+        truth={"mode": modes.astype(np.int32)},
+    )

@@ -1,0 +1,475 @@
+"""e+e- -> tau+ tau- (gamma), both taus decayed (``gen.decays.tau``).
+
+Born (photon exchange, massless electrons, tau mass kept; PDG RPP 2024 "Cross-section
+formulae", e+e- -> f f-bar; Peskin & Schroeder sec. 5.1 with the final-state mass kept):
+
+    dsigma/dcos = (pi alpha^2 / (2 s)) beta [1 + cos^2 + (1 - beta^2) sin^2],
+    sigma       = (4 pi alpha^2 / (3 s)) beta (3 - beta^2) / 2,   beta = sqrt(1 - 4 m_tau^2 / s),
+
+alpha = alpha(0) (no vacuum polarisation: ~7 % below a running-alpha calculation, like
+``mumu``), no Z exchange (< 1e-4 of sigma at 10.58 GeV). At sqrt(s) = 10.58 GeV the Born value
+is 0.772 nb (the Belle II reference value 0.919 nb, Belle II Physics Book arXiv:1808.10567,
+table of e+e- cross sections at the Upsilon(4S), includes running alpha and radiation).
+
+Radiation (``gen.radiation``, params ``isr`` and ``fsr``): ISR by electron structure functions
+(Kuraev-Fadin) with the K_ISR factor, the tau pair produced in the rest frame of
+Q = P_beams - k1 - k2 with the Born angular distribution about the Collins-Soper axis; FSR
+PHOTOS-like off the taus (before their decays), with the massless inclusive factor
+K_FSR = 1 + 3 alpha / (4 pi) (its tau-mass correction is O(alpha m_tau^2 / s) ~ 1e-4). Radiation
+inside tau decays is not generated.
+
+Taus are unpolarised and decayed independently: the tau+ tau- spin correlations of
+e+e- -> gamma* -> tau+ tau- are NOT included.
+
+``one_prong_only``: both taus decay only in the modes of ``gen.decays.tau.one_prong_mask()``
+(modes that can give exactly one charged particle); every trial weight, hence the cross section
+in the file, is multiplied by B1^2, B1 = sum of their branching fractions (0.8754).
+
+Generator-level cuts (``[cuts]``), defaults chosen never to reject an event with two tracks
+reconstructed in the CDC acceptance (17-150 deg, Belle II TDR arXiv:1011.0352 sec. 6):
+
+- ``min_charged``: at least this many charged final-state particles (status 1) with lab polar
+  angle in [``charged_theta_min_deg``, ``charged_theta_max_deg``] (default 2 in 10-170 deg);
+- when exactly two charged final-state particles are in that window (the event the
+  two-track analysis sees): the missing momentum |P_beams(nominal) - p1 - p2| in the nominal
+  c.m. frame must exceed ``pmiss_cm_min_gev`` and its lab polar angle must lie in
+  [``pmiss_theta_min_deg``, ``pmiss_theta_max_deg``] (defaults: off). Events with another number
+  of charged particles in the window pass these two cuts.
+
+Output per event: tau- (row 0), tau+ (row 1) (status 2), then the photons (ISR of the e- beam,
+ISR of the e+ beam, FSR of the tau-, FSR of the tau+; each only if emitted above
+``photon_min_energy_gev``; status 1, mother -1), then the decay tree of the tau-, then that of
+the tau+ (``gen.decays.tau.decay_tau1``: intermediate resonances and pi0, eta, omega, K_S0, K0
+with status 2). Vertices: production at the origin (no beam spot), decays displaced.
+Truth: ``mode_minus``, ``mode_plus`` (indices into ``gen.decays.tau.tau_modes()``),
+``cos_theta`` (tau- direction about the Collins-Soper axis in the tau-pair frame), ``sqrt_s``,
+``sqrt_s_prime`` (tau-pair mass before FSR), ``n_isr``, ``n_fsr``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
+from gen.cards import Param, check
+from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_TAU, PHOTON, TAU
+from gen.decays.tau import decay_tau1, max_tree_rows, one_prong_mask, rows_to_particles, tau_tables
+from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
+from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
+from gen.jit import kernel
+from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
+from gen.processes.base import Process
+from gen.radiation import (
+    FSR_K_FACTOR,
+    ISR_HARD_FRACTION,
+    ISR_K_FACTOR,
+    fsr_pair1,
+    isr_photons1,
+)
+
+# layout of the flat parameter array handed to the kernels
+P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
+P_CLO, P_CHI, P_NMIN, P_PMISS, P_PM_ON, P_PM_CLO, P_PM_CHI = 5, 6, 7, 8, 9, 10, 11
+P_NOM_PX, P_NOM_PY, P_NOM_PZ, P_NOM_E = 12, 13, 14, 15
+P_ISR, P_FSR, P_EMIN, P_XMIN, P_HARD, P_BFAC = 16, 17, 18, 19, 20, 21
+P_PMIN, P_NMAX, P_PTCOUNT = 22, 23, 24
+N_PAR = 25
+
+#: rows of the fixed part of an event: two taus and up to four photons
+_HEAD_ROWS = 6
+
+
+@kernel
+def born_sigma(s: float) -> float:
+    """Born sigma(e+e- -> tau+tau-) in GeV^-2 (module docstring); 0 below threshold."""
+    if s <= 4.0 * M_TAU * M_TAU:
+        return 0.0
+    beta = math.sqrt(1.0 - 4.0 * M_TAU * M_TAU / s)
+    return 4.0 * math.pi * ALPHA_EM**2 / (3.0 * s) * beta * (3.0 - beta * beta) / 2.0
+
+
+@kernel
+def _sample_born_cos(rng, s: float) -> float:
+    """cos(theta*) of the tau- from 1 + c^2 + (1 - beta^2)(1 - c^2) (hit-or-miss, exact)."""
+    b2 = 1.0 - 4.0 * M_TAU * M_TAU / s
+    while True:
+        c = 2.0 * rng.random() - 1.0
+        # f = 2 - b2 + b2 c^2 <= 2
+        if rng.random() * 2.0 < 2.0 - b2 + b2 * c * c:
+            return c
+
+
+@kernel
+def _is_charged(pdg) -> bool:
+    a = abs(pdg)
+    return a == 11 or a == 13 or a == 211 or a == 321 or a == 2212 or a == 15
+
+
+@kernel
+def _cuts1(par, veto, out_i, out_f, base, end) -> bool:
+    """Generator-level cuts on the lab event in rows base..end-1 (module docstring)."""
+    clo, chi = par[P_CLO], par[P_CHI]
+    n_in = 0
+    i1 = -1
+    i2 = -1
+    for r in range(base, end):
+        if out_i[r, 1] != FINAL or not _is_charged(out_i[r, 0]):
+            continue
+        px, py, pz = out_f[r, 0], out_f[r, 1], out_f[r, 2]
+        c = pz / math.sqrt(px * px + py * py + pz * pz)
+        if clo <= c <= chi:
+            n_in += 1
+            if n_in == 1:
+                i1 = r
+            elif n_in == 2:
+                i2 = r
+    if n_in < par[P_NMIN]:
+        return False
+    if n_in == 2:
+        for r in (i1, i2):
+            p2 = out_f[r, 0] ** 2 + out_f[r, 1] ** 2 + out_f[r, 2] ** 2
+            if p2 < par[P_PMIN] * par[P_PMIN]:
+                return False
+    n_hard = 0
+    for r in range(base, end):
+        if out_i[r, 1] != FINAL:
+            continue
+        px, py, pz = out_f[r, 0], out_f[r, 1], out_f[r, 2]
+        if out_i[r, 0] == 22:
+            if photon_vetoed1(veto, px, py, pz, out_f[r, 3]):
+                return False
+        elif _is_charged(out_i[r, 0]) and px * px + py * py > par[P_PTCOUNT] ** 2:
+            c = pz / math.sqrt(px * px + py * py + pz * pz)
+            if clo <= c <= chi:
+                n_hard += 1
+    if n_hard > par[P_NMAX]:
+        return False
+    if n_in == 2 and par[P_PM_ON] > 0.5:
+        px = par[P_NOM_PX] - out_f[i1, 0] - out_f[i2, 0]
+        py = par[P_NOM_PY] - out_f[i1, 1] - out_f[i2, 1]
+        pz = par[P_NOM_PZ] - out_f[i1, 2] - out_f[i2, 2]
+        pe = par[P_NOM_E] - out_f[i1, 3] - out_f[i2, 3]
+        e = par[P_NOM_E]
+        cx, cy, cz, _ = lab_to_cm1(px, py, pz, pe, par[P_NOM_PX] / e, par[P_NOM_PY] / e,
+                                   par[P_NOM_PZ] / e)
+        if cx * cx + cy * cy + cz * cz < par[P_PMISS] * par[P_PMISS]:
+            return False
+        p = math.sqrt(px * px + py * py + pz * pz)
+        if p <= 0.0:
+            return False
+        c = pz / p
+        if c < par[P_PM_CLO] or c > par[P_PM_CHI]:
+            return False
+    return True
+
+
+@kernel
+def _put(out_i, out_f, r, pdg, status, v):
+    out_i[r, 0] = pdg
+    out_i[r, 1] = status
+    out_i[r, 2] = -1
+    for j in range(4):
+        out_f[r, j] = v[j]
+    for j in range(4, 8):
+        out_f[r, j] = 0.0
+
+
+@kernel
+def _tautau_trial(rng, par, veto, tables, out_i, out_f, base, kk, ff):
+    """One trial point written from row ``base``; returns (weight pb, end row, truth...).
+
+    Truth: (mode_minus, mode_plus, cos_theta, sqrt_s, sqrt_s_prime, n_isr, n_fsr).
+    """
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF]
+    )
+    isr = par[P_ISR] > 0.5
+    fsr = par[P_FSR] > 0.5
+    e_min = par[P_EMIN]
+    w = 1.0
+    if isr:
+        wi, _, _ = isr_photons1(rng, sqrt_s, M_E, par[P_HARD], par[P_XMIN], e_min, kk)
+        w = wi * ISR_K_FACTOR
+    else:
+        for i in range(2):
+            for j in range(4):
+                kk[i, j] = 0.0
+    qx = -(kk[0, 0] + kk[1, 0])
+    qy = -(kk[0, 1] + kk[1, 1])
+    qz = -(kk[0, 2] + kk[1, 2])
+    qe = sqrt_s - kk[0, 3] - kk[1, 3]
+    sp = qe * qe - qx * qx - qy * qy - qz * qz
+    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_TAU * M_TAU:
+        return 0.0, base, -1, -1, 0.0, sqrt_s, 0.0, 0, 0
+    msp = math.sqrt(sp)
+    w *= GEV2_TO_PB * born_sigma(sp) * par[P_BFAC]
+    if fsr:
+        w *= FSR_K_FACTOR
+    # Collins-Soper axis of the tau-pair rest frame (z when there is no ISR recoil)
+    bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
+    ax, ay, az = 0.0, 0.0, 1.0
+    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
+        eb = 0.5 * sqrt_s
+        pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
+        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
+        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
+        n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
+        n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
+        ax = a1[0] / n1 - a2[0] / n2
+        ay = a1[1] / n1 - a2[1] / n2
+        az = a1[2] / n1 - a2[2] / n2
+        na = math.sqrt(ax * ax + ay * ay + az * az)
+        ax, ay, az = ax / na, ay / na, az / na
+    c = _sample_born_cos(rng, sp)
+    phi = 2.0 * math.pi * rng.random()
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
+    pstar = two_body_momentum1(msp, M_TAU, M_TAU)
+    estar = 0.5 * msp
+    ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * dx, pstar * dy, pstar * dz, estar
+    ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -pstar * dx, -pstar * dy, -pstar * dz, estar
+    mask = 0
+    if fsr:
+        mask = fsr_pair1(rng, ff, M_TAU, M_TAU, e_min)
+    # tau-, tau+, ISR photons (e- beam, e+ beam), FSR photons (tau-, tau+): c.m. -> lab
+    pos = base
+    for r in range(2):
+        v = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], bqx, bqy, bqz)
+        lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
+        _put(out_i, out_f, pos, TAU if r == 0 else -TAU, DECAYED, lab)
+        pos += 1
+    n_isr = 0
+    for i in range(2):
+        if kk[i, 3] > 0.0:
+            lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3], bx, by, bz, nx, ny, nz)
+            _put(out_i, out_f, pos, PHOTON, FINAL, lab)
+            pos += 1
+            n_isr += 1
+    n_fsr = 0
+    for r in range(2, 4):
+        if mask & (1 << (r - 2)):
+            v = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], bqx, bqy, bqz)
+            lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
+            _put(out_i, out_f, pos, PHOTON, FINAL, lab)
+            pos += 1
+            n_fsr += 1
+    pos, mode_m = decay_tau1(rng, tables, base, base, out_i, out_f, pos)
+    pos, mode_p = decay_tau1(rng, tables, base + 1, base, out_i, out_f, pos)
+    if not _cuts1(par, veto, out_i, out_f, base, pos):
+        w = 0.0
+    return w, pos, mode_m, mode_p, c, sqrt_s, msp, n_isr, n_fsr
+
+
+@kernel
+def _tautau_weights(rng, par, veto, tables, n, max_rows):
+    out = np.empty(n)
+    out_i = np.zeros((max_rows, 3), np.int64)
+    out_f = np.zeros((max_rows, 8))
+    kk = np.zeros((2, 4))
+    ff = np.zeros((4, 4))
+    for i in range(n):
+        out[i] = _tautau_trial(rng, par, veto, tables, out_i, out_f, 0, kk, ff)[0]
+    return out
+
+
+@kernel
+def _tautau_generate(rng, par, veto, tables, n, w_max, max_rows):
+    """Hit-or-miss until ``n`` events; returns rows, offsets, truth and statistics."""
+    cap = max_rows * n
+    out_i = np.empty((cap, 3), np.int64)
+    out_f = np.empty((cap, 8))
+    offset = np.zeros(n + 1, np.int64)
+    t_mode_m = np.empty(n, np.int32)
+    t_mode_p = np.empty(n, np.int32)
+    t_cos = np.empty(n)
+    t_sqrt_s = np.empty(n)
+    t_sqrt_sp = np.empty(n)
+    t_nisr = np.empty(n, np.int32)
+    t_nfsr = np.empty(n, np.int32)
+    kk = np.zeros((2, 4))
+    ff = np.zeros((4, 4))
+    n_trials = 0
+    sum_w = 0.0
+    sum_w2 = 0.0
+    n_over = 0
+    k = 0
+    pos = 0
+    while k < n:
+        w, end, mode_m, mode_p, c, sqrt_s, msp, n_isr, n_fsr = _tautau_trial(
+            rng, par, veto, tables, out_i, out_f, pos, kk, ff)
+        n_trials += 1
+        sum_w += w
+        sum_w2 += w * w
+        if w > w_max:
+            n_over += 1
+        if w > 0.0 and rng.random() * w_max < w:
+            pos = end
+            t_mode_m[k] = mode_m
+            t_mode_p[k] = mode_p
+            t_cos[k] = c
+            t_sqrt_s[k] = sqrt_s
+            t_sqrt_sp[k] = msp
+            t_nisr[k] = n_isr
+            t_nfsr[k] = n_fsr
+            k += 1
+            offset[k] = pos
+    return (out_i[:pos], out_f[:pos], offset, t_mode_m, t_mode_p, t_cos, t_sqrt_s, t_sqrt_sp,
+            t_nisr, t_nfsr, n_trials, sum_w, sum_w2, n_over)
+
+
+class TauTau(Process):
+    """e+e- -> tau+ tau- (gamma) with both taus decayed."""
+
+    name = "tautau"
+    description = (
+        "e+e- -> tau+tau-(gamma): Born with tau mass, ISR structure functions, FSR off the "
+        "taus, tau decays from DECAY_BELLE2.DEC (no spin correlations)"
+    )
+    params = {
+        "isr": Param(bool, True, "initial-state radiation (Kuraev-Fadin structure functions)"),
+        "fsr": Param(bool, True, "final-state radiation off the taus (PHOTOS-like)"),
+        "one_prong_only": Param(
+            bool, False,
+            "decay both taus only in one-prong modes; the cross section is sigma x B1^2",
+        ),
+        "photon_min_energy_gev": Param(
+            float, 1e-4,
+            "photons softer than this (c.m. for ISR, tau-pair frame for FSR) are not produced",
+            minimum=1e-6, maximum=0.05,
+        ),
+    }
+    cuts = {
+        "min_charged": Param(
+            int, 2,
+            "minimum number of charged final-state particles inside the polar-angle window; "
+            "0 = off",
+            minimum=0, maximum=20,
+        ),
+        "charged_theta_min_deg": Param(
+            float, 10.0, "lower edge of the lab polar-angle window for charged particles (deg)",
+            minimum=0.0, maximum=180.0,
+        ),
+        "charged_theta_max_deg": Param(
+            float, 170.0, "upper edge of the lab polar-angle window for charged particles (deg)",
+            minimum=0.0, maximum=180.0,
+        ),
+        "charged_p_min_gev": Param(
+            float, 0.0,
+            "with exactly two charged particles in the window: minimum lab momentum of both "
+            "(GeV); 0 = off. Muon ID needs p > 0.7 GeV (detector/config.py): a muon search "
+            "may cut at 0.6",
+            minimum=0.0,
+        ),
+        "max_charged": Param(
+            int, 100,
+            "maximum number of charged final-state particles in the window with transverse "
+            "momentum above charged_pt_count_gev (tracks the detector would find); 100 = off",
+            minimum=0,
+        ),
+        "charged_pt_count_gev": Param(
+            float, 0.09,
+            "transverse-momentum threshold for max_charged (GeV); the tracking threshold is "
+            "0.1 GeV (detector/config.py)",
+            minimum=0.0,
+        ),
+        **PHOTON_VETO_CUTS,
+        "pmiss_cm_min_gev": Param(
+            float, 0.0,
+            "with exactly two charged particles in the window: minimum |P_beams - p1 - p2| in "
+            "the nominal c.m. frame (GeV); 0 = off. A 0.5 GeV recoil selection can use ~0.3",
+            minimum=0.0,
+        ),
+        "pmiss_theta_min_deg": Param(
+            float, 0.0,
+            "with exactly two charged particles in the window: minimum lab polar angle of the "
+            "missing 3-momentum (deg); 0 = off",
+            minimum=0.0, maximum=180.0,
+        ),
+        "pmiss_theta_max_deg": Param(
+            float, 180.0,
+            "with exactly two charged particles in the window: maximum lab polar angle of the "
+            "missing 3-momentum (deg); 180 = off",
+            minimum=0.0, maximum=180.0,
+        ),
+    }
+
+    def __init__(self, params: dict, cuts: dict, beams: Beams) -> None:
+        super().__init__(params, cuts, beams)
+        mask = one_prong_mask() if params["one_prong_only"] else None
+        self.tables, self.bf_fraction = tau_tables(mask)
+        self.max_rows = _HEAD_ROWS + 2 * (max_tree_rows() - 1)
+
+    def validate(self, where: str) -> None:
+        c = self.c
+        validate_photon_veto(c, where)
+        check(
+            c["charged_theta_min_deg"] < c["charged_theta_max_deg"],
+            f"{where}: cuts.charged_theta_min_deg ({c['charged_theta_min_deg']}) must be below "
+            f"cuts.charged_theta_max_deg ({c['charged_theta_max_deg']})",
+        )
+        check(
+            c["pmiss_theta_min_deg"] < c["pmiss_theta_max_deg"],
+            f"{where}: cuts.pmiss_theta_min_deg ({c['pmiss_theta_min_deg']}) must be below "
+            f"cuts.pmiss_theta_max_deg ({c['pmiss_theta_max_deg']})",
+        )
+        check(
+            c["pmiss_cm_min_gev"] < 0.5 * self.beams.sqrt_s_gev,
+            f"{where}: cuts.pmiss_cm_min_gev ({c['pmiss_cm_min_gev']}) must be below "
+            f"sqrt(s)/2 = {0.5 * self.beams.sqrt_s_gev:.3f} GeV",
+        )
+        check(
+            self.beams.sqrt_s_gev > 2.0 * M_TAU,
+            f"{where}: sqrt(s) = {self.beams.sqrt_s_gev:.3f} GeV is below the tau-pair "
+            f"threshold {2.0 * M_TAU:.3f} GeV",
+        )
+
+    def _par(self) -> np.ndarray:
+        par = np.zeros(N_PAR)
+        c = self.c
+        par[P_EHER:P_HALF + 1] = self.beams.as_tuple()
+        lo, hi = c["charged_theta_min_deg"], c["charged_theta_max_deg"]
+        par[P_CLO] = math.cos(math.radians(hi)) if hi < 180.0 else -2.0
+        par[P_CHI] = math.cos(math.radians(lo)) if lo > 0.0 else 2.0
+        par[P_NMIN] = float(c["min_charged"])
+        par[P_PMISS] = c["pmiss_cm_min_gev"]
+        lo, hi = c["pmiss_theta_min_deg"], c["pmiss_theta_max_deg"]
+        par[P_PM_CLO] = math.cos(math.radians(hi)) if hi < 180.0 else -2.0
+        par[P_PM_CHI] = math.cos(math.radians(lo)) if lo > 0.0 else 2.0
+        par[P_PM_ON] = 1.0 if (par[P_PMISS] > 0.0 or lo > 0.0 or hi < 180.0) else 0.0
+        em, ep = self.beams.nominal_four_momenta()
+        par[P_NOM_PX:P_NOM_E + 1] = em + ep
+        par[P_ISR] = float(self.p["isr"])
+        par[P_FSR] = float(self.p["fsr"])
+        par[P_EMIN] = self.p["photon_min_energy_gev"]
+        # lower edge of the hard ISR sampling channel: the tau-pair threshold
+        par[P_XMIN] = 4.0 * M_TAU**2 / self.beams.sqrt_s_gev**2
+        par[P_HARD] = ISR_HARD_FRACTION
+        par[P_BFAC] = self.bf_fraction**2
+        par[P_PMIN] = c["charged_p_min_gev"]
+        par[P_NMAX] = float(c["max_charged"])
+        par[P_PTCOUNT] = c["charged_pt_count_gev"]
+        return par
+
+    def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return _tautau_weights(
+            rng, self._par(), photon_veto_array(self.c), self.tables, n, self.max_rows)
+
+    def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
+        if self.w_max <= 0.0:
+            raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
+        (out_i, out_f, offset, mode_m, mode_p, cos, sqrt_s, sqrt_sp, nisr, nfsr,
+         n_trials, sum_w, sum_w2, n_over) = _tautau_generate(
+            rng, self._par(), photon_veto_array(self.c), self.tables, n, self.w_max,
+            self.max_rows)
+        truth = {"mode_minus": mode_m, "mode_plus": mode_p, "cos_theta": cos,
+                 "sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
+        chunk = EventChunk(weight=np.ones(n), offset=offset,
+                           particles=rows_to_particles(out_i, out_f), truth=truth)
+        chunk.check(self.name)
+        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+
+    def decay_overweights(self) -> int:
+        """Trial weights above their maxima met so far inside tau decays (diagnostic)."""
+        return int(self.tables.overweight.sum())

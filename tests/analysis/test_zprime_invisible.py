@@ -1,0 +1,166 @@
+"""The invisible-Z' search: generator cuts never drop selectable events; signal peak; the chain."""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.searches import zprime_invisible as z
+from detector.reco_io import simulate_file
+from gen.beams import Beams
+from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1
+from gen.generate import generate_sample
+from gen.io import read_events
+from gen.runcard import load_sample, parse_sample
+
+CARDS = Path(__file__).resolve().parents[2] / "cards"
+SELECTION = z.parse_table({}, z.SELECTION_SCHEMA, "test")
+
+
+def _sample(tmp_path, name, table):
+    card = parse_sample(table, repr(table), name)
+    ev, reco = tmp_path / f"{name}.h5", tmp_path / f"{name}_reco.h5"
+    generate_sample(card, ev)
+    simulate_file(ev, reco)
+    return ev, reco
+
+
+def _strict_cuts_fail(ev_path, events, veto, p_min):
+    """Selected events that the search cards' stricter generator cuts would have dropped."""
+    _, chunk = read_events(ev_path)
+    pp = chunk.particles
+    bad = []
+    for i in events:
+        a, b = chunk.offset[i], chunk.offset[i + 1]
+        for j in range(a, b):
+            if pp["status"][j] != 1:
+                continue
+            p = math.sqrt(pp["px"][j] ** 2 + pp["py"][j] ** 2 + pp["pz"][j] ** 2)
+            if pp["pdg"][j] == 22 and photon_vetoed1(
+                veto, pp["px"][j], pp["py"][j], pp["pz"][j], pp["e"][j]
+            ):
+                bad.append(i)
+            if abs(pp["pdg"][j]) == 13 and p < p_min:
+                bad.append(i)
+    return sorted(set(bad))
+
+
+def test_mumu_generator_cuts_keep_every_selectable_event(tmp_path):
+    """Generate with only the missing-momentum cuts; every selected event passes the photon
+    veto and muon-momentum cuts of cards/samples/mumu.toml (which are therefore safe)."""
+    strict = load_sample(CARDS / "samples" / "mumu.toml").cuts
+    loose = {k: v for k, v in strict.items() if k not in PHOTON_VETO_CUTS and k != "mu_p_min_gev"}
+    table = {"sample": {"process": "mumu", "events": 60000, "seed": 3}, "cuts": loose}
+    ev, reco = _sample(tmp_path, "mumu", table)
+    sel = z.select(reco, SELECTION, Beams())
+    # power: with n > 200 selected events, a cut dropping a fraction f >= 1.5 % of them is seen
+    # with probability 1 - (1 - f)^n > 95 %
+    assert sel["event"].size > 200
+    bad = _strict_cuts_fail(ev, sel["event"], photon_veto_array(strict), strict["mu_p_min_gev"])
+    assert bad == []
+
+
+def test_signal_recoil_mass_peaks_at_the_zprime_mass(tmp_path):
+    table = {
+        "sample": {"process": "mumu_zprime", "events": 4000, "seed": 9},
+        "process": {"mass_gev": 3.0, "isr": False},
+    }
+    try:
+        parse_sample(table, "", "x")
+    except Exception:  # noqa: BLE001 - the isr key arrives with ISR support
+        table["process"].pop("isr")
+    _, reco = _sample(tmp_path, "sig", table)
+    sel = z.select(reco, SELECTION, Beams())
+    eff = sel["m2"].size / 4000
+    assert 0.1 < eff < 0.9
+    median = np.median(sel["m2"])
+    # resolution of M_rec^2 ~ 2 sqrt(s) sigma(E_mumu) ~ 0.3-0.5 GeV^2: the median within 0.3
+    assert median == pytest.approx(9.0, abs=0.3)
+
+
+def test_hypotheses_and_interpolation():
+    grid = np.array([1.0, 2.0])
+    m = z.hypothesis_masses(grid, 1)
+    np.testing.assert_allclose(m, [1.0, math.sqrt(2.5), 2.0])
+    rng = np.random.default_rng(1)
+    t = z.Templates(
+        79.7,
+        z.fine_edges(),
+        {},
+        {},
+        grid,
+        [np.sort(rng.normal(1.0, 0.1, 5000)), np.sort(rng.normal(4.0, 0.2, 5000))],
+        np.array([0.3, 0.5]),
+        np.array([2e-4, 1e-4]),
+        1e-3,
+    )
+    sample, eff, sigma = z.signal_at(t, math.sqrt(2.5))
+    # quantile morphing half-way: mean 2.5, width 0.15; efficiency and log sigma half-way
+    assert np.mean(sample) == pytest.approx(2.5, abs=0.01)
+    assert np.std(sample) == pytest.approx(0.15, rel=0.05)
+    assert eff == pytest.approx(0.4)
+    assert sigma == pytest.approx(math.sqrt(2e-4 * 1e-4))
+    s1, e1, x1 = z.signal_at(t, 1.0)
+    assert e1 == 0.3
+    assert x1 == 2e-4
+
+
+def test_run_end_to_end_on_a_tiny_card(tmp_path):
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    shutil.copy(CARDS / "samples" / "zprime_invisible_signal.toml", samples / "sig.toml")
+    for name, lumi in (("mumu", 0.5), ("tautau", 0.05)):
+        text = (CARDS / "samples" / f"{name}.toml").read_text()
+        lines = [
+            f"lumi_fb = {lumi}" if ln.startswith("lumi_fb") else ln for ln in text.splitlines()
+        ]
+        (samples / f"{name}.toml").write_text("\n".join(lines) + "\n")
+    card = tmp_path / "search.toml"
+    card.write_text(
+        """schema_version = 1
+[search]
+name = "zprime_invisible"
+lumi_fb = 79.7
+[signal]
+card = "samples/sig.toml"
+masses_gev = [1.0, 4.0]
+events_per_mass = 2000
+hypotheses_per_interval = 1
+[backgrounds]
+cards = ["samples/mumu.toml", "samples/tautau.toml"]
+"""
+    )
+    from analysis.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", str(card), "-o", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["search"] == "zprime_invisible"
+    assert results["parameter"] == "g_prime"
+    assert results["cl"] == 0.9
+    assert results["lumi_fb"] == 79.7
+    assert len(results["points"]) == 3
+    assert len(results["points_binv1"]) == 3
+    for p, p1 in zip(results["points"], results["points_binv1"], strict=True):
+        keys = ("expected_m2", "expected_m1", "expected", "expected_p1", "expected_p2")
+        values = [p[k] for k in keys]
+        assert all(v > 0 for v in values)
+        assert values == sorted(values)
+        assert p["observed"] > 0
+        assert 0 < p["signal_efficiency"] < 1
+        # B(inv) < 1 above the dimuon threshold weakens the limit by 1/sqrt(B)
+        assert p["observed"] == pytest.approx(p1["observed"] / math.sqrt(p["branching_invisible"]))
+    assert (out / "limits.png").stat().st_size > 10_000
+    reco_mtimes = {f: f.stat().st_mtime_ns for f in (out / "reco").iterdir()}
+    assert main(["run", str(card), "-o", str(out)]) == 0  # samples reused, not regenerated
+    assert {f: f.stat().st_mtime_ns for f in (out / "reco").iterdir()} == reco_mtimes
+    assert (
+        main(["project", str(card), "--lumi", "1000", "50000", "-o", str(tmp_path / "proj")]) == 0
+    )
+    proj = json.loads((tmp_path / "proj" / "results.json").read_text())
+    e1 = [p["expected"] for p in proj["projections"][0]["points"]]
+    e50 = [p["expected"] for p in proj["projections"][1]["points"]]
+    assert all(b < a for a, b in zip(e1, e50, strict=True))  # more luminosity, tighter limit
