@@ -91,6 +91,13 @@ def _cmd_project(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from gen.describe import describe
+
+    print(describe(args.process))
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from gen.export import export_events
 
@@ -138,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("card")
     p.add_argument("--points", type=int, default=1_000_000, help="MC points (default 1e6)")
     p.set_defaults(func=_cmd_xsec)
+
+    p = sub.add_parser("describe", help="list processes, or one process's card keys")
+    p.add_argument("process", nargs="?", help="a process name (default: list all)")
+    p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("export", help="convert an events file to LHE or HepMC3")
     p.add_argument("events_path", metavar="EVENTS", help="events file (HDF5)")
