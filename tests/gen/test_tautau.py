@@ -198,6 +198,7 @@ def test_default_cuts_keep_two_track_events():
     inside, _ = _charged_in_window(chunk, 17.0, 150.0)
     n_cdc = np.bincount(event_index(chunk)[inside], minlength=chunk.n_events)
     # the default-cut process accepts each of these events: re-run its cut kernel on them
+    from gen.gencuts import photon_veto_array
     from gen.processes.tautau import _cuts1
 
     default = make({"isr": False, "fsr": False})
@@ -207,7 +208,8 @@ def test_default_cuts_keep_two_track_events():
     out_f = np.column_stack([chunk.particles[k] for k in
                              ("px", "py", "pz", "e", "vx", "vy", "vz", "t")])
     for k in np.flatnonzero(n_cdc >= 2):
-        assert _cuts1(par, out_i, out_f, chunk.offset[k], chunk.offset[k + 1])
+        veto = photon_veto_array(default.c)
+        assert _cuts1(par, veto, out_i, out_f, chunk.offset[k], chunk.offset[k + 1])
 
 
 def test_card_validation():
