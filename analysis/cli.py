@@ -75,18 +75,23 @@ def _search_module(card_path: str):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from analysis.lock import locked
+
     module = _search_module(args.card)
     card = module.load_card(args.card)
-    results = module.run(card, Path(args.output), workers=args.workers)
+    with locked(Path(args.output)):
+        module.run(card, Path(args.output), workers=args.workers)
     print(str(Path(args.output) / "results.json"))
-    del results
     return 0
 
 
 def _cmd_project(args: argparse.Namespace) -> int:
+    from analysis.lock import locked
+
     module = _search_module(args.card)
     card = module.load_card(args.card)
-    module.project(card, Path(args.output), lumis_fb=args.lumi, workers=args.workers)
+    with locked(Path(args.output)):
+        module.project(card, Path(args.output), lumis_fb=args.lumi, workers=args.workers)
     print(str(Path(args.output) / "results.json"))
     return 0
 
@@ -164,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="b2dark: %(message)s"
     )
+    from analysis.lock import LockedError
     from gen.cards import CardError
     from gen.io import FileFormatError
 
@@ -178,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.func(args)
-    except (CardError, FileFormatError, FileNotFoundError, IsADirectoryError) as exc:
+    except (CardError, FileFormatError, FileNotFoundError, IsADirectoryError, LockedError) as exc:
         print(f"b2dark: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -14,11 +14,13 @@ def limit_plot(
     band: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     extra_series: Sequence[tuple[str, str]] = (),
     ylabel: str = r"$g'$",
+    expected_series: Sequence[tuple[list, str]] = (),
 ) -> None:
     """Observed and expected limits with ±1σ/±2σ bands (log-log), optionally a favoured band.
 
     ``band`` = (masses, lower, upper) shades e.g. the (g-2)_mu-favoured region; ``extra_series``
-    = [(results key, label)] adds further observed curves (e.g. B(inv) = 1).
+    = [(results key, label)] adds further observed curves (e.g. B(inv) = 1);
+    ``expected_series`` = [(points, label)] adds median expected curves (e.g. projections).
     """
     import matplotlib
 
@@ -50,6 +52,8 @@ def limit_plot(
                 [p["mass_gev"] for p in other], col("observed", other), "-", lw=1.5, label=label
             )
             ax.plot([p["mass_gev"] for p in other], col("expected", other), ":", lw=1.5)
+    for other, label in expected_series:
+        ax.plot([p["mass_gev"] for p in other], col("expected", other), "--", lw=1.5, label=label)
     if band is not None:
         ax.fill_between(
             band[0],

@@ -496,7 +496,7 @@ def _write_json(path: Path, results: dict) -> None:
     tmp.replace(path)
 
 
-def _plot(path: Path, results: dict) -> None:
+def _plot(path: Path, results: dict, expected_series=()) -> None:
     from analysis.plots import limit_plot
     from gen.models.lmu_ltau import g_prime_gm2_band
 
@@ -507,6 +507,7 @@ def _plot(path: Path, results: dict) -> None:
         results,
         band=(masses, np.asarray(low), np.asarray(high)),
         extra_series=[("points_binv1", r"B($Z'\to$ inv) = 1")],
+        expected_series=expected_series,
     )
 
 
@@ -537,5 +538,6 @@ def project(card: SearchCard, outdir: Path, lumis_fb, workers: int = 1) -> dict:
         projections.append(_results(card, float(lumi), points, points_b1, observed=False))
     results = {**projections[-1], "projections": projections}
     _write_json(outdir / "results.json", results)
-    _plot(outdir / "limits.png", results)
+    series = [(p["points"], f"expected, {p['lumi_fb']:g} fb$^{{-1}}$") for p in projections[:-1]]
+    _plot(outdir / "limits.png", results, expected_series=series)
     return results

@@ -117,3 +117,24 @@ def test_missing_and_truncated_inputs(card, tmp_path, capsys):
     assert main(["generate", str(card), "-o", str(tmp_path / "no" / "dir.h5")]) == 2
     assert main(["run", str(card)]) == 2
     assert "not a known search" in capsys.readouterr().err
+
+
+def test_a_busy_output_folder_is_refused(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from analysis.lock import locked
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / ".b2dark.lock").write_text(str(holder.pid))
+        with pytest.raises(RuntimeError, match="in use by another b2dark process"), locked(tmp_path):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    # a stale lock (dead pid) is taken over and released
+    with locked(tmp_path):
+        assert (tmp_path / ".b2dark.lock").read_text() == str(os.getpid())
+    assert not (tmp_path / ".b2dark.lock").exists()
