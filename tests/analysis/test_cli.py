@@ -129,7 +129,8 @@ def test_a_busy_output_folder_is_refused(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         (tmp_path / ".b2dark.lock").write_text(str(holder.pid))
-        with pytest.raises(RuntimeError, match="in use by another b2dark process"), locked(tmp_path):
+        busy = pytest.raises(RuntimeError, match="in use by another b2dark process")
+        with busy, locked(tmp_path):
             pass
     finally:
         holder.kill()
