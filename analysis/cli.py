@@ -97,9 +97,25 @@ def _cmd_project(args: argparse.Namespace) -> int:
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
-    from gen.describe import describe
+    from gen.describe import describe, describe_tables
 
-    print(describe(args.process))
+    if args.process == "detector":
+        from detector.config import DetectorConfig
+
+        print(DetectorConfig().to_toml())
+        return 0
+    searches = _searches()
+    if args.process in searches:
+        module = searches[args.process]
+        print(f"search {args.process}: {module.__doc__.splitlines()[0]}\n")
+        print(describe_tables(module.CARD_TABLES))
+        return 0
+    text = describe(args.process)
+    if args.process is None:
+        text += "\nsearches (b2dark describe NAME for its card keys):\n"
+        text += "\n".join(f"  {name}" for name in sorted(searches))
+        text += "\ndetector card keys: b2dark describe detector"
+    print(text)
     return 0
 
 
@@ -151,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--points", type=int, default=1_000_000, help="MC points (default 1e6)")
     p.set_defaults(func=_cmd_xsec)
 
-    p = sub.add_parser("describe", help="list processes, or one process's card keys")
-    p.add_argument("process", nargs="?", help="a process name (default: list all)")
+    p = sub.add_parser("describe", help="list processes and searches, or the card keys of one")
+    p.add_argument("process", nargs="?", help="a process or search name (default: list all)")
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("export", help="convert an events file to LHE or HepMC3")

@@ -23,6 +23,14 @@ def _table(title: str, schema: dict[str, Param]) -> list[str]:
     return lines
 
 
+def describe_tables(tables: dict[str, dict[str, Param]]) -> str:
+    """The keys of several card tables ({table name: schema})."""
+    lines: list[str] = []
+    for title, schema in tables.items():
+        lines += _table(title, schema) + [""]
+    return "\n".join(lines).rstrip()
+
+
 def describe(process: str | None = None) -> str:
     """All processes (name: description), or the sample-card keys of one process."""
     if process is None:

@@ -103,7 +103,15 @@ SYSTEMATICS_SCHEMA = {
         float, 0.05, "relative normalisation uncertainty of each background", minimum=0.0
     ),
 }
-TOP = {"schema_version", "search", "signal", "backgrounds", "selection", "fit", "systematics"}
+CARD_TABLES = {
+    "search": SEARCH_SCHEMA,
+    "signal": SIGNAL_SCHEMA,
+    "backgrounds": BACKGROUND_SCHEMA,
+    "selection": SELECTION_SCHEMA,
+    "fit": FIT_SCHEMA,
+    "systematics": SYSTEMATICS_SCHEMA,
+}
+TOP = {"schema_version", *CARD_TABLES}
 
 
 @dataclass(frozen=True)
