@@ -203,6 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     except (CardError, FileFormatError, FileNotFoundError, IsADirectoryError, LockedError) as exc:
         print(f"b2dark: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `b2dark describe detector | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("b2dark: interrupted; partial outputs were removed", file=sys.stderr)
         return 130
