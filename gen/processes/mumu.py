@@ -32,6 +32,42 @@ beams (magnitude) and in the lab (polar angle).
 Output per event: mu-, mu+, then the photons (ISR of the e- beam, ISR of the e+ beam, FSR of the
 mu-, FSR of the mu+; each only if emitted above ``photon_min_energy_gev``), status 1, mother -1.
 Truth: ``sqrt_s``, ``sqrt_s_prime`` (mass of the muon pair before FSR), ``n_isr``, ``n_fsr``.
+
+Sampling
+--------
+Plain sampler (``_mumu_trial``): every variable from its physics density (beam spread, ISR
+angles, Born angle, FSR energies and angles), the ISR fractions from the pdf p0 of
+``sample_isr_fraction1`` with the weight D/p0; without missing-momentum cuts it is the only one.
+
+With a missing-momentum cut only ~1 % of plain trials survive: the survivors need photons that
+carry the missing momentum and escape the veto - one hard photon in an ECL gap, or hard photons
+in the beam pipes balancing each other (the crossing angle and their own angles give the
+transverse momentum), sometimes tilted by a photon just below the veto threshold. The
+multi-channel sampler (``_mc_trial``, Kleiss & Pittau, Comput. Phys. Commun. 83 (1994) 141,
+hep-ph/9405257) draws channel c with probability alpha_c; a channel samples up to two photons
+in an enhanced *mode* and everything else exactly as the plain sampler:
+
+- LOW: energy fraction v with dv/v on [v_th, 1); HARD (ISR): dx/x on [x_min, 0.7], x = 1 - v
+  (the radiative return, where sigma(s') ~ 1/s'); angles as plain;
+- GAP / PIPE / SOFT (ISR): energy from the even mix of LOW and HARD (SOFT: dv/v on a band
+  around the veto threshold), lab direction uniform in solid angle over the window set
+  (``sampler_setup``); the c.m. direction follows by the inverse Lorentz transformation, with
+  the solid-angle Jacobian (E_cm / E_lab)^2;
+- GAP / PIPE / SOFT (FSR, "photon first"): energy LOW (SOFT: a band around the veto
+  threshold), the photon's lab direction uniform over the window, then the muon axis n around
+  the photon with the same dipole density as the plain photon around n (the density depends
+  only on the angle between them); the Born density of n is thereby replaced by the window's.
+
+The density of the whole point is q = sum_c alpha_c q_c with q_c = q_plain rho_c, rho_c the
+product over the enhanced photons of (mode density / plain density) of that photon's variables
+(energy; and direction: window density x Jacobian / dipole density for ISR, window density x
+Jacobian / Born density of n for FSR photon-first). Every trial gets weight W_plain / R with
+R = sum_c alpha_c rho_c, whichever channel made it, so the weights estimate the same cross
+section and distributions as the plain sampler (f / q with the same f), exactly, for any
+alpha; the plain channel (alpha_0 >= ``plain_fraction``) keeps q > 0 wherever f > 0 and bounds
+every weight by W_plain / alpha_0. The pilot run chooses alpha by the linear programme of
+``optimal_alpha`` (smallest maximum weight). Tests: tests/gen/test_mumu.py (densities, cross
+sections and distributions against the plain sampler).
 """
 
 from __future__ import annotations
@@ -40,6 +76,7 @@ import math
 
 import numpy as np
 from particle import Particle
+from scipy.optimize import linprog
 
 from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
 from gen.cards import Param, check
@@ -48,13 +85,21 @@ from gen.events import PARTICLE_FIELDS, EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
-from gen.processes.base import Process
+from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.radiation import (
+    _C2_SOFT,
     FSR_K_FACTOR,
     ISR_HARD_FRACTION,
     ISR_K_FACTOR,
+    _hard_terms,
+    dipole_beta,
     fsr_pair1,
     isr_photons1,
+    ll_beta,
+    sample_emission_angle1,
+    sample_fsr_fraction1,
+    sample_isr_fraction1,
+    structure_function_o1,
 )
 
 _Z = Particle.from_pdgid(23)
@@ -223,6 +268,28 @@ def _sample_born_cos(rng, s: float, z_exchange: bool) -> float:
 
 
 @kernel
+def _cs_axis1(sqrt_s: float, bqx: float, bqy: float, bqz: float):
+    """Collins-Soper axis in the rest frame of a muon pair moving with velocity bq (c.m. frame).
+
+    The unit vector bisecting the e- direction and the reversed e+ direction seen in that frame.
+    """
+    ax, ay, az = 0.0, 0.0, 1.0
+    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
+        eb = 0.5 * sqrt_s
+        pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
+        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
+        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
+        n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
+        n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
+        ax = a1[0] / n1 - a2[0] / n2
+        ay = a1[1] / n1 - a2[1] / n2
+        az = a1[2] / n1 - a2[2] / n2
+        na = math.sqrt(ax * ax + ay * ay + az * az)
+        ax, ay, az = ax / na, ay / na, az / na
+    return ax, ay, az
+
+
+@kernel
 def _mumu_trial(rng, par, veto, buf, kk, ff):
     """One trial point: weight (pb) and the event in ``buf`` rows (mu-, mu+, photons), lab.
 
@@ -254,21 +321,8 @@ def _mumu_trial(rng, par, veto, buf, kk, ff):
     w *= GEV2_TO_PB * born_sigma(sp, zex)
     if fsr:
         w *= FSR_K_FACTOR
-    # Collins-Soper axis of the muon-pair rest frame
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    ax, ay, az = 0.0, 0.0, 1.0
-    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
-        eb = 0.5 * sqrt_s
-        pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
-        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
-        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
-        n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
-        n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
-        ax = a1[0] / n1 - a2[0] / n2
-        ay = a1[1] / n1 - a2[1] / n2
-        az = a1[2] / n1 - a2[2] / n2
-        na = math.sqrt(ax * ax + ay * ay + az * az)
-        ax, ay, az = ax / na, ay / na, az / na
+    ax, ay, az = _cs_axis1(sqrt_s, bqx, bqy, bqz)
     c = _sample_born_cos(rng, sp, zex)
     phi = 2.0 * math.pi * rng.random()
     sn = math.sqrt(max(1.0 - c * c, 0.0))
@@ -325,9 +379,519 @@ def _mumu_weights(rng, par, veto, n):
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# Multi-channel sampler for missing-momentum cuts (module docstring, "Sampling")
+
+#: sampling modes of one photon (ISR: all; FSR: all but HARD; GAP, PIPE and SOFT of an FSR
+#: photon draw it first, then the muon axis around it)
+M_PLAIN, M_LOW, M_HARD, M_GAP, M_PIPE, M_SOFT = 0, 1, 2, 3, 4, 5
+N_MODE = 6
+#: photons of an event: ISR of the e- and e+ beams, FSR of the mu- and mu+
+PH_ISR1, PH_ISR2, PH_FSR1, PH_FSR2 = 0, 1, 2, 3
+#: lab polar-angle window sets (rows of ``win``): escape + pmiss window, escape outside it, veto
+WIN_GAP, WIN_PIPE, WIN_SOFT = 0, 1, 2
+MAX_WIN = 8
+# layout of the float parameters ``mcp`` of the enhanced energy densities
+Q_VTH, Q_XH, Q_SLO, Q_SHI = 0, 1, 2, 3
+N_Q = 4
+#: upper edge x_H of the HARD ISR density dx/x on [x_min, x_H] (x = 1 - v)
+X_HARD = 0.7
+#: pilot iterations that optimise the channel shares (``optimal_alpha``), each of ``points``
+#: trials
+ADAPT_ITERATIONS = 3
+#: share of the optimised channel shares spread uniformly over the active channels (robustness
+#: against channels the pilot saw too rarely)
+ALPHA_MIX = 0.2
+#: at most this many accepted pilot points enter the linear programme
+LP_MAX_ROWS = 30_000
+#: the pilot maximum is taken from at least this many nonzero weights (at most
+#: PILOT_MAX_BATCHES batches of ``points`` trials)
+PILOT_MIN_ACCEPTED = 20_000
+PILOT_MAX_BATCHES = 20
+
+
 @kernel
-def _mumu_generate(rng, par, veto, n, w_max):
-    """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics."""
+def _isr_ratios1(v: float, beta: float, a: float, x_min: float):
+    """(D(1 - v)/p0(v), 1/p0(v)) for the plain ISR sampling pdf p0 of ``sample_isr_fraction1``.
+
+    p0 = (1 - a)(beta/2) v^(beta/2 - 1) + a/(x ln(1/x_min)) [x >= x_min], x = 1 - v; D the
+    Kuraev-Fadin structure function (gen.radiation). Both ratios use the soft density
+    (beta/2) v^(beta/2-1) = 1/r as unit, exactly as ``sample_isr_fraction1``; v = 0 (photon
+    returned to the beam) gives (soft/(1 - a), 0), v >= 1 gives (0, 0).
+    """
+    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    if v >= 1.0:
+        return 0.0, 0.0
+    if v <= 0.0:
+        return soft / (1.0 - a), 0.0
+    x = 1.0 - v
+    r = (2.0 / beta) * v ** (1.0 - 0.5 * beta)
+    h = 1.0 / (x * -math.log(x_min)) if x >= x_min else 0.0
+    den = (1.0 - a) + a * h * r
+    return (soft + _hard_terms(v, beta) * r) / den, r / den
+
+
+@kernel
+def _dipole_density1(t: float, s2: float, e: float, m: float) -> float:
+    """Normalised density in cos(theta) of ``sample_emission_angle1`` (emitter energy e, mass m).
+
+    f(c) = (1 - c^2)/((1 - b c)^2 (1 + b c)) / N(b), b = p/e, given t = 1 - c and s2 = 1 - c^2
+    (no cancellation near c = 1). By partial fractions
+    N(b) = int_{-1}^{1} (1-c^2)/((1-bc)^2 (1+bc)) dc = (1 + b^2)/(2 b^3) ln((1+b)/(1-b)) - 1/b^2
+    (checked against scipy.integrate.quad in tests/gen/test_mumu.py); series 4/3 + 8/15 b^2 +
+    12/35 b^4 for b < 0.01; (3/4)(1 - c^2) for b < 1e-6 as in the sampler.
+    """
+    p = math.sqrt(max(e * e - m * m, 0.0))
+    b = p / e
+    if b < 1e-6:
+        return 0.75 * s2
+    omb = m * m / (e * (e + p))  # 1 - b
+    if b < 0.01:
+        b2 = b * b
+        norm = 4.0 / 3.0 + 8.0 / 15.0 * b2 + 12.0 / 35.0 * b2 * b2
+    else:
+        lnr = math.log((1.0 + b) / omb)
+        norm = (1.0 + b * b) / (2.0 * b**3) * lnr - 1.0 / (b * b)
+    one_m_bc = omb + b * t
+    return s2 / (one_m_bc * one_m_bc * (1.0 + b - b * t) * norm)
+
+
+@kernel
+def _born_cos_density1(c: float, s: float, zex: bool) -> float:
+    """Normalised density of ``_sample_born_cos`` at cos(theta*) = c."""
+    beta = math.sqrt(1.0 - 4.0 * M_MU * M_MU / s)
+    c1, c2 = 1.0, 0.0
+    if zex:
+        c1, c2 = gamma_z_factors1(s)
+    mass = 1.0 - beta * beta
+    f = (1.0 + c * c) * c1 + mass * (1.0 - c * c) + 2.0 * beta * c2 * c
+    return f / (8.0 / 3.0 * c1 + 4.0 / 3.0 * mass)
+
+
+@kernel
+def _lab_to_frame1(dx, dy, dz, bx, by, bz, nx, ny, nz, qbx, qby, qbz):
+    """Lab unit vector -> unit vector in the frame moving with qb relative to the collision c.m.
+
+    Inverse of ``cm_to_lab1`` (boost by -b, then the inverse rotation: rotate_z_to1 with
+    (-nx, -ny, nz) is the rotation by the opposite angle about the same axis), then a boost by
+    -qb (qb = 0: the c.m. frame itself). Returns (ux, uy, uz, e): e is the energy of a photon
+    of unit lab energy, so the solid-angle Jacobian is dOmega_lab/dOmega_frame = e^2.
+    """
+    cx, cy, cz, _ = lab_to_cm1(dx, dy, dz, 1.0, bx, by, bz)
+    rx, ry, rz = rotate_z_to1(cx, cy, cz, -nx, -ny, nz)
+    px, py, pz, pe = boost1(rx, ry, rz, math.sqrt(rx * rx + ry * ry + rz * rz), -qbx, -qby, -qbz)
+    p = math.sqrt(px * px + py * py + pz * pz)
+    return px / p, py / p, pz / p, pe
+
+
+@kernel
+def _lab_cos_jac1(px, py, pz, pe, qbx, qby, qbz, bx, by, bz, nx, ny, nz):
+    """(cos(theta_lab), (E_frame/E_lab)^2) of a photon given in a frame moving with qb (c.m.)."""
+    v = boost1(px, py, pz, pe, qbx, qby, qbz)
+    lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
+    pl = math.sqrt(lab[0] ** 2 + lab[1] ** 2 + lab[2] ** 2)
+    r = pe / lab[3]
+    return lab[2] / pl, r * r
+
+
+@kernel
+def _one_minus_cos1(c: float, s2: float) -> float:
+    """1 - c from c and s2 = 1 - c^2 without cancellation."""
+    return s2 / (1.0 + c) if c > 0.0 else 1.0 - c
+
+
+@kernel
+def _log_uniform1(rng, lo: float, hi: float) -> float:
+    """A value with density 1/(v ln(hi/lo)) on [lo, hi]."""
+    return lo * math.exp(rng.random() * math.log(hi / lo))
+
+
+@kernel
+def _log_uniform_density1(v: float, lo: float, hi: float) -> float:
+    return 1.0 / (v * math.log(hi / lo)) if lo <= v <= hi else 0.0
+
+
+@kernel
+def _isr_mode_v1(rng, mode: int, mcp, x_min: float) -> float:
+    """Energy fraction v of an ISR photon in an enhanced mode: LOW dv/v on [v_th, 1), HARD
+    dx/x on [x_min, x_H], GAP and PIPE the even mixture of both, SOFT dv/v on [v_s1, v_s2]."""
+    if mode == M_SOFT:
+        return _log_uniform1(rng, mcp[Q_SLO], mcp[Q_SHI])
+    if mode in (M_GAP, M_PIPE):
+        mode = M_LOW if rng.random() < 0.5 else M_HARD
+    if mode == M_LOW:
+        return _log_uniform1(rng, mcp[Q_VTH], 1.0)
+    return 1.0 - _log_uniform1(rng, x_min, mcp[Q_XH])
+
+
+@kernel
+def _isr_mode_density1(v: float, mode: int, mcp, x_min: float) -> float:
+    """Density in v of ``_isr_mode_v1``."""
+    if mode == M_SOFT:
+        return _log_uniform_density1(v, mcp[Q_SLO], mcp[Q_SHI])
+    low = _log_uniform_density1(v, mcp[Q_VTH], 1.0)
+    hard = _log_uniform_density1(1.0 - v, x_min, mcp[Q_XH])
+    if mode == M_LOW:
+        return low
+    if mode == M_HARD:
+        return hard
+    return 0.5 * (low + hard)
+
+
+@kernel
+def _fsr_mode_v1(rng, mode: int, mcp) -> float:
+    """Energy fraction of an FSR photon: dv/v on [v_th, 1), SOFT: dv/v on [v_s1, v_s2]."""
+    if mode == M_SOFT:
+        return _log_uniform1(rng, mcp[Q_SLO], mcp[Q_SHI])
+    return _log_uniform1(rng, mcp[Q_VTH], 1.0)
+
+
+@kernel
+def _fsr_mode_density1(v: float, mode: int, mcp) -> float:
+    if mode == M_SOFT:
+        return _log_uniform_density1(v, mcp[Q_SLO], mcp[Q_SHI])
+    return _log_uniform_density1(v, mcp[Q_VTH], 1.0)
+
+
+@kernel
+def _window_set1(mode: int) -> int:
+    if mode == M_GAP:
+        return WIN_GAP
+    if mode == M_PIPE:
+        return WIN_PIPE
+    return WIN_SOFT
+
+
+@kernel
+def _window_direction1(rng, win, k: int):
+    """Lab unit vector uniform in solid angle over the cos(theta) intervals of window set k."""
+    u = rng.random() * win[k, 0, 1]
+    i = 1
+    while i < int(win[k, 0, 0]) and u > win[k, i, 1] - win[k, i, 0]:
+        u -= win[k, i, 1] - win[k, i, 0]
+        i += 1
+    cl = min(win[k, i, 0] + u, win[k, i, 1])
+    sl = math.sqrt(max(1.0 - cl * cl, 0.0))
+    phi = 2.0 * math.pi * rng.random()
+    return sl * math.cos(phi), sl * math.sin(phi), cl
+
+
+@kernel
+def _window_density1(win, k: int, cl: float) -> float:
+    """Density in cos(theta_lab) of ``_window_direction1`` (per unit cos; azimuth uniform)."""
+    for i in range(1, int(win[k, 0, 0]) + 1):
+        if win[k, i, 0] <= cl <= win[k, i, 1]:
+            return 1.0 / win[k, 0, 1]
+    return 0.0
+
+
+@kernel
+def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
+    """One trial of the multi-channel sampler; returns and fills like ``_mumu_trial``.
+
+    Draws channel c with probability alpha[c] and samples each photon in the mode
+    modes[c, photon]; returns weight = W_plain / R with R = sum_c alpha_c rho_c and
+    rho_c = prod_photons rr[photon, modes[c, photon]] (module docstring). For accepted points
+    ``rho`` holds rho_c (and ``rr`` the per-photon ratios q_mode / q_plain).
+    """
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF]
+    )
+    isr = par[P_ISR] > 0.5
+    fsr = par[P_FSR] > 0.5
+    zex = par[P_ZEX] > 0.5
+    e_min = par[P_EMIN]
+    n_ch = alpha.shape[0]
+    u = rng.random()
+    ch = 0
+    cum = 0.0
+    for c in range(n_ch):
+        if alpha[c] > 0.0:
+            ch = c
+            cum += alpha[c]
+            if u < cum:
+                break
+    s = sqrt_s * sqrt_s
+    eb = 0.5 * sqrt_s
+    x_min = par[P_XMIN]
+    # ---- ISR: energy fractions, then directions (the recoil scheme of isr_photons1)
+    v1 = 0.0
+    v2 = 0.0
+    t1 = s21 = t2 = s22 = 0.0
+    beta = 0.0
+    w = 1.0
+    for i in range(2):
+        for j in range(4):
+            kk[i, j] = 0.0
+    if isr:
+        beta = ll_beta(s, M_E)
+        a_h = par[P_HARD]
+        for i in range(2):
+            mode = modes[ch, PH_ISR1 + i]
+            if mode == M_PLAIN:
+                v = sample_isr_fraction1(rng, beta, a_h, x_min)[0]
+            else:
+                v = _isr_mode_v1(rng, mode, mcp, x_min)
+            if i == 0:
+                v1 = v
+            else:
+                v2 = v
+        if v1 >= 1.0 or v2 >= 1.0:
+            return 0.0, 0, sqrt_s, 0.0, 0, 0
+        w = (ISR_K_FACTOR * _isr_ratios1(v1, beta, a_h, x_min)[0]
+             * _isr_ratios1(v2, beta, a_h, x_min)[0])
+        for i in range(2):
+            v = v1 if i == 0 else v2
+            if v * eb < e_min:
+                continue
+            zsign = 1.0 if i == 0 else -1.0
+            mode = modes[ch, PH_ISR1 + i]
+            if mode >= M_GAP:
+                lx, ly, lz = _window_direction1(rng, win, _window_set1(mode))
+                dx, dy, dz, _ = _lab_to_frame1(lx, ly, lz, bx, by, bz, nx, ny, nz, 0.0, 0.0, 0.0)
+                c = zsign * dz
+                s2 = dx * dx + dy * dy
+            else:
+                c, sn = sample_emission_angle1(rng, eb, M_E)
+                phi = 2.0 * math.pi * rng.random()
+                s2 = sn * sn
+                dx, dy, dz = sn * math.cos(phi), sn * math.sin(phi), zsign * c
+            kk[i, 0], kk[i, 1], kk[i, 2] = dx, dy, dz
+            if i == 0:
+                t1, s21 = _one_minus_cos1(c, s2), s2
+            else:
+                t2, s22 = _one_minus_cos1(c, s2), s2
+        # energies lam v_i E_b with s' = x1 x2 s exactly (as in gen.radiation.isr_photons1)
+        w1e = v1 * eb if v1 * eb >= e_min else 0.0
+        w2e = v2 * eb if v2 * eb >= e_min else 0.0
+        one_m_cos12 = 1.0 - (kk[0, 0] * kk[1, 0] + kk[0, 1] * kk[1, 1] + kk[0, 2] * kk[1, 2])
+        a_ = 2.0 * w1e * w2e * one_m_cos12
+        b_ = 2.0 * sqrt_s * (w1e + w2e)
+        c_ = b_ - 4.0 * w1e * w2e
+        lam = 1.0
+        if b_ > 0.0:
+            lam = 2.0 * c_ / (b_ + math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)))
+        for i in range(2):
+            we = lam * (w1e if i == 0 else w2e)
+            for j in range(3):
+                kk[i, j] *= we
+            kk[i, 3] = we
+    qx = -(kk[0, 0] + kk[1, 0])
+    qy = -(kk[0, 1] + kk[1, 1])
+    qz = -(kk[0, 2] + kk[1, 2])
+    qe = sqrt_s - kk[0, 3] - kk[1, 3]
+    sp = qe * qe - qx * qx - qy * qy - qz * qz
+    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_MU * M_MU:
+        return 0.0, 0, sqrt_s, 0.0, 0, 0
+    msp = math.sqrt(sp)
+    w *= GEV2_TO_PB * born_sigma(sp, zex)
+    if fsr:
+        w *= FSR_K_FACTOR
+    bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
+    ax, ay, az = _cs_axis1(sqrt_s, bqx, bqy, bqz)
+    pstar = two_body_momentum1(msp, M_MU, M_MU)
+    estar = 0.5 * msp
+    # ---- FSR energy fractions (gen.radiation.fsr_pair1: per-leg beta, emitter energy e_f)
+    e_f = math.sqrt(pstar * pstar + M_MU * M_MU)
+    beta_f = dipole_beta(pstar / e_f) if fsr else 0.0
+    mode_a = modes[ch, PH_FSR1]
+    mode_b = modes[ch, PH_FSR2]
+    va = 0.0
+    vb = 0.0
+    if beta_f > 0.0:
+        if mode_a == M_PLAIN:
+            va = sample_fsr_fraction1(rng, beta_f)
+        else:
+            va = _fsr_mode_v1(rng, mode_a, mcp)
+        if mode_b == M_PLAIN:
+            vb = sample_fsr_fraction1(rng, beta_f)
+        else:
+            vb = _fsr_mode_v1(rng, mode_b, mcp)
+    wa = va * e_f
+    wb = vb * e_f
+    em_a = wa >= e_min and wa > 0.0
+    em_b = wb >= e_min and wb > 0.0
+    # ---- muon axis n (pair rest frame) and photon directions: in the GAP, PIPE and SOFT modes
+    # the photon's lab direction comes first, then n around it with the same dipole density
+    first_a = em_a and mode_a >= M_GAP
+    first_b = em_b and mode_b >= M_GAP and not first_a
+    dax = day = daz = dbx = dby = dbz = 0.0
+    if first_a or first_b:
+        lx, ly, lz = _window_direction1(rng, win, _window_set1(mode_a if first_a else mode_b))
+        gx, gy, gz, _ = _lab_to_frame1(lx, ly, lz, bx, by, bz, nx, ny, nz, bqx, bqy, bqz)
+        c, sn = sample_emission_angle1(rng, e_f, M_MU)
+        phi = 2.0 * math.pi * rng.random()
+        ux, uy, uz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, gx, gy, gz)
+        if first_a:
+            mx, my, mz = ux, uy, uz
+            dax, day, daz = gx, gy, gz
+        else:
+            mx, my, mz = -ux, -uy, -uz
+            dbx, dby, dbz = gx, gy, gz
+        cos_star = mx * ax + my * ay + mz * az
+    else:
+        cos_star = _sample_born_cos(rng, sp, zex)
+        phi = 2.0 * math.pi * rng.random()
+        sn = math.sqrt(max(1.0 - cos_star * cos_star, 0.0))
+        mx, my, mz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), cos_star, ax, ay, az)
+    if em_a and not first_a:
+        c, sn = sample_emission_angle1(rng, e_f, M_MU)
+        phi = 2.0 * math.pi * rng.random()
+        dax, day, daz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, mx, my, mz)
+    if em_b and not first_b:
+        c, sn = sample_emission_angle1(rng, e_f, M_MU)
+        phi = 2.0 * math.pi * rng.random()
+        dbx, dby, dbz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, -mx, -my, -mz)
+    ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * mx, pstar * my, pstar * mz, estar
+    ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -pstar * mx, -pstar * my, -pstar * mz, estar
+    for j in range(4):
+        ff[2, j] = 0.0
+        ff[3, j] = 0.0
+    # ---- FSR recoil (gen.radiation.fsr_pair1): R = Q - ka - kb decays back-to-back along n
+    mask = 0
+    if em_a or em_b:
+        kax, kay, kaz, kae = (wa * dax, wa * day, wa * daz, wa) if em_a else (0.0, 0.0, 0.0, 0.0)
+        kbx, kby, kbz, kbe = (wb * dbx, wb * dby, wb * dbz, wb) if em_b else (0.0, 0.0, 0.0, 0.0)
+        rx, ry, rz = -(kax + kbx), -(kay + kby), -(kaz + kbz)
+        re = msp - kae - kbe
+        mr2 = re * re - rx * rx - ry * ry - rz * rz
+        if re > 0.0 and mr2 > 4.0 * M_MU * M_MU:
+            pr = two_body_momentum1(math.sqrt(mr2), M_MU, M_MU)
+            er = math.sqrt(pr * pr + M_MU * M_MU)
+            brx, bry, brz = rx / re, ry / re, rz / re
+            a4 = boost1(pr * mx, pr * my, pr * mz, er, brx, bry, brz)
+            b4 = boost1(-pr * mx, -pr * my, -pr * mz, er, brx, bry, brz)
+            for j in range(4):
+                ff[0, j] = a4[j]
+                ff[1, j] = b4[j]
+            if em_a:
+                ff[2, 0], ff[2, 1], ff[2, 2], ff[2, 3] = kax, kay, kaz, kae
+                mask |= 1
+            if em_b:
+                ff[3, 0], ff[3, 1], ff[3, 2], ff[3, 3] = kbx, kby, kbz, kbe
+                mask |= 2
+    # ---- event in the lab (same order as _mumu_trial) and generator-level cuts
+    n = 0
+    n_isr = 0
+    n_fsr = 0
+    for r in range(4):
+        if r >= 2 and not (mask & (1 << (r - 2))):
+            continue
+        v = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], bqx, bqy, bqz)
+        lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
+        for j in range(4):
+            buf[n, j] = lab[j]
+        n += 1
+        if r >= 2:
+            n_fsr += 1
+        if r == 1:
+            for i in range(2):
+                if kk[i, 3] > 0.0:
+                    lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3],
+                                     bx, by, bz, nx, ny, nz)
+                    for j in range(4):
+                        buf[n, j] = lab[j]
+                    n += 1
+                    n_isr += 1
+    accepted = muon_pair_cuts1(par, buf[0, 0], buf[0, 1], buf[0, 2], buf[0, 3],
+                               buf[1, 0], buf[1, 1], buf[1, 2], buf[1, 3])
+    if accepted:
+        for r in range(2, n):
+            if photon_vetoed1(veto, buf[r, 0], buf[r, 1], buf[r, 2], buf[r, 3]):
+                accepted = False
+    if not accepted:
+        return 0.0, n, sqrt_s, msp, n_isr, n_fsr
+    # ---- per-photon ratios rr[photon, mode] = q_mode / q_plain of that photon's variables at
+    # this point (all other factors of the densities are common and cancel)
+    for i in range(4):
+        rr[i, M_PLAIN] = 1.0
+        for m in range(1, N_MODE):
+            rr[i, m] = 1.0 if (i < 2 and not isr) or (i >= 2 and beta_f <= 0.0) else 0.0
+    if isr:
+        for i in range(2):
+            v = v1 if i == 0 else v2
+            if v <= 0.0:
+                continue
+            ip = _isr_ratios1(v, beta, par[P_HARD], x_min)[1]
+            rr[i, M_LOW] = _isr_mode_density1(v, M_LOW, mcp, x_min) * ip
+            rr[i, M_HARD] = _isr_mode_density1(v, M_HARD, mcp, x_min) * ip
+            for m in (M_GAP, M_PIPE, M_SOFT):
+                rr[i, m] = _isr_mode_density1(v, m, mcp, x_min) * ip
+            if kk[i, 3] > 0.0:
+                cl, jac = _lab_cos_jac1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3], 0.0, 0.0, 0.0,
+                                        bx, by, bz, nx, ny, nz)
+                t, s2 = (t1, s21) if i == 0 else (t2, s22)
+                pa = _dipole_density1(t, s2, eb, M_E)
+                for m in (M_GAP, M_PIPE, M_SOFT):
+                    if rr[i, m] > 0.0:
+                        dens = _window_density1(win, _window_set1(m), cl)
+                        rr[i, m] *= dens * jac / pa if pa > 0.0 else math.inf
+    if beta_f > 0.0:
+        born = _born_cos_density1(cos_star, sp, zex)
+        for i in range(2):
+            v = va if i == 0 else vb
+            pf = structure_function_o1(1.0 - v, beta_f)
+            if not pf > 0.0:
+                continue
+            rr[2 + i, M_LOW] = _fsr_mode_density1(v, M_LOW, mcp) / pf
+            rr[2 + i, M_GAP] = rr[2 + i, M_LOW]
+            rr[2 + i, M_PIPE] = rr[2 + i, M_LOW]
+            rr[2 + i, M_SOFT] = _fsr_mode_density1(v, M_SOFT, mcp) / pf
+            if (em_a if i == 0 else em_b):
+                if i == 0:
+                    cl, jac = _lab_cos_jac1(wa * dax, wa * day, wa * daz, wa, bqx, bqy, bqz,
+                                            bx, by, bz, nx, ny, nz)
+                else:
+                    cl, jac = _lab_cos_jac1(wb * dbx, wb * dby, wb * dbz, wb, bqx, bqy, bqz,
+                                            bx, by, bz, nx, ny, nz)
+                for m in (M_GAP, M_PIPE, M_SOFT):
+                    rr[2 + i, m] *= _window_density1(win, _window_set1(m), cl) * jac / born
+    r_tot = 0.0
+    for c in range(n_ch):
+        p = 1.0
+        for i in range(4):
+            p *= rr[i, modes[c, i]]
+        rho[c] = p
+        r_tot += alpha[c] * p
+    return w / r_tot, n, sqrt_s, msp, n_isr, n_fsr
+
+
+@kernel
+def _mc_weights(rng, par, veto, mcp, win, modes, alpha, n, rho_rows, w_plain):
+    """Weights of ``n`` multi-channel trials.
+
+    The first ``rho_rows.shape[0]`` accepted points leave rho_c (one row each) in ``rho_rows``
+    and their plain weight W = w R in ``w_plain`` (the input of ``optimal_alpha``). Returns the
+    weights and the number of rows filled.
+    """
+    out = np.empty(n)
+    buf = np.zeros((6, 4))
+    kk = np.zeros((2, 4))
+    ff = np.zeros((4, 4))
+    rr = np.zeros((4, N_MODE))
+    n_ch = alpha.shape[0]
+    rho = np.zeros(n_ch)
+    k = 0
+    for i in range(n):
+        w = _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho)[0]
+        out[i] = w
+        if w > 0.0 and k < rho_rows.shape[0]:
+            r_tot = 0.0
+            for c in range(n_ch):
+                rho_rows[k, c] = rho[c]
+                r_tot += alpha[c] * rho[c]
+            w_plain[k] = w * r_tot
+            k += 1
+    return out, k
+
+
+@kernel
+def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
+    """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics.
+
+    ``use_mc``: trials of the multi-channel sampler (``mcp``, ``win``, channel ``modes`` and
+    shares ``alpha``) instead of the plain one.
+    """
     cap = 6 * n
     mom = np.zeros((cap, 4))
     pdg = np.zeros(cap, np.int32)
@@ -339,6 +903,8 @@ def _mumu_generate(rng, par, veto, n, w_max):
     buf = np.zeros((6, 4))
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
+    rr = np.zeros((4, N_MODE))
+    rho = np.zeros(alpha.shape[0])
     n_trials = 0
     sum_w = 0.0
     sum_w2 = 0.0
@@ -346,7 +912,11 @@ def _mumu_generate(rng, par, veto, n, w_max):
     k = 0
     pos = 0
     while k < n:
-        w, m, sqrt_s, msp, n_isr, n_fsr = _mumu_trial(rng, par, veto, buf, kk, ff)
+        if use_mc:
+            w, m, sqrt_s, msp, n_isr, n_fsr = _mc_trial(rng, par, veto, mcp, win, modes, alpha,
+                                                        buf, kk, ff, rr, rho)
+        else:
+            w, m, sqrt_s, msp, n_isr, n_fsr = _mumu_trial(rng, par, veto, buf, kk, ff)
         n_trials += 1
         sum_w += w
         sum_w2 += w * w
@@ -399,6 +969,18 @@ class MuMu(Process):
             "photons softer than this (c.m. for ISR, muon-pair frame for FSR) are not produced",
             minimum=1e-6, maximum=0.05,
         ),
+        "adaptive": Param(
+            bool, True,
+            "with missing-momentum cuts: multi-channel sampling of hard escaping photons, "
+            "channel shares optimised in the pilot run (exact: same cross sections and "
+            "distributions); false or no missing-momentum cut = plain sampler only",
+        ),
+        "plain_fraction": Param(
+            float, 0.05,
+            "share of trials from the plain sampler in the multi-channel mode; bounds every "
+            "weight by 1/plain_fraction times the plain sampler's weight at that point",
+            minimum=0.0, exclusive_minimum=True, maximum=1.0,
+        ),
     }
     cuts = {**MUON_PAIR_CUTS, **PHOTON_VETO_CUTS}
 
@@ -418,16 +1000,217 @@ class MuMu(Process):
         par[P_HARD] = ISR_HARD_FRACTION
         return par
 
+    @property
+    def multichannel(self) -> bool:
+        """True if trials come from the multi-channel sampler (adaptive, missing-momentum cut)."""
+        return bool(self.p["adaptive"]) and self._par()[P_PM_ON] > 0.5 and (
+            self.p["isr"] or self.p["fsr"])
+
+    def sampler_setup(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mcp, win, modes) of the multi-channel sampler, all derived from the cuts.
+
+        Windows (lab polar angle): a photon escapes the veto outside the veto window or in its
+        gaps (everywhere if the veto is off); GAP = escape directions inside the missing-momentum
+        window (one hard photon can carry the missing momentum), PIPE = escape directions outside
+        it (two hard photons must balance), SOFT = the veto window (photons just below the veto
+        threshold, which tilt the missing momentum). Energies: v_th = max(1e-3,
+        0.2 pmiss_cm_min / E_beam), SOFT band [0.2, 2] x photon_veto_e_gev / E_beam.
+        """
+        c = self.c
+        eb = 0.5 * self.beams.sqrt_s_gev
+        pm = [(c["pmiss_theta_min_deg"], c["pmiss_theta_max_deg"])]
+        e_veto = c["photon_veto_e_gev"]
+        if e_veto > 0.0:
+            lo, hi = c["photon_veto_theta_min_deg"], c["photon_veto_theta_max_deg"]
+            gaps = _intersect([tuple(g) for g in c["photon_veto_gaps_deg"]], [(lo, hi)])
+            escape = _union([(0.0, lo), (hi, 180.0), *gaps])
+            soft = _subtract([(lo, hi)], gaps)
+        else:
+            escape, soft = [(0.0, 180.0)], []
+        sets = (_intersect(escape, pm), _subtract(escape, pm), soft)
+        win = np.zeros((3, MAX_WIN + 1, 2))
+        for k, intervals in enumerate(sets):
+            cos_iv = [(math.cos(math.radians(h)), math.cos(math.radians(lo_)))
+                      for lo_, h in intervals if h - lo_ > 1e-9][:MAX_WIN]
+            win[k, 0] = len(cos_iv), sum(b - a for a, b in cos_iv)
+            for i, iv in enumerate(cos_iv):
+                win[k, 1 + i] = iv
+        mcp = np.zeros(N_Q)
+        mcp[Q_VTH] = max(1e-3, 0.2 * c["pmiss_cm_min_gev"] / eb)
+        mcp[Q_XH] = X_HARD
+        mcp[Q_SLO] = min(0.2 * e_veto / eb, 0.5)
+        mcp[Q_SHI] = min(2.0 * e_veto / eb, 0.999)
+        usable = {M_GAP: win[WIN_GAP, 0, 0] > 0, M_PIPE: win[WIN_PIPE, 0, 0] > 0,
+                  M_SOFT: win[WIN_SOFT, 0, 0] > 0 and e_veto > 0.0, M_LOW: True, M_HARD: True,
+                  M_PLAIN: True}
+        isr_on, fsr_on = self.p["isr"], self.p["fsr"]
+        rows = [(M_PLAIN,) * 4]
+        for m in (M_GAP, M_PIPE):
+            rows += [(m, 0, 0, 0), (0, m, 0, 0), (0, 0, m, 0), (0, 0, 0, m)]
+        e_modes = (M_LOW, M_HARD, M_PIPE)
+        rows += [(m1, m2, 0, 0) for m1 in e_modes for m2 in e_modes]
+        for mi in e_modes:
+            for mf in (M_PIPE, M_SOFT):
+                rows += [(mi, 0, mf, 0), (mi, 0, 0, mf), (0, mi, mf, 0), (0, mi, 0, mf)]
+        for mh in e_modes:
+            rows += [(M_SOFT, mh, 0, 0), (mh, M_SOFT, 0, 0)]
+        rows += [(M_SOFT, 0, M_PIPE, 0), (M_SOFT, 0, 0, M_PIPE), (0, M_SOFT, M_PIPE, 0),
+                 (0, M_SOFT, 0, M_PIPE)]
+        rows += [(0, 0, M_PIPE, M_LOW), (0, 0, M_LOW, M_PIPE), (0, 0, M_SOFT, M_LOW),
+                 (0, 0, M_LOW, M_SOFT)]
+        keep = [r for r in rows
+                if all(usable[m] for m in r)
+                and (isr_on or r[0] == r[1] == M_PLAIN)
+                and (fsr_on or r[2] == r[3] == M_PLAIN)]
+        return mcp, win, np.array(keep, dtype=np.int64)
+
+    def initial_alpha(self, n_ch: int) -> np.ndarray:
+        """Channel shares before optimisation: plain_fraction, the rest equal."""
+        alpha = np.full(n_ch, (1.0 - self.p["plain_fraction"]) / max(n_ch - 1, 1))
+        alpha[0] = self.p["plain_fraction"] if n_ch > 1 else 1.0
+        return alpha
+
+    @property
+    def channel_shares(self) -> np.ndarray:
+        """Shares alpha_c of the multi-channel sampler (set by prepare)."""
+        a = getattr(self, "_alpha", None)
+        if a is None:
+            a = self.initial_alpha(self.sampler_setup()[2].shape[0])
+        return a
+
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.multichannel:
+            mcp, win, modes = self.sampler_setup()
+            return _mc_weights(rng, self._par(), photon_veto_array(self.c), mcp, win, modes,
+                               self.channel_shares, n, np.zeros((0, modes.shape[0])),
+                               np.zeros(0))[0]
         return _mumu_weights(rng, self._par(), photon_veto_array(self.c), n)
+
+    def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
+        """Pilot run; in the multi-channel mode optimise the channel shares first.
+
+        ``ADAPT_ITERATIONS`` passes of ``points`` trials, each followed by ``optimal_alpha`` on
+        the accepted points. Then, with the shares frozen, batches of ``points`` trials until
+        ``PILOT_MIN_ACCEPTED`` nonzero weights (at most ``PILOT_MAX_BATCHES``): w_max =
+        ``PILOT_SAFETY`` x their maximum; ``pilot_stats`` keeps their statistics.
+        """
+        if not self.multichannel:
+            super().prepare(rng, points)
+            return
+        par = self._par()
+        veto = photon_veto_array(self.c)
+        mcp, win, modes = self.sampler_setup()
+        n_ch = modes.shape[0]
+        alpha = self.initial_alpha(n_ch)
+        rows = np.zeros((2 * LP_MAX_ROWS, n_ch))
+        w_plain = np.zeros(2 * LP_MAX_ROWS)
+        for _ in range(ADAPT_ITERATIONS):
+            w, k = _mc_weights(rng, par, veto, mcp, win, modes, alpha, points, rows, w_plain)
+            self._check_pilot(w)
+            alpha = optimal_alpha(rows[:k], w_plain[:k], alpha, self.p["plain_fraction"], rng)
+        w_max = 0.0
+        stats = SamplingStats()
+        n_acc = 0
+        for _ in range(PILOT_MAX_BATCHES):
+            w = _mc_weights(rng, par, veto, mcp, win, modes, alpha, points, rows[:0],
+                            w_plain[:0])[0]
+            self._check_pilot(w)
+            stats += SamplingStats(w.size, float(w.sum()), float(w @ w), 0)
+            w_max = max(w_max, float(w.max()))
+            n_acc += int(np.count_nonzero(w))
+            if n_acc >= PILOT_MIN_ACCEPTED:
+                break
+        if n_acc == 0:
+            raise ValueError(
+                f"process {self.name!r}: no accepted phase-space point in {stats.n_trials} pilot "
+                "trials; loosen the generator-level cuts"
+            )
+        self._alpha = alpha
+        self.w_max = w_max * PILOT_SAFETY
+        self.pilot_cross_section_pb = stats.cross_section_pb
+        self.pilot_stats = stats
+        self.pilot_accepted = n_acc
+
+    def _check_pilot(self, w: np.ndarray) -> None:
+        if not np.all(np.isfinite(w)):
+            raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")
 
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
+        mcp, win, modes = self.sampler_setup()
         (mom, pdg, offset, sqrt_s, sqrt_sp, nisr, nfsr,
          n_trials, sum_w, sum_w2, n_over) = _mumu_generate(
-            rng, self._par(), photon_veto_array(self.c), n, self.w_max)
+            rng, self._par(), photon_veto_array(self.c), n, self.w_max, self.multichannel,
+            mcp, win, modes, self.channel_shares)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
         chunk = chunk_from_arrays(mom, pdg, offset, truth)
         chunk.check(self.name)
         return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+
+
+def optimal_alpha(rho: np.ndarray, w_plain: np.ndarray, alpha: np.ndarray, plain_min: float,
+                  rng: np.random.Generator, mix: float = ALPHA_MIX) -> np.ndarray:
+    """Channel shares that minimise the largest weight over the given accepted points.
+
+    A point's weight is W / sum_c alpha_c rho_c, so max_k W_k / (rho_k . alpha) is smallest
+    for the solution of the linear programme: maximise t subject to rho_k . alpha >= t W_k,
+    sum alpha = 1, alpha_plain >= plain_min (scipy.optimize.linprog, HiGHS). At most
+    ``LP_MAX_ROWS`` points enter: the half with the largest current weights and a random
+    half of the rest. The enhanced channels' shares are then mixed with ``mix`` of equal shares
+    (robustness against regions the pilot saw rarely); ``alpha`` is returned unchanged if the
+    programme fails.
+    """
+    ok = np.all(np.isfinite(rho), axis=1) & (w_plain > 0.0)
+    rho, w_plain = rho[ok], w_plain[ok]
+    n, n_ch = rho.shape
+    if n == 0 or n_ch < 2:
+        return alpha
+    if n > LP_MAX_ROWS:
+        w = w_plain / (rho @ alpha)
+        order = np.argsort(-w)
+        top, rest = order[: LP_MAX_ROWS // 2], order[LP_MAX_ROWS // 2:]
+        pick = np.concatenate((top, rng.choice(rest, LP_MAX_ROWS - top.size, replace=False)))
+        rho, w_plain = rho[pick], w_plain[pick]
+    a_ub = np.hstack((-rho / w_plain[:, None], np.ones((rho.shape[0], 1))))
+    res = linprog(
+        c=np.r_[np.zeros(n_ch), -1.0], A_ub=a_ub, b_ub=np.zeros(rho.shape[0]),
+        A_eq=np.r_[np.ones(n_ch), 0.0][None, :], b_eq=[1.0],
+        bounds=[(plain_min, 1.0)] + [(0.0, 1.0)] * (n_ch - 1) + [(0.0, None)], method="highs",
+    )
+    if not res.success:
+        return alpha
+    new = np.maximum(res.x[:n_ch], 0.0)
+    new /= new.sum()
+    new[1:] = (1.0 - mix) * new[1:] + mix * (1.0 - new[0]) / (n_ch - 1)
+    return new
+
+
+Intervals = list[tuple[float, float]]
+
+
+def _union(iv: Intervals) -> Intervals:
+    """Sorted union of closed intervals."""
+    out: Intervals = []
+    for lo, hi in sorted(x for x in iv if x[1] > x[0]):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _intersect(a: Intervals, b: Intervals) -> Intervals:
+    """Intersection of two unions of intervals."""
+    return _union([(max(x0, y0), min(x1, y1)) for x0, x1 in _union(a) for y0, y1 in _union(b)])
+
+
+def _subtract(a: Intervals, b: Intervals) -> Intervals:
+    """Intervals of ``a`` outside ``b``."""
+    out = _union(a)
+    for y0, y1 in _union(b):
+        nxt = []
+        for x0, x1 in out:
+            nxt += [(x0, min(x1, y0)), (max(x0, y1), x1)]
+        out = _union(nxt)
+    return out

@@ -15,8 +15,41 @@ from scipy import integrate, stats
 from gen.beams import Beams
 from gen.cards import CardError, parse_table
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
-from gen.processes.mumu import SIN2_THETA_EFF, MuMu, gamma_z_factors1
-from gen.radiation import _C2_SOFT, FSR_K_FACTOR, ISR_K_FACTOR, _hard_terms, ll_beta
+from gen.gencuts import photon_veto_array
+from gen.processes.mumu import (
+    M_GAP,
+    M_HARD,
+    M_LOW,
+    M_PIPE,
+    M_PLAIN,
+    M_SOFT,
+    Q_VTH,
+    SIN2_THETA_EFF,
+    WIN_GAP,
+    WIN_PIPE,
+    WIN_SOFT,
+    MuMu,
+    _born_cos_density1,
+    _dipole_density1,
+    _isr_ratios1,
+    _lab_cos_jac1,
+    _lab_to_frame1,
+    _mc_weights,
+    _sample_born_cos,
+    _window_density1,
+    _window_direction1,
+    gamma_z_factors1,
+)
+from gen.radiation import (
+    _C2_SOFT,
+    FSR_K_FACTOR,
+    ISR_HARD_FRACTION,
+    ISR_K_FACTOR,
+    _hard_terms,
+    ll_beta,
+    sample_emission_angle1,
+    sample_isr_fraction1,
+)
 
 NO_SPREAD = Beams(spread_her_gev=0.0, spread_ler_gev=0.0)
 HEAD_ON = Beams(spread_her_gev=0.0, spread_ler_gev=0.0, half_crossing_angle_rad=0.0)
@@ -220,3 +253,202 @@ def test_cut_validation():
         make({}, {"mu_theta_min_deg": 120.0, "mu_theta_max_deg": 100.0})
     with pytest.raises(CardError, match="pmiss_theta_min_deg"):
         make({}, {"pmiss_theta_min_deg": 150.0, "pmiss_theta_max_deg": 145.0})
+
+
+# --- multi-channel sampler for the missing-momentum cuts (module docstring, "Sampling") -------
+
+#: the generator-level cuts of cards/samples/mumu.toml (invisible-Z' search)
+CARD_CUTS = {
+    "mu_theta_min_deg": 10.0, "mu_theta_max_deg": 170.0, "mu_p_min_gev": 0.6,
+    "pmiss_cm_min_gev": 0.3, "pmiss_theta_min_deg": 20.0, "pmiss_theta_max_deg": 145.0,
+    "photon_veto_e_gev": 0.12,
+}
+
+
+def _quad_log(f, lo: float, hi: float) -> float:
+    """int_lo^hi f(t) dt for a function peaked at t -> 0 (lo > 0), in y = ln t."""
+    return integrate.quad(lambda y: f(math.exp(y)) * math.exp(y), math.log(lo), math.log(hi),
+                          epsabs=0.0, epsrel=1e-10, limit=400)[0]
+
+
+@pytest.mark.parametrize(("e", "m"), [(5.29, M_E), (5.2, M_MU), (0.4, M_MU), (0.1058, M_MU)])
+def test_dipole_density_is_the_emission_angle_density(e, m):
+    # normalised: the forward peak (t = 1 - c -> 0) and the backward region (2 - t -> 0)
+    def f(t):
+        return _dipole_density1(t, t * (2.0 - t), e, m)
+
+    norm = _quad_log(f, 1e-30, 1.0) + _quad_log(lambda u: f(2.0 - u), 1e-30, 1.0)
+    assert norm == pytest.approx(1.0, abs=1e-8)
+    # and it is the density sample_emission_angle1 draws: chi2 in bins of ln(1 - c)
+    rng = np.random.default_rng(41)
+    c, sn = zip(*(sample_emission_angle1(rng, e, m) for _ in range(40_000)), strict=True)
+    c, sn = np.array(c), np.array(sn)
+    t = np.where(c > 0.0, sn**2 / (1.0 + c), 1.0 - c)
+    edges = np.quantile(np.log(t), np.linspace(0.0, 1.0, 21))
+    edges[0], edges[-1] = -80.0, math.log(2.0)
+    counts = np.histogram(np.log(t), edges)[0]
+    expected = np.array([_quad_log(f, math.exp(a), math.exp(b))
+                         for a, b in zip(edges[:-1], edges[1:], strict=True)]) * c.size
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    assert stats.chi2.sf(chi2, counts.size - 1) > 0.01
+
+
+def test_plain_densities_used_in_the_weights():
+    s = Beams().sqrt_s_gev ** 2
+    beta = ll_beta(s, M_E)
+    x_min = 4.0 * M_MU**2 / s
+    # ISR: D/p0 is the weight sample_isr_fraction1 returns, and p0 is normalised
+    rng = np.random.default_rng(42)
+    for _ in range(2000):
+        v, wt = sample_isr_fraction1(rng, beta, ISR_HARD_FRACTION, x_min)
+        assert _isr_ratios1(v, beta, ISR_HARD_FRACTION, x_min)[0] == pytest.approx(wt, rel=1e-12)
+
+    def p0(v):
+        return 1.0 / _isr_ratios1(v, beta, ISR_HARD_FRACTION, x_min)[1]
+
+    norm = _quad_log(p0, 1e-300, 0.5) + _quad_log(lambda x: p0(1.0 - x), x_min, 0.5)
+    norm += integrate.quad(lambda x: p0(1.0 - x), 0.0, x_min)[0]
+    assert norm == pytest.approx(1.0, abs=1e-7)
+    # Born: normalised, and the density _sample_born_cos draws (KS)
+    for zex in (False, True):
+        norm = integrate.quad(_born_cos_density1, -1.0, 1.0, args=(s, zex))[0]
+        assert norm == pytest.approx(1.0, abs=1e-12)
+    draws = np.array([_sample_born_cos(rng, s, True) for _ in range(20_000)])
+    grid = np.linspace(-1.0, 1.0, 2001)
+    cdf = integrate.cumulative_trapezoid([_born_cos_density1(c, s, True) for c in grid], grid,
+                                        initial=0.0)
+    assert stats.kstest(draws, lambda x: np.interp(x, grid, cdf)).pvalue > 0.01
+
+
+def test_lab_frame_maps_and_solid_angle_jacobian():
+    rng = np.random.default_rng(43)
+    b = Beams().boost
+    n = np.array([0.03, 0.0, 1.0]) / math.hypot(0.03, 1.0)
+    qb = np.array([0.1, -0.2, 0.4])
+    inv_jac = []
+    for _ in range(20_000):
+        cl = 2.0 * rng.random() - 1.0
+        sl, phi = math.sqrt(1.0 - cl * cl), 2.0 * math.pi * rng.random()
+        d = (sl * math.cos(phi), sl * math.sin(phi), cl)
+        ux, uy, uz, e = _lab_to_frame1(*d, *b, *n, *qb)
+        cl_back, jac = _lab_cos_jac1(ux * e, uy * e, uz * e, e, *qb, *b, *n)
+        assert cl_back == pytest.approx(cl, abs=1e-12)
+        assert jac == pytest.approx(e * e, rel=1e-12)
+        inv_jac.append(1.0 / jac)
+    # uniform lab directions: E[dOmega_frame / dOmega_lab] = int dOmega_frame / 4 pi = 1
+    inv_jac = np.array(inv_jac)
+    assert abs(inv_jac.mean() - 1.0) < 3.0 * inv_jac.std() / math.sqrt(inv_jac.size)
+
+
+def test_sampler_windows_from_the_card_cuts():
+    proc = make({}, CARD_CUTS, Beams())
+    assert proc.multichannel
+    mcp, win, modes = proc.sampler_setup()
+
+    def degrees(k):
+        iv = win[k, 1:1 + int(win[k, 0, 0])]
+        return sorted((round(math.degrees(math.acos(hi)), 6), round(math.degrees(math.acos(lo)), 6))
+                      for lo, hi in iv)
+
+    assert degrees(WIN_GAP) == [(30.1, 33.5), (127.4, 132.0)]
+    assert degrees(WIN_PIPE) == [(0.0, 13.7), (153.8, 180.0)]
+    assert degrees(WIN_SOFT) == [(13.7, 30.1), (33.5, 127.4), (132.0, 153.8)]
+    rng = np.random.default_rng(44)
+    for k in (WIN_GAP, WIN_PIPE, WIN_SOFT):
+        iv = win[k, 1:1 + int(win[k, 0, 0])]
+        assert win[k, 0, 1] == pytest.approx(sum(hi - lo for lo, hi in iv))
+        cl = np.array([_window_direction1(rng, win, k)[2] for _ in range(5000)])
+        assert all(_window_density1(win, k, x) == pytest.approx(1.0 / win[k, 0, 1]) for x in cl)
+    assert mcp[Q_VTH] == pytest.approx(0.2 * 0.3 / (0.5 * Beams().sqrt_s_gev))
+    assert np.all(modes[0] == M_PLAIN)
+    # at most one FSR photon is drawn first (it fixes the muon axis)
+    assert not np.any((modes[:, 2] >= M_GAP) & (modes[:, 3] >= M_GAP))
+    # without a missing-momentum cut, or with adaptive = false: the plain sampler
+    assert not make({}, {}, Beams()).multichannel
+    assert not make({"adaptive": False}, CARD_CUTS, Beams()).multichannel
+
+
+def test_default_cuts_keep_the_plain_sampler_bit_for_bit():
+    a, b = make({}, {}, Beams()), make({"adaptive": False}, {}, Beams())
+    for proc in (a, b):
+        proc.prepare(np.random.default_rng(45), 20_000)
+    assert a.w_max == b.w_max
+    ca, sa = a.generate(np.random.default_rng(46), 500)
+    cb, sb = b.generate(np.random.default_rng(46), 500)
+    assert sa == sb
+    for name in ("px", "py", "pz", "e"):
+        assert np.array_equal(ca.particles[name], cb.particles[name])
+
+
+@pytest.fixture(scope="module")
+def card_samplers():
+    """(plain, multi-channel) samplers with the card's cuts; plain trial weights as reference."""
+    plain = make({"adaptive": False}, CARD_CUTS, Beams())
+    mc = make({}, CARD_CUTS, Beams())
+    mc.prepare(np.random.default_rng(47))
+    w_plain = plain.trial_weights(np.random.default_rng(48), 3_000_000)
+    return plain, mc, w_plain
+
+
+def test_multichannel_cross_section_equals_plain(card_samplers):
+    _, mc, w_plain = card_samplers
+    ref, ref_err = mc_sigma(w_plain)
+    mean, err = mc_sigma(mc.trial_weights(np.random.default_rng(49), 1_000_000))
+    assert abs(mean - ref) < 3.0 * math.hypot(err, ref_err), (mean, err, ref, ref_err)
+    # fewer trials for the same error (the weights of the plain sampler are ~99 % zeros)
+    assert err * math.sqrt(1_000_000) < 0.6 * ref_err * math.sqrt(w_plain.size)
+    # every weight is bounded by W_plain / alpha_plain
+    assert mc.channel_shares[0] >= mc.p["plain_fraction"]
+    assert mc.channel_shares.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("channel", [
+    (M_GAP, 0, 0, 0), (0, M_PIPE, 0, 0), (M_SOFT, M_HARD, 0, 0), (M_HARD, M_HARD, 0, 0),
+    (0, 0, M_GAP, 0), (0, 0, 0, M_PIPE), (M_LOW, 0, M_SOFT, 0), (0, 0, M_LOW, M_PIPE),
+])
+def test_each_channel_density_is_exact(card_samplers, channel):
+    # half of the trials from one channel: any error in its rho_c biases the cross section
+    _, mc, w_plain = card_samplers
+    mcp, win, modes = mc.sampler_setup()
+    c = [tuple(r) for r in modes].index(channel)
+    alpha = np.zeros(modes.shape[0])
+    alpha[0] = alpha[c] = 0.5
+    w = _mc_weights(np.random.default_rng(50 + c), mc._par(), photon_veto_array(mc.c), mcp, win,
+                    modes, alpha, 400_000, np.zeros((0, modes.shape[0])), np.zeros(0))[0]
+    mean, err = mc_sigma(w)
+    ref, ref_err = mc_sigma(w_plain)
+    assert abs(mean - ref) < 3.0 * math.hypot(err, ref_err), (channel, mean, err, ref, ref_err)
+
+
+def _observables(chunk, beams: Beams):
+    """Recoil mass squared against the muon pair, lab polar angle (deg) of the missing
+    momentum, and the energy of the hardest photon (lab)."""
+    p = chunk.particles
+    first = chunk.offset[:-1]
+    tot = np.add(*beams.nominal_four_momenta())
+    four = np.stack([p["px"], p["py"], p["pz"], p["e"]], axis=1)
+    miss = tot - four[first] - four[first + 1]
+    m2 = miss[:, 3] ** 2 - np.sum(miss[:, :3] ** 2, axis=1)
+    theta = np.degrees(np.arccos(miss[:, 2] / np.linalg.norm(miss[:, :3], axis=1)))
+    idx = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+    e_gamma = np.zeros(chunk.n_events)
+    ph = p["pdg"] == PHOTON
+    np.maximum.at(e_gamma, idx[ph], p["e"][ph])
+    return m2, theta, e_gamma
+
+
+def test_multichannel_distributions_equal_plain(card_samplers):
+    plain, mc, _ = card_samplers
+    plain.prepare(np.random.default_rng(51))
+    chunk_p, st_p = plain.generate(np.random.default_rng(52), 8_000)
+    chunk_m, st_m = mc.generate(np.random.default_rng(53), 40_000)
+    for a, b, name in zip(_observables(chunk_p, Beams()), _observables(chunk_m, Beams()),
+                          ("recoil m^2", "pmiss theta", "E_gamma max"), strict=True):
+        assert stats.ks_2samp(a, b).pvalue > 0.01, name
+    # every event carries photons (the missing momentum), the hardest one mostly above 0.3 GeV
+    assert np.mean(_observables(chunk_m, Beams())[2] > 0.3) > 0.9
+    # hit-or-miss: the generated sample's cross section, and rare overweights
+    diff = st_m.cross_section_pb - st_p.cross_section_pb
+    assert abs(diff) < 3.0 * math.hypot(st_m.cross_section_err_pb, st_p.cross_section_err_pb)
+    assert st_m.n_overweight < 1e-4 * st_m.n_trials
+    assert chunk_m.n_events / st_m.n_trials > 4.0 * chunk_p.n_events / st_p.n_trials
