@@ -53,10 +53,12 @@ class H5Writer:
         self.offsets = dict(offsets)
         self.totals: dict[str, int] = {}
 
-    def _dataset(self, name: str, dtype: np.dtype) -> h5py.Dataset:
+    def _dataset(self, name: str, dtype: np.dtype, first_length: int) -> h5py.Dataset:
         if name in self.file:
             return self.file[name]
-        chunk = max(1024, _CHUNK_BYTES // np.dtype(dtype).itemsize)
+        # ~1 MiB chunks, smaller for small files (a chunk is allocated whole); powers of two
+        full = _CHUNK_BYTES // np.dtype(dtype).itemsize
+        chunk = int(min(full, max(8192, 1 << int(np.ceil(np.log2(max(first_length, 1)))))))
         return self.file.create_dataset(
             name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,)
         )
@@ -71,7 +73,7 @@ class H5Writer:
                 else:
                     array = array[1:].astype(np.int64)
                 array = array + self.totals.get(owner, 0)
-            ds = self._dataset(name, array.dtype)
+            ds = self._dataset(name, array.dtype, array.shape[0])
             n0 = ds.shape[0]
             ds.resize((n0 + array.shape[0],))
             ds[n0:] = array
