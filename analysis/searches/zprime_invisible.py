@@ -19,7 +19,7 @@ import numpy as np
 
 from analysis.pipeline import ensure_sample
 from analysis.selections import two_track_events
-from analysis.variables import pair_recoil
+from analysis.variables import pair_recoil, pair_topology
 from detector.reco_io import iter_reco_chunks, load_detector_card, open_reco
 from gen.beams import Beams
 from gen.cards import CardError, Param, parse_table, read_toml
@@ -74,6 +74,16 @@ SELECTION_SCHEMA = {
         float, 128.0, "max lab polar angle of the recoil", minimum=0.0, maximum=180.0
     ),
     "recoil_p_min_gev": Param(float, 0.5, "min c.m. recoil momentum", minimum=0.0),
+    # tau-pair suppression: in tau pairs the neutrinos follow their tau, so the recoil lines up
+    # with a muon and the muons are back to back (analysis.variables.pair_topology). The cut is
+    # chosen per mass hypothesis from these grids (on even MC events; templates use odd ones).
+    "optimise_cuts": Param(bool, True, "choose the topology cut per mass from the grids below"),
+    "cos_recoil_muon_max_grid": Param(
+        list, [1.0, 0.7, 0.5, 0.3], "options for max cos(recoil, nearest muon), c.m. (1 = off)"
+    ),
+    "acoplanarity_min_grid": Param(
+        list, [0.0, 0.2, 0.4], "options for min acoplanarity of the muons (rad; 0 = off)"
+    ),
 }
 FIT_SCHEMA = {
     "bins": Param(int, 20, "bins of M_rec^2 in the fit window", minimum=3, maximum=500),
@@ -167,6 +177,14 @@ def load_card(path: str | Path) -> SearchCard:
     if search["detector_card"]:
         search["detector_card"] = str(base / search["detector_card"])
     selection = parse_table(table.get("selection", {}), SELECTION_SCHEMA, f"{where} [selection]")
+    for key in ("cos_recoil_muon_max_grid", "acoplanarity_min_grid"):
+        grid = selection[key]
+        if not grid or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+            for x in grid
+        ):
+            raise CardError(f"{where} [selection].{key}: expected a non-empty list of numbers")
+        selection[key] = [float(x) for x in grid]
     fit = parse_table(table.get("fit", {}), FIT_SCHEMA, f"{where} [fit]")
     syst = parse_table(table.get("systematics", {}), SYSTEMATICS_SCHEMA, f"{where} [systematics]")
     return SearchCard(
@@ -190,10 +208,14 @@ def sample_name(card: SampleCard) -> str:
 
 
 def select(reco_path: Path, cuts: dict[str, Any], beams: Beams) -> dict[str, np.ndarray]:
-    """Selected events of a reco file: M_rec^2, event weight and index in the file."""
+    """Selected events of a reco file: M_rec^2, weight, index in the file and topology.
+
+    ``cos_rec_mu`` is the largest cosine between the recoil and a muon, ``acop`` the
+    acoplanarity of the muons, both in the c.m. frame (analysis.variables.pair_topology).
+    """
     from detector.trigger import PHYSICS_MASK
 
-    out_m2, out_w, out_i = [], [], []
+    out: dict[str, list] = {k: [] for k in ("m2", "weight", "event", "cos_rec_mu", "acop")}
     cos_lo = math.cos(math.radians(cuts["recoil_theta_max_deg"]))
     cos_hi = math.cos(math.radians(cuts["recoil_theta_min_deg"]))
     with open_reco(reco_path) as f:
@@ -211,15 +233,14 @@ def select(reco_path: Path, cuts: dict[str, Any], beams: Beams) -> dict[str, np.
             p1 = np.stack([chunk["tracks/px"][a], chunk["tracks/py"][a], chunk["tracks/pz"][a]])
             p2 = np.stack([chunk["tracks/px"][b], chunk["tracks/py"][b], chunk["tracks/pz"][b]])
             m2, p_rec, cos_rec, _ = pair_recoil(p1, M_MU, p2, M_MU, beams)
+            cos_rm, acop = pair_topology(p1, M_MU, p2, M_MU, beams)
             ok = (p_rec > cuts["recoil_p_min_gev"]) & (cos_rec > cos_lo) & (cos_rec < cos_hi)
-            out_m2.append(m2[ok])
-            out_w.append(chunk["weight"][ev[ok]])
-            out_i.append(start + ev[ok])
-    return {
-        "m2": np.concatenate(out_m2),
-        "weight": np.concatenate(out_w),
-        "event": np.concatenate(out_i),
-    }
+            out["m2"].append(m2[ok])
+            out["weight"].append(chunk["weight"][ev[ok]])
+            out["event"].append(start + ev[ok])
+            out["cos_rec_mu"].append(cos_rm[ok])
+            out["acop"].append(acop[ok])
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def sample_scale(reco_path: Path, lumi_fb: float) -> float:
@@ -232,7 +253,7 @@ def sample_scale(reco_path: Path, lumi_fb: float) -> float:
 
 # ---------------------------------------------------------------- templates
 
-#: fine binning of M_rec^2 (GeV^2) on which the one pseudo-dataset is drawn; fit windows regroup it
+#: fine binning of M_rec^2 (GeV^2); fit windows regroup it
 FINE_LO, FINE_HI, FINE_WIDTH = -4.0, 72.0, 0.01
 
 
@@ -242,55 +263,102 @@ def fine_edges() -> np.ndarray:
 
 
 @dataclass
+class Selected:
+    """Selected events of one sample; ``weight`` = expected events per MC event at the search
+    luminosity; ``pseudo`` = how often each event occurs in the observed pseudo-dataset."""
+
+    m2: np.ndarray
+    cos_rec_mu: np.ndarray
+    acop: np.ndarray
+    event: np.ndarray
+    weight: np.ndarray
+    pseudo: np.ndarray | None = None
+    n_generated: int = 0
+
+
+@dataclass
 class Templates:
     """Everything the fits need, at the search luminosity."""
 
     lumi_fb: float
-    edges: np.ndarray  # fine edges
-    background: dict[str, np.ndarray]  # expected events per fine bin
-    background_w2: dict[str, np.ndarray]  # sum of squared weights per fine bin (MC statistics)
+    edges: np.ndarray
+    backgrounds: dict[str, Selected]
     grid_masses: np.ndarray
-    signal_m2: list[np.ndarray]  # selected M_rec^2 of each grid mass (unweighted events)
-    signal_eff: np.ndarray  # selection efficiency per grid mass
+    signals: list[Selected]  # per grid mass (weights 1 per MC event)
     signal_sigma_pb: np.ndarray  # production cross section at the card's g' per grid mass
     g_ref: float
+    cut_grid: list[tuple[float, float]]  # (max cos(recoil, muon), min acoplanarity) options
+    split: bool  # optimise on even MC events, fill templates with odd ones
+
+
+def _selected(sel: dict[str, np.ndarray], scale: float, n: int) -> Selected:
+    return Selected(
+        sel["m2"], sel["cos_rec_mu"], sel["acop"], sel["event"], sel["weight"] * scale, None, n
+    )
 
 
 def build_templates(card: SearchCard, outdir: Path, workers: int = 1) -> Templates:
-    """Produce (or reuse) every sample, select, and histogram at the search luminosity."""
+    """Produce (or reuse) every sample, select, and keep the selected events.
+
+    The observed pseudo-dataset is drawn here, once: each selected background MC event that
+    fills the templates occurs Poisson(its template weight) times (stream ANALYSIS of the search
+    seed, one index per sample), so the data follow the background model.
+    """
+    from gen.streams import ANALYSIS, stream
+
     det = load_detector_card(card.search["detector_card"] or None)
     beams = card.signal_card.beams
     lumi = card.search["lumi_fb"]
-    edges = fine_edges()
-    bkg, bkg_w2 = {}, {}
-    for bcard in card.background_cards:
+    backgrounds = {}
+    for k, bcard in enumerate(card.background_cards):
         name = sample_name(bcard)
         reco = ensure_sample(bcard, name, outdir, det, workers=workers)
-        sel = select(reco, card.selection, beams)
-        w = sel["weight"] * sample_scale(reco, lumi)
-        bkg[name] = np.histogram(sel["m2"], edges, weights=w)[0]
-        bkg_w2[name] = np.histogram(sel["m2"], edges, weights=w * w)[0]
-    m2s, effs, sigmas = [], [], []
+        with open_reco(reco) as f:
+            n = int(f.attrs["n_events"])
+        sel = _selected(select(reco, card.selection, beams), sample_scale(reco, lumi), n)
+        backgrounds[name] = sel
+    signals, sigmas = [], []
     for mass in card.signal["masses_gev"]:
         scard = _signal_at(card.signal_card, mass, card.signal["events_per_mass"])
         reco = ensure_sample(scard, sample_name(scard), outdir, det, workers=workers)
-        sel = select(reco, card.selection, beams)
         with open_reco(reco) as f:
             n = int(f.attrs["n_events"])
             sigmas.append(float(f.attrs["cross_section_pb"]))
-        m2s.append(np.sort(sel["m2"]))
-        effs.append(sel["m2"].size / n)
+        signals.append(_selected(select(reco, card.selection, beams), 1.0, n))
+    sel = card.selection
+    grid = [(c, a) for c in sel["cos_recoil_muon_max_grid"] for a in sel["acoplanarity_min_grid"]]
+    split = sel["optimise_cuts"] and len(grid) > 1
+    if not split:
+        grid = grid[:1]
+    for k, sel_k in enumerate(backgrounds.values()):
+        # the pseudo-data come from the events that fill the templates (odd ones when split)
+        mean = sel_k.weight * (2.0 * (sel_k.event % 2 == 1) if split else 1.0)
+        sel_k.pseudo = stream(card.search["seed"], ANALYSIS, k).poisson(mean).astype(float)
     return Templates(
         lumi,
-        edges,
-        bkg,
-        bkg_w2,
+        fine_edges(),
+        backgrounds,
         np.array(card.signal["masses_gev"]),
-        m2s,
-        np.array(effs),
+        signals,
         np.array(sigmas),
         float(card.signal_card.params["g_prime"]),
+        grid,
+        split,
     )
+
+
+def _mask(s: Selected, cut: tuple[float, float], half: int | None) -> np.ndarray:
+    """Events passing ``cut``; ``half`` 0 (even events), 1 (odd) or None (all)."""
+    m = (s.cos_rec_mu <= cut[0]) & (s.acop >= cut[1])
+    if half is not None:
+        m &= (s.event % 2) == half
+    return m
+
+
+def _half_generated(s: Selected, half: int | None) -> float:
+    if half is None:
+        return float(s.n_generated)
+    return float((s.n_generated + (1 - half)) // 2)
 
 
 def hypothesis_masses(grid: np.ndarray, per_interval: int) -> np.ndarray:
@@ -305,7 +373,11 @@ def hypothesis_masses(grid: np.ndarray, per_interval: int) -> np.ndarray:
 
 
 def signal_at(
-    t: Templates, mass: float, n_quantiles: int = 4000
+    t: Templates,
+    mass: float,
+    cut: tuple[float, float] = (1.0, 0.0),
+    half: int | None = None,
+    n_quantiles: int = 4000,
 ) -> tuple[np.ndarray, float, float]:
     """Selected-signal M_rec^2 sample, efficiency and cross section at any mass in the grid range.
 
@@ -313,24 +385,29 @@ def signal_at(
     Read, NIM A 425 (1999) 357) in the variable M^2; efficiency linearly and log(sigma) linearly.
     """
     grid = t.grid_masses
+
+    def at(j):
+        s = t.signals[j]
+        m = _mask(s, cut, half)
+        return np.sort(s.m2[m]), m.sum() / max(_half_generated(s, half), 1.0)
+
     if mass <= grid[0] or len(grid) == 1:
-        return t.signal_m2[0], t.signal_eff[0], t.signal_sigma_pb[0]
+        return (*at(0), t.signal_sigma_pb[0])
     if mass >= grid[-1]:
-        return t.signal_m2[-1], t.signal_eff[-1], t.signal_sigma_pb[-1]
+        return (*at(len(grid) - 1), t.signal_sigma_pb[-1])
     j = int(np.searchsorted(grid, mass)) - 1
     f = (mass**2 - grid[j] ** 2) / (grid[j + 1] ** 2 - grid[j] ** 2)
+    (a, ea), (b, eb) = at(j), at(j + 1)
     if f < 1e-12:
-        return t.signal_m2[j], t.signal_eff[j], t.signal_sigma_pb[j]
-    a, b = t.signal_m2[j], t.signal_m2[j + 1]
+        return a, ea, t.signal_sigma_pb[j]
     if a.size == 0 or b.size == 0:
         return np.empty(0), 0.0, 0.0
     q = (np.arange(n_quantiles) + 0.5) / n_quantiles
     sample = (1 - f) * np.quantile(a, q) + f * np.quantile(b, q)
-    eff = (1 - f) * t.signal_eff[j] + f * t.signal_eff[j + 1]
     sigma = math.exp(
         (1 - f) * math.log(t.signal_sigma_pb[j]) + f * math.log(t.signal_sigma_pb[j + 1])
     )
-    return sample, eff, sigma
+    return sample, (1 - f) * ea + f * eb, sigma
 
 
 def fit_window(sample: np.ndarray, fit: dict[str, Any], edges: np.ndarray) -> tuple[int, int]:
@@ -354,19 +431,58 @@ def regroup(values: np.ndarray, i_lo: int, i_hi: int, bins: int) -> np.ndarray:
     return np.add.reduceat(values[i_lo:i_hi], cuts[:-1] - i_lo)
 
 
+def _background_in(t: Templates, cut, half, lo: float, hi: float) -> float:
+    total = 0.0
+    factor = 2.0 if half is not None else 1.0
+    for s in t.backgrounds.values():
+        m = _mask(s, cut, half) & (s.m2 >= lo) & (s.m2 < hi)
+        total += factor * s.weight[m].sum()
+    return total
+
+
+def best_cut(t: Templates, card: SearchCard, mass: float) -> tuple[float, float]:
+    """The topology cut maximising s / sqrt(b + (f b)^2) in the fit window, on even MC events.
+
+    A cut optimisation stands in for the neural network of arXiv:2212.03066; the templates are
+    then filled with the odd events only, so the optimisation does not bias the limits.
+    """
+    if not t.split:
+        return t.cut_grid[0]
+    sample, _, _ = signal_at(t, mass, (1.0, 0.0), None)
+    if sample.size < 10:
+        return t.cut_grid[0]
+    i_lo, i_hi = fit_window(sample, card.fit, t.edges)
+    lo, hi = t.edges[i_lo], t.edges[i_hi]
+    f = card.systematics["background_norm"]
+    best, best_fom = t.cut_grid[0], -1.0
+    for cut in t.cut_grid:
+        s_sample, eff, _ = signal_at(t, mass, cut, 0)
+        if s_sample.size < 10:
+            continue
+        s = eff * np.mean((s_sample >= lo) & (s_sample < hi))
+        b = _background_in(t, cut, 0, lo, hi)
+        fom = s / math.sqrt(b + (f * b) ** 2 + 1.0)
+        if fom > best_fom:
+            best, best_fom = cut, fom
+    return best
+
+
 # ---------------------------------------------------------------- fits and limits
 
 
 def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat: bool = True):
-    """(TemplateModel, window (i_lo, i_hi), info) at ``mass`` for ``lumi_fb``; None if no signal.
+    """(TemplateModel, observed pseudo-data, info) at ``mass`` for ``lumi_fb``; None if no signal.
 
     ``mc_stat`` adds the background templates' MC statistical uncertainty (Barlow-Beeston lite).
     The signal template is normalised to sigma(g_ref) x L x efficiency with B(Z' -> inv) = 1; the
     caller divides the limit on mu by the branching fraction it assumes.
     """
-    from analysis.fit import TemplateModel, standard_systematics
+    from analysis.fit import Systematic, TemplateModel, standard_systematics
 
-    sample, eff, sigma = signal_at(t, mass)
+    cut = best_cut(t, card, mass)
+    half = 1 if t.split else None
+    factor = 2.0 if t.split else 1.0
+    sample, eff, sigma = signal_at(t, mass, cut, half)
     if sample.size < 10 or eff <= 0.0:
         return None
     i_lo, i_hi = fit_window(sample, card.fit, t.edges)
@@ -375,9 +491,18 @@ def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat:
     signal_fine = np.histogram(sample, t.edges)[0] / sample.size
     yield_mu1 = sigma * 1000.0 * lumi_fb * eff
     signal = regroup(signal_fine, i_lo, i_hi, bins) * yield_mu1
-    names = tuple(t.background)
-    bkg = np.array([regroup(t.background[n], i_lo, i_hi, bins) for n in names]) * scale
-    w2 = np.array([regroup(t.background_w2[n], i_lo, i_hi, bins) for n in names]) * scale**2
+    names = tuple(t.backgrounds)
+    bkg, w2, data = [], [], np.zeros(bins)
+    for s in t.backgrounds.values():
+        m = _mask(s, cut, half)
+        w = s.weight[m] * factor * scale
+        bkg.append(regroup(np.histogram(s.m2[m], t.edges, weights=w)[0], i_lo, i_hi, bins))
+        w2.append(regroup(np.histogram(s.m2[m], t.edges, weights=w * w)[0], i_lo, i_hi, bins))
+        m_all = _mask(s, cut, None)
+        data += regroup(
+            np.histogram(s.m2[m_all], t.edges, weights=s.pseudo[m_all])[0], i_lo, i_hi, bins
+        )
+    bkg, w2 = np.array(bkg), np.array(w2)
     syst = card.systematics
     systematics = standard_systematics(
         names,
@@ -386,10 +511,9 @@ def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat:
         muon_id=syst["muon_id"],
         normalisation=syst["background_norm"],
     )
-    from analysis.fit import Systematic
-
     systematics = (*systematics, Systematic("trigger", syst["trigger"], ("signal", *names)))
-    model = TemplateModel(signal, bkg, names, systematics, background_sumw2=w2 if mc_stat else None)
+    sumw2 = w2 if mc_stat else None
+    model = TemplateModel(signal, bkg, names, systematics, background_sumw2=sumw2)
     info = {
         "signal_efficiency": float(eff),
         "signal_window_fraction": float(signal_fine[i_lo:i_hi].sum()),
@@ -397,19 +521,10 @@ def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat:
         "background_yield": float(bkg.sum()),
         "background_yield_by_sample": {n: float(b.sum()) for n, b in zip(names, bkg, strict=True)},
         "window_m2_gev2": [float(t.edges[i_lo]), float(t.edges[i_hi])],
+        "cut_cos_recoil_muon_max": float(cut[0]),
+        "cut_acoplanarity_min": float(cut[1]),
     }
-    return model, (i_lo, i_hi), info
-
-
-def observed_pseudo_data(t: Templates, seed: int) -> np.ndarray:
-    """One pseudo-dataset over the fine M_rec^2 bins, Poisson around the total background.
-
-    It stands in for the observed data ("observed" in results.json is labelled as such).
-    """
-    from gen.streams import ANALYSIS, stream
-
-    total = sum(t.background.values())
-    return stream(seed, ANALYSIS, 0).poisson(total).astype(np.float64)
+    return model, data, info
 
 
 def _g_limits(mu_limits: dict[str, float], g_ref: float, br: float) -> dict[str, float | None]:
@@ -419,12 +534,12 @@ def _g_limits(mu_limits: dict[str, float], g_ref: float, br: float) -> dict[str,
     return out
 
 
-def limits_at(t: Templates, card: SearchCard, lumi_fb: float, data: np.ndarray | None):
+def limits_at(t: Templates, card: SearchCard, lumi_fb: float, observed: bool):
     """Per hypothesis mass: limits on g' for B(inv) from the model and for B(inv) = 1.
 
-    With ``data`` (the observed pseudo-dataset) the fit includes the MC statistical uncertainty
-    of the templates. Without (a projection) the limits are those of the background-only Asimov
-    dataset for ideal (infinite) MC, and ``expected_mc_stat_limited`` gives the median with the
+    With ``observed`` the fit to the observed pseudo-dataset includes the MC statistical
+    uncertainty of the templates. Without (a projection) the limits are those of the
+    background-only Asimov dataset for ideal (infinite) MC, and ``expected_mc_stat_limited`` gives the median with the
     MC statistics actually generated, which does not shrink with luminosity.
     """
     from analysis.limits import asymptotic_limits
@@ -433,11 +548,11 @@ def limits_at(t: Templates, card: SearchCard, lumi_fb: float, data: np.ndarray |
     cl = card.search["cl"]
     points, points_b1 = [], []
     for mass in hypothesis_masses(t.grid_masses, card.signal["hypotheses_per_interval"]):
-        built = _model(t, card, float(mass), lumi_fb, mc_stat=data is not None)
+        built = _model(t, card, float(mass), lumi_fb, mc_stat=observed)
         if built is None:
             continue
-        model, (i_lo, i_hi), info = built
-        if data is None:
+        model, data, info = built
+        if not observed:
             from analysis.fit import asimov
 
             lim = asymptotic_limits(model, asimov(model, 0.0), cl=cl)
@@ -446,8 +561,7 @@ def limits_at(t: Templates, card: SearchCard, lumi_fb: float, data: np.ndarray |
             lim_mc = asymptotic_limits(limited, asimov(limited, 0.0), cl=cl)
             info = {**info, "mu_expected_mc_stat_limited": lim_mc["expected"]}
         else:
-            observed = regroup(data, i_lo, i_hi, card.fit["bins"])
-            lim = asymptotic_limits(model, observed, cl=cl)
+            lim = asymptotic_limits(model, data, cl=cl)
         mu = {
             k: lim[k]
             for k in (
@@ -523,8 +637,7 @@ def run(card: SearchCard, outdir: Path, workers: int = 1) -> dict:
     """The whole chain: samples, detector, selection, fits, limits, results.json, limits.png."""
     outdir.mkdir(parents=True, exist_ok=True)
     t = build_templates(card, outdir, workers)
-    data = observed_pseudo_data(t, card.search["seed"])
-    points, points_b1 = limits_at(t, card, t.lumi_fb, data)
+    points, points_b1 = limits_at(t, card, t.lumi_fb, observed=True)
     results = _results(card, t.lumi_fb, points, points_b1, observed=True)
     _write_json(outdir / "results.json", results)
     _plot(outdir / "limits.png", results)
@@ -542,7 +655,7 @@ def project(card: SearchCard, outdir: Path, lumis_fb, workers: int = 1) -> dict:
     t = build_templates(card, outdir, workers)
     projections = []
     for lumi in lumis_fb:
-        points, points_b1 = limits_at(t, card, float(lumi), None)
+        points, points_b1 = limits_at(t, card, float(lumi), observed=False)
         projections.append(_results(card, float(lumi), points, points_b1, observed=False))
     results = {**projections[-1], "projections": projections}
     _write_json(outdir / "results.json", results)

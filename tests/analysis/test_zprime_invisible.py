@@ -77,21 +77,24 @@ def test_signal_recoil_mass_peaks_at_the_zprime_mass(tmp_path):
     assert median == pytest.approx(9.0, abs=0.3)
 
 
+def _selected(m2, n_generated):
+    zeros = np.zeros(m2.size)
+    return z.Selected(
+        np.sort(m2), zeros, zeros, np.arange(m2.size), np.ones(m2.size), None, n_generated
+    )
+
+
 def test_hypotheses_and_interpolation():
     grid = np.array([1.0, 2.0])
     m = z.hypothesis_masses(grid, 1)
     np.testing.assert_allclose(m, [1.0, math.sqrt(2.5), 2.0])
     rng = np.random.default_rng(1)
+    signals = [
+        _selected(rng.normal(1.0, 0.1, 3000), 10000),
+        _selected(rng.normal(4.0, 0.2, 5000), 10000),
+    ]
     t = z.Templates(
-        79.7,
-        z.fine_edges(),
-        {},
-        {},
-        grid,
-        [np.sort(rng.normal(1.0, 0.1, 5000)), np.sort(rng.normal(4.0, 0.2, 5000))],
-        np.array([0.3, 0.5]),
-        np.array([2e-4, 1e-4]),
-        1e-3,
+        79.7, z.fine_edges(), {}, grid, signals, np.array([2e-4, 1e-4]), 1e-3, [(1.0, 0.0)], False
     )
     sample, eff, sigma = z.signal_at(t, math.sqrt(2.5))
     # quantile morphing half-way: mean 2.5, width 0.15; efficiency and log sigma half-way
@@ -99,9 +102,12 @@ def test_hypotheses_and_interpolation():
     assert np.std(sample) == pytest.approx(0.15, rel=0.05)
     assert eff == pytest.approx(0.4)
     assert sigma == pytest.approx(math.sqrt(2e-4 * 1e-4))
-    s1, e1, x1 = z.signal_at(t, 1.0)
-    assert e1 == 0.3
+    _, e1, x1 = z.signal_at(t, 1.0)
+    assert e1 == pytest.approx(0.3)
     assert x1 == 2e-4
+    # halves: even events of the first sample (1500 of 3000 selected, 5000 generated)
+    _, e_even, _ = z.signal_at(t, 1.0, (1.0, 0.0), 0)
+    assert e_even == pytest.approx(0.3)
 
 
 def test_run_end_to_end_on_a_tiny_card(tmp_path):
@@ -147,6 +153,7 @@ cards = ["samples/mumu.toml", "samples/tautau.toml"]
         assert values == sorted(values)
         assert p["observed"] > 0
         assert 0 < p["signal_efficiency"] < 1
+        assert p["cut_cos_recoil_muon_max"] <= 1.0
         # B(inv) < 1 above the dimuon threshold weakens the limit by 1/sqrt(B)
         assert p["observed"] == pytest.approx(p1["observed"] / math.sqrt(p["branching_invisible"]))
     assert (out / "limits.png").stat().st_size > 10_000
