@@ -79,10 +79,12 @@ SELECTION_SCHEMA = {
     # chosen per mass hypothesis from these grids (on even MC events; templates use odd ones).
     "optimise_cuts": Param(bool, True, "choose the topology cut per mass from the grids below"),
     "cos_recoil_muon_max_grid": Param(
-        list, [1.0, 0.7, 0.5, 0.3], "options for max cos(recoil, nearest muon), c.m. (1 = off)"
+        list,
+        [1.0, 0.5, 0.3, 0.1, -0.1, -0.3],
+        "options for max cos(recoil, nearest muon), c.m. (1 = off)",
     ),
     "acoplanarity_min_grid": Param(
-        list, [0.0, 0.2, 0.4], "options for min acoplanarity of the muons (rad; 0 = off)"
+        list, [0.0, 0.4, 0.8, 1.2], "options for min acoplanarity of the muons (rad; 0 = off)"
     ),
 }
 FIT_SCHEMA = {
@@ -310,7 +312,7 @@ def build_templates(card: SearchCard, outdir: Path, workers: int = 1) -> Templat
     beams = card.signal_card.beams
     lumi = card.search["lumi_fb"]
     backgrounds = {}
-    for k, bcard in enumerate(card.background_cards):
+    for bcard in card.background_cards:
         name = sample_name(bcard)
         reco = ensure_sample(bcard, name, outdir, det, workers=workers)
         with open_reco(reco) as f:
@@ -539,8 +541,9 @@ def limits_at(t: Templates, card: SearchCard, lumi_fb: float, observed: bool):
 
     With ``observed`` the fit to the observed pseudo-dataset includes the MC statistical
     uncertainty of the templates. Without (a projection) the limits are those of the
-    background-only Asimov dataset for ideal (infinite) MC, and ``expected_mc_stat_limited`` gives the median with the
-    MC statistics actually generated, which does not shrink with luminosity.
+    background-only Asimov dataset for ideal (infinite) MC, and ``expected_mc_stat_limited``
+    gives the median with the MC statistics actually generated (it does not shrink with
+    luminosity).
     """
     from analysis.limits import asymptotic_limits
     from gen.models.lmu_ltau import branching_invisible
