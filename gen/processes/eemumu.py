@@ -1,0 +1,1139 @@
+"""e+e- -> e+e- mu+mu- through two photons (multiperipheral), equivalent-photon approximation.
+
+Cross section (Budnev, Ginzburg, Meledin, Serbo, Phys. Rept. 15 (1975) 181, transverse photon
+flux with its Q^2 dependence; the same flux is in PDG RPP 2024 "Cross-section formulae",
+two-photon processes):
+
+    sigma = int dn(y1, Q1^2) dn(y2, Q2^2) sigma_{gamma gamma -> mu mu}(W^2),
+    dn    = (alpha/pi) dy/y dQ^2/Q^2 [1 - y + y^2/2 - (1 - y) Q^2_min/Q^2],
+
+y = photon energy / beam energy (c.m.), Q^2_min = 2 m_e^2 w^2 / (E E' - m_e^2 + p p') the exact
+value at zero scattering angle (= m_e^2 y^2/(1 - y) + O(m_e^4)), and the Q^2 range cut at
+Q^2_max = min(q2_max_scale * y1 y2 s, kinematic limit): above Q^2 ~ W^2 the gamma* gamma -> mu mu
+cross section falls (Budnev et al. sec. 6), which the EPA models by this cut-off. Varying
+``q2_max_scale`` by a factor 4 changes sigma(W > 0.5 GeV) by -10 % / +5 %: that is the EPA's
+own uncertainty.
+
+gamma gamma -> mu+ mu- (Breit-Wheeler; e.g. Berestetskii, Lifshitz, Pitaevskii, QED sec. 88;
+PDG RPP 2024 "Cross-section formulae", gamma gamma -> l+ l-), real unpolarised photons, muon mass
+kept, b = sqrt(1 - 4 m^2 / W^2):
+
+    sigma = (2 pi alpha^2 / W^2) [(3 - b^4) ln((1 + b)/(1 - b)) - 2 b (2 - b^2)],
+    dsigma/dcos = (pi alpha^2 b / W^2) [u/t + t/u + 2 m^2 (1/t + 1/u) - m^4 (1/t + 1/u)^2]
+                  with t = p.k1 = (W^2/4)(1 - b c), u = p.k2 = (W^2/4)(1 + b c),
+
+(the spin-summed e+e- -> gamma gamma |M|^2 of Peskin & Schroeder sec. 5.5, by crossing).
+The angular integral of dsigma/dcos reproduces sigma
+(tests/gen/test_eemumu.py).
+
+Kinematics are exact: each beam lepton with energy fraction 1 - y_i is scattered to the angle
+fixed by Q_i^2 (azimuth uniform), the photons are q_i = p_i - p_i', and the muon pair takes
+q1 + q2 exactly (its true mass W, which differs from sqrt(y1 y2 s) by O(Q^2/W^2)); sigma_{gg} and
+the W cut use the true W. The muons are distributed in the gamma gamma rest frame around the
+axis of photon 1. Neglected: longitudinal photons and the Q^2 dependence of sigma_{gamma*
+gamma*} (beyond the cut-off), photon-polarisation (azimuthal) correlations, the non-multi-
+peripheral diagrams (bremsstrahlung, annihilation, conversion; expected small for W well below
+sqrt(s), not checked here), and radiative corrections.
+
+Plain sampler: 1/tau uniform for tau = y1 y2 (sigma_gg ~ 1/W^2), ln y1 uniform in [ln tau, 0],
+ln Q_i^2 uniform, azimuths uniform, cos(theta*) from dsigma/dcos: the weight w_plain is smooth
+(log peaks importance-sampled) but under tight generator-level cuts (the invisible-Z' search:
+muons with p > 0.6 GeV at 10-170 deg, missing momentum at 20-145 deg) almost always zero.
+
+Multi-channel sampler (``adaptive``, the default; Kleiss & Pittau, Comput. Phys. Commun. 83
+(1994) 141, in the spirit of Berends, Daverveldt, Kleiss, Nucl. Phys. B253 (1985) 421). The
+trial density is q = sum_k alpha_k q_k and every weight is f / q = w_plain / (q / q_plain), so
+the cross section and every distribution are those of the plain sampler whatever the q_k
+(channels may reach only part of phase space; the plain one reaches all of it):
+- plain (share ``plain_fraction``): the plain sampler;
+- cut map (``FLAT_FRACTION``): the plain variables tau, Q_i^2, phi2 - phi1, but
+  * ln y1 / ln tau uniform in the window where the missing momentum P_miss = P_beams - q1 - q2
+    points into the lab polar-angle range (found by root finding at fixed tau, Q^2 fractions
+    and azimuths: its lab pz falls monotonically with y1 while pT changes slowly; widened by a
+    margin, and extended to an end of the range where a large-Q^2 lepton alone can pass), and
+  * the mu- direction d in the pair rest frame restricted to the band |h . d| < x_m where
+    both muons pass p > p_min exactly (their lab energies are g E* +- p* |o| h . d, see the
+    kernel), by one of two maps: "band" (h . d uniform, azimuth about h) or "cone" (cos(theta*)
+    from the Breit-Wheeler envelope, which follows the peak of dsigma/dcos, azimuth about the
+    photon axis uniform in its allowed part);
+- adaptive (the rest): the cut map with its unit variables from a VEGAS-like grid (Lepage, J.
+  Comput. Phys. 27 (1978) 192) and, for the five non-muon variables, a foam of cells sampled
+  with probabilities ~ volume x cell maximum (Jadach, Comput. Phys. Commun. 152 (2003) 55);
+  band (1 - ``CONE_SHARE``) or cone map.
+The pilot (``EEMuMu.prepare``) adapts grid and foam and sets w_max. Exactness is tested
+against the plain sampler (cross sections, distributions) and channel by channel.
+
+Output: e-, e+, mu-, mu+ (status 1, mother -1). Truth: ``sqrt_s``, ``w_mumu`` (true muon-pair
+mass), ``q2_em``, ``q2_ep`` (virtualities of the photons of the e- and e+), ``y_em``, ``y_ep``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from gen.beams import cm_to_lab1, lab_to_cm1, sample_collision1
+from gen.cards import Param, check
+from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, M_MU, MUON
+from gen.events import EventChunk, SamplingStats
+from gen.jit import kernel
+from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
+from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.processes.mumu import (
+    MUON_PAIR_CUTS,
+    N_PAR,
+    P_EHER,
+    P_ELER,
+    P_HALF,
+    P_MU_PMIN,
+    P_NOM_PX,
+    P_NOM_PY,
+    P_NOM_PZ,
+    P_PM_CHI,
+    P_PM_CLO,
+    P_PM_ON,
+    P_SPH,
+    P_SPL,
+    chunk_from_arrays,
+    fill_common_par,
+    muon_pair_cuts1,
+    validate_muon_pair_cuts,
+)
+
+# extra kernel parameters beyond the common muon-pair block of gen.processes.mumu
+P_W2MIN = N_PAR
+P_Q2SCALE = N_PAR + 1
+P_ALPHA0 = N_PAR + 2  # share of trials from the plain sampler (1: plain sampler only)
+P_ALPHA_FLAT = N_PAR + 3  # share of trials from the cut map with uniform unit variables
+P_CONE = N_PAR + 4  # share of the cone muon map in the adaptive channel
+N_PAR_EEMUMU = N_PAR + 5
+#: trial modes: plain sampler, cut map with uniform unit variables, cut map on the grid and
+#: foam with the band or the cone muon map
+MODE_PLAIN, MODE_FLAT, MODE_BAND, MODE_CONE = 0, 1, 2, 3
+
+# dimensions of the unit cube of the sampling map (module docstring)
+D_TAU, D_Y1, D_Q1, D_Q2, D_DPHI = 0, 1, 2, 3, 4
+#: the foam covers the first N_REST; then the band and cone muon maps' variables
+N_REST = 5
+D_MB1, D_MB2, D_MC1, D_MC2 = 5, 6, 7, 8
+N_DIM = 9
+#: bins per dimension of the grid
+N_BINS = 50
+#: grid-adaptation passes in the pilot run, and the damping/floor of each refinement
+ADAPT_ITERATIONS = 4
+GRID_DAMPING = 0.7
+GRID_FLOOR = 0.05
+#: bin importance (sum of w^p)^(1/p): p = 1 matches the marginals, p = 2 is VEGAS (variance),
+#: larger p weigh the largest weights more (unweighting efficiency)
+GRID_POWER = 3.0
+#: share of the flat density in every refined grid (lower bound of the grid density)
+GRID_MIX = 0.2
+#: foam: cells, exploration points per cell, slices per dimension for the split search, and
+#: the floor of a cell's density (fraction of the mean envelope density)
+FOAM_CELLS = 2000
+FOAM_EXPLORE = 300
+FOAM_SLICES = 8
+FOAM_FLOOR = 0.01
+#: a cell's envelope is at least this fraction of its parent's
+FOAM_REL = 0.4
+#: share of trials from the cut map with uniform unit variables (safety net of the grid)
+FLAT_FRACTION = 0.1
+#: share of the cone muon map in the adaptive channel (the rest: band map)
+CONE_SHARE = 0.3
+#: missing-momentum window of the adaptive channel in ln y1 / ln tau: root tolerance, relative
+#: margin and absolute padding
+WINDOW_TOL = 5e-4
+WINDOW_MARGIN = 0.1
+WINDOW_PAD = 0.002
+#: Q^2 range above which the window looks for a second interval (GeV^2, see _y1_window1)
+WINDOW_END_Q2 = 1.0
+#: pilot passes correcting the leaf maxima with the integrand values seen
+FOAM_CORRECTIONS = 6
+#: w_max is PILOT_SAFETY x the weight above which the final pilot's excess weight is this
+#: fraction of its sum: events above w_max are kept with weight 1 (counted in n_overweight),
+#: which removes about this fraction of the cross section from the events' distribution (not
+#: from sigma). 0 would take the pilot maximum (base.Process.prepare)
+PILOT_TRUNCATION = 1e-5
+#: the final pilot (frozen sampler) runs until it has this many nonzero weights ...
+PILOT_MIN_ACCEPTED = 20_000
+#: ... or this many batches of ``points`` trials
+PILOT_MAX_BATCHES = 10
+
+
+@kernel
+def breit_wheeler_sigma(w2: float, m: float) -> float:
+    """sigma(gamma gamma -> l+ l-) in GeV^-2 for real unpolarised photons (module docstring)."""
+    if w2 <= 4.0 * m * m:
+        return 0.0
+    b = math.sqrt(1.0 - 4.0 * m * m / w2)
+    lg = math.log1p(b) - math.log1p(-b)
+    return 2.0 * math.pi * ALPHA_EM**2 / w2 * ((3.0 - b**4) * lg - 2.0 * b * (2.0 - b * b))
+
+
+@kernel
+def breit_wheeler_dcos(c: float, w2: float, m: float) -> float:
+    """dsigma/dcos(theta*) of gamma gamma -> l+ l- (GeV^-2), theta* to the photon axis."""
+    if w2 <= 4.0 * m * m:
+        return 0.0
+    b = math.sqrt(1.0 - 4.0 * m * m / w2)
+    return math.pi * ALPHA_EM**2 * b / w2 * _bw_shape(c, b)
+
+
+@kernel
+def _bw_shape(c: float, b: float) -> float:
+    """Bracket of ``breit_wheeler_dcos`` with t, u in units of W^2/4 and m^2 = (1 - b^2) W^2/4."""
+    t = 1.0 - b * c
+    u = 1.0 + b * c
+    mm = 1.0 - b * b
+    inv = 1.0 / t + 1.0 / u
+    return u / t + t / u + 2.0 * mm * inv - mm * mm * inv * inv
+
+
+@kernel
+def _sample_bw_cos(rng, b: float, omb: float) -> float:
+    """cos(theta*) from ``breit_wheeler_dcos``: envelope 1/(1 - b^2 c^2), hit-or-miss.
+
+    The bracket times (1 - b^2 c^2) is 2(1 + b^2 c^2) + 4(1 - b^2) - 4(1 - b^2)^2/(1 - b^2 c^2),
+    bounded by 6 - 2 b^2. ``omb`` = 1 - b computed without cancellation.
+    """
+    gmax = 6.0 - 2.0 * b * b
+    lnr = math.log((1.0 + b) / omb)
+    while True:
+        # c from 1/(1 - b c) by inversion (1 - c computed without cancellation), random sign
+        t1 = omb * math.expm1((1.0 - rng.random()) * lnr) / b
+        c = 1.0 - min(max(t1, 0.0), 2.0)
+        if rng.random() < 0.5:
+            c = -c
+        g = _bw_shape(c, b) * (1.0 - b * b * c * c)
+        if rng.random() * gmax < g:
+            return c
+
+
+@kernel
+def epa_flux(y: float, q2: float, q2min: float) -> float:
+    """Transverse equivalent-photon density dn/(dy dQ^2) of a lepton (Budnev et al. 1975)."""
+    if q2 < q2min or y <= 0.0 or y >= 1.0:
+        return 0.0
+    return ALPHA_EM / math.pi / (y * q2) * (1.0 - y + 0.5 * y * y - (1.0 - y) * q2min / q2)
+
+
+@kernel
+def q2_limits1(e: float, y: float):
+    """(Q^2_min, Q^2_max) for a beam lepton of energy ``e`` radiating energy y e (0 if none)."""
+    w = y * e
+    e2 = e - w
+    if e2 <= M_E:
+        return 0.0, 0.0
+    p = math.sqrt(e * e - M_E * M_E)
+    p2 = math.sqrt(e2 * e2 - M_E * M_E)
+    q2min = 2.0 * M_E * M_E * w * w / (e * e2 - M_E * M_E + p * p2)
+    q2max = 2.0 * (e * e2 + p * p2 - M_E * M_E)
+    return q2min, q2max
+
+
+@kernel
+def _grid_locate1(edges, d: int, u: float):
+    """(bin, grid density) at ``u`` in dimension ``d`` (binary search)."""
+    nb = edges.shape[1] - 1
+    lo = 0
+    hi = nb
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if u >= edges[d, mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo, 1.0 / (nb * (edges[d, lo + 1] - edges[d, lo]))
+
+
+@kernel
+def _locate_unit1(edges, d: int, u: float, vv, jj) -> float:
+    """Grid density at ``u`` in dimension ``d``; its bin to ``jj[d]``, its v to ``vv[d]``."""
+    nb = edges.shape[1] - 1
+    j, dens = _grid_locate1(edges, d, u)
+    jj[d] = j
+    vv[d] = (j + (u - edges[d, j]) * dens * nb) / nb
+    return dens
+
+
+@kernel
+def _unit1(rng, edges, d: int, from_v: bool, plain_only: bool, vv, jj):
+    """Unit variable u of dimension ``d`` and the grid density at u.
+
+    ``from_v``: u = grid map of the given ``vv[d]`` (adaptive channel). Otherwise u is uniform
+    (plain channel) and, unless ``plain_only``, its image v under the grid map goes to
+    ``vv[d]``. The grid bin of u goes to ``jj[d]``.
+    """
+    nb = edges.shape[1] - 1
+    if from_v:
+        x = vv[d] * nb
+        j = min(int(x), nb - 1)
+        lo = edges[d, j]
+        width = edges[d, j + 1] - lo
+        jj[d] = j
+        return lo + width * (x - j), 1.0 / (nb * width)
+    u = rng.random()
+    if plain_only:
+        return u, 1.0
+    j, dens = _grid_locate1(edges, d, u)
+    jj[d] = j
+    vv[d] = (j + (u - edges[d, j]) * dens * nb) / nb
+    return u, dens
+
+
+@kernel
+def _cone_phi1(c: float, ha: float, hp: float, x_m: float):
+    """Allowed |phi*| range [lo, hi] of the cone map: |c ha + sqrt(1 - c^2) hp cos(phi*)| < x_m
+    (all of [0, pi] without the band, x_m >= 1; hi <= lo if empty)."""
+    if x_m >= 1.0:
+        return 0.0, math.pi
+    sh = math.sqrt(max(1.0 - c * c, 0.0)) * hp
+    if sh <= 1e-12:
+        return (0.0, math.pi) if abs(c * ha) < x_m else (0.0, 0.0)
+    cos_a = min(max((-x_m - c * ha) / sh, -1.0), 1.0)
+    cos_b = min(max((x_m - c * ha) / sh, -1.0), 1.0)
+    return math.acos(cos_b), math.acos(cos_a)
+
+
+@kernel
+def _lepton1(e: float, p: float, y: float, q2cut: float, u: float, cphi: float, sphi: float,
+             zs: float):
+    """Scattered beam lepton (beam along zs * z, c.m. energy e, momentum p) that radiated the
+    energy fraction ``y``; ln Q^2 at the fraction ``u`` of its range, azimuth with cosine and
+    sine ``cphi``, ``sphi``.
+
+    Returns (ok, Q^2, flux factor, px, py, pz, E): ok False if the Q^2 range is empty; the
+    flux factor is dn/(dy dQ^2) * y Q^2 times the ln Q^2 range (1/pdf of ln Q^2).
+    """
+    q2min, q2max = q2_limits1(e, y)
+    q2max = min(q2max, q2cut)
+    if q2max <= q2min:
+        return False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    lq = math.log(q2max / q2min)
+    q2 = q2min * math.exp(lq * u)
+    fac = (1.0 - y + 0.5 * y * y - (1.0 - y) * q2min / q2) * lq * (ALPHA_EM / math.pi)
+    e2 = e * (1.0 - y)
+    p2 = math.sqrt(e2 * e2 - M_E * M_E)
+    # Q^2 = 2 (E E' - p p' cos - m^2)  ->  1 - cos = (Q^2 - Q^2_min) / (2 p p')
+    t = min((q2 - q2min) / (2.0 * p * p2), 2.0)
+    sn = math.sqrt(max(t * (2.0 - t), 0.0))
+    return True, q2, fac, p2 * sn * cphi, p2 * sn * sphi, zs * p2 * (1.0 - t), e2
+
+
+@kernel
+def _pmiss_h1(par, e, p, tau, q2cut, uy, uq1, uq2, cs, boost, cot_lo, cot_hi):
+    """Signed distances of the lab missing momentum at ln y1 = uy ln tau to the polar-angle cut.
+
+    Returns (pz - cot_hi pT, pz - cot_lo pT) with P_miss = P_beams(nominal) - (q1 + q2) (lab),
+    cot_hi = cot(theta_min), cot_lo = cot(theta_max): the cut passes when the first is <= 0
+    and the second >= 0. Both decrease with y1 (the e- loses energy, P_miss turns backward);
+    where a photon is not allowed, +-1e9 (continuing that order: y1 or y2 too large).
+    """
+    y1 = math.exp(math.log(tau) * uy)
+    y2 = tau / y1
+    ok1, _, _, ex1, ey1, ez1, ee1 = _lepton1(e, p, y1, q2cut, uq1, cs[0], cs[1], 1.0)
+    if not ok1:
+        return -1e9, -1e9
+    ok2, _, _, ex2, ey2, ez2, ee2 = _lepton1(e, p, y2, q2cut, uq2, cs[2], cs[3], -1.0)
+    if not ok2:
+        return 1e9, 1e9
+    lab = cm_to_lab1(-ex1 - ex2, -ey1 - ey2, -ez1 - ez2, 2.0 * e - ee1 - ee2, boost[0], boost[1],
+                     boost[2], boost[3], boost[4], boost[5])
+    mx = par[P_NOM_PX] - lab[0]
+    my = par[P_NOM_PY] - lab[1]
+    mz = par[P_NOM_PZ] - lab[2]
+    pt = math.sqrt(mx * mx + my * my)
+    return mz - cot_hi * pt, mz - cot_lo * pt
+
+
+@kernel
+def _pmiss_root1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi, which,
+                 u0, f0, slope):
+    """u in [0, 1] where component ``which`` of ``_pmiss_h1`` (increasing in u) changes sign.
+
+    Bracketing: steps from (u0, f0) towards the sign change, 1.2 x the Newton step for the
+    collinear ``slope`` and doubling; a boundary reached without a finite sign change is
+    returned (no root inside). Then Illinois regula falsi (bisection while an end holds a
+    sentinel) to a bracket below ``WINDOW_TOL`` or |f| below WINDOW_TOL/2 x slope.
+    """
+    ftol = 0.5 * WINDOW_TOL * slope  # |f| giving ~WINDOW_TOL / 2 in u on the collinear slope
+    direction = 1.0 if f0 < 0.0 else -1.0
+    step = max(1.2 * abs(f0 / slope), 1e-3)
+    x, fx = u0, f0
+    found = False
+    xn, fn = x, fx
+    for _ in range(40):
+        xn = min(max(x + direction * step, 1e-12), 1.0 - 1e-12)
+        fn = _pmiss_h1(par, e, p, tau, q2cut, xn, uq1, uq2, cs, boost, cot_lo,
+                       cot_hi)[which]
+        if abs(fn) < ftol:
+            return xn
+        if (fn < 0.0) != (fx < 0.0):
+            found = True
+            break
+        if xn <= 1e-12 or xn >= 1.0 - 1e-12:
+            break
+        x, fx = xn, fn
+        step *= 2.0
+    if not found:
+        return 0.0 if direction < 0.0 else 1.0
+    if fx < 0.0:
+        a, fa, b, fb = x, fx, xn, fn
+    else:
+        a, fa, b, fb = xn, fn, x, fx
+    side = 0
+    for _ in range(60):
+        if b - a < WINDOW_TOL:
+            break
+        if abs(fa) < 1e8 and abs(fb) < 1e8:
+            m = (a * fb - b * fa) / (fb - fa)
+        else:
+            m = 0.5 * (a + b)
+        fm = _pmiss_h1(par, e, p, tau, q2cut, m, uq1, uq2, cs, boost, cot_lo,
+                       cot_hi)[which]
+        if fm < 0.0:
+            a, fa = m, fm
+            if side == -1 and abs(fb) < 1e8:
+                fb *= 0.5
+            side = -1
+        else:
+            b, fb = m, fm
+            if side == 1 and abs(fa) < 1e8:
+                fa *= 0.5
+            side = 1
+        if abs(fm) < ftol:
+            return m
+    return 0.5 * (a + b)
+
+
+@kernel
+def _y1_window1(par, e, p, tau, q2cut, uq1, uq2, cs, boost):
+    """Interval [lo, hi] of u = ln y1 / ln tau sampled by the adaptive channel.
+
+    The missing-momentum polar-angle cut, at fixed tau, Q^2 fractions and azimuths, passes
+    in an interval of y1 (module docstring), found here by root finding and widened by
+    ``WINDOW_MARGIN`` of its width + ``WINDOW_PAD``; [0, 1] if that cut is off.
+    """
+    if par[P_PM_ON] < 0.5:
+        return 0.0, 1.0
+    clo, chi = par[P_PM_CLO], par[P_PM_CHI]
+    cot_lo = clo / math.sqrt(1.0 - clo * clo) if clo > -1.0 else -1e300
+    cot_hi = chi / math.sqrt(1.0 - chi * chi) if chi < 1.0 else 1e300
+    if cot_lo < -1e299 and cot_hi > 1e299:
+        return 0.0, 1.0
+    # start: y1 where P_miss has no longitudinal lab momentum in the collinear limit,
+    # (y2 - y1) + beta (2 - y1 - y2) = 0 with y2 = tau / y1 and beta the c.m. velocity; slope
+    # of pz_lab in u from the same limit
+    beta = math.sqrt(boost[0] ** 2 + boost[1] ** 2 + boost[2] ** 2)
+    gam = 1.0 / math.sqrt(1.0 - beta * beta)
+    y1 = (beta + math.sqrt(beta * beta + (1.0 - beta * beta) * tau)) / (1.0 + beta)
+    ltau = -math.log(tau)
+    u0 = min(max(-math.log(y1) / ltau, 1e-6), 1.0 - 1e-6)
+    y1 = math.exp(-ltau * u0)
+    slope = gam * e * ((1.0 - beta) * tau / (y1 * y1) + 1.0 + beta) * y1 * ltau
+    f0 = _pmiss_h1(par, e, p, tau, q2cut, u0, uq1, uq2, cs, boost, cot_lo, cot_hi)
+    # pz - cot_hi pT <= 0 for u <= u_a (large y1); pz - cot_lo pT >= 0 for u >= u_b
+    u_a = 1.0
+    if cot_hi < 1e299:
+        u_a = _pmiss_root1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi, 0, u0,
+                           f0[0], slope)
+    u_b = 0.0
+    if cot_lo > -1e299:
+        u_b = _pmiss_root1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi, 1, u0,
+                           f0[1], slope)
+    pad = WINDOW_MARGIN * max(u_a - u_b, 0.0) + WINDOW_PAD
+    lo, hi = max(u_b - pad, 0.0), min(u_a + pad, 1.0)
+    # a second interval where one lepton keeps little energy and the other carries P_miss at
+    # a large angle: if the cut passes near an end (the radiating lepton keeps 1e-3 of its
+    # energy), the window extends to that end. Only possible with Q^2 of a few GeV^2: P_miss
+    # is then nearly one lepton of energy ~E, which needs a c.m. angle above ~17 deg (e-) or
+    # ~24 deg (e+) to reach 20-145 deg in the lab (boost 0.27, 41.5 mrad tilt), i.e.
+    # pT > 1.6 GeV, Q^2 > 2.5 GeV^2; checked above WINDOW_END_Q2.
+    if q2cut < WINDOW_END_Q2:
+        return lo, hi
+    if hi < 1.0:
+        f = _pmiss_h1(par, e, p, tau, q2cut, 1.0 - 1e-3 / ltau, uq1, uq2, cs, boost, cot_lo,
+                      cot_hi)
+        if f[0] <= 0.0 and f[1] >= 0.0:
+            hi = 1.0
+    if lo > 0.0:
+        f = _pmiss_h1(par, e, p, tau, q2cut, 1e-3 / ltau, uq1, uq2, cs, boost, cot_lo, cot_hi)
+        if f[0] <= 0.0 and f[1] >= 0.0:
+            lo = 0.0
+    return lo, hi
+
+
+@kernel
+def _eemumu_trial(rng, par, edges, mode, vv, jj, buf, lab_e, qv):
+    """One trial point: e-, e+, mu-, mu+ (lab) in ``buf``.
+
+    ``mode``: MODE_PLAIN (plain sampler), MODE_FLAT (cut map, band muon map, uniform unit
+    variables), MODE_BAND or MODE_CONE (cut map at the grid image of the given ``vv``, band or
+    cone muon map; the muon v variables are drawn here). Unless the sampler is plain only,
+    the point's v coordinates go to ``vv`` and its grid bins to ``jj``. ``edges``:
+    (N_DIM, n_bins + 1) grid; ``lab_e``, ``qv``: (2, 4) scratch (leptons, photons; c.m.).
+
+    Returns (w_plain, r_win, r_rest, mu_band, g_band, mu_cone, g_cone, sqrt_s, w_mumu, q2_1,
+    q2_2, y1, y2): the weight (pb) of the point as a plain-sampler point; over the plain
+    sampler's densities: the y1 window's (0 outside) and the band and cone muon maps' (0
+    where they do not reach); grid densities of the unit variables of the first N_REST
+    dimensions, and of each muon map. Module docstring.
+    """
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF]
+    )
+    boost = (bx, by, bz, nx, ny, nz)
+    s = sqrt_s * sqrt_s
+    e = 0.5 * sqrt_s
+    p = math.sqrt(e * e - M_E * M_E)
+    w2min = par[P_W2MIN]
+    tau_min = w2min / s
+    if tau_min >= 1.0:
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, 0.0, 0.0, 0.0, 0.0, 0.0
+    plain = par[P_ALPHA0] >= 1.0  # plain sampler only: no densities needed
+    from_v = mode >= MODE_BAND  # unit variables from the grid image of vv
+    cut_map = mode != MODE_PLAIN  # y1 from its window
+    # unit variables (plain: uniform). tau = y1 y2 with density ~ 1/tau^2, then ln y1 uniform
+    # in [ln tau, 0] (dy1 dy2 = dtau du1); azimuths phi1 uniform and phi2 - phi1 uniform
+    # (= two independent uniform azimuths); ln Q_i^2 uniform in their ranges
+    u_tau, rg = _unit1(rng, edges, D_TAU, from_v, plain, vv, jj)
+    phi1 = 2.0 * math.pi * rng.random()
+    u, d = _unit1(rng, edges, D_DPHI, from_v, plain, vv, jj)
+    rg *= d
+    phi2 = phi1 + 2.0 * math.pi * u
+    cs = (math.cos(phi1), math.sin(phi1), math.cos(phi2), math.sin(phi2))
+    u_q1, d = _unit1(rng, edges, D_Q1, from_v, plain, vv, jj)
+    rg *= d
+    u_q2, d = _unit1(rng, edges, D_Q2, from_v, plain, vv, jj)
+    rg *= d
+    rm = 1.0
+    inv_tau = 1.0 + (1.0 / tau_min - 1.0) * u_tau
+    tau = 1.0 / inv_tau
+    ltau = -math.log(tau)
+    q2cut = par[P_Q2SCALE] * tau * s
+    if cut_map:
+        # ln y1 / ln tau inside the missing-momentum window
+        lo, hi = _y1_window1(par, e, p, tau, q2cut, u_q1, u_q2, cs, boost)
+        if hi <= lo:
+            return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, 0.0, 0.0, 0.0, 0.0, 0.0
+        u, d = _unit1(rng, edges, D_Y1, from_v, plain, vv, jj)
+        rg *= d
+        rm /= hi - lo
+        u_y1 = lo + (hi - lo) * u
+    else:
+        u_y1 = rng.random()
+    y1 = math.exp(-ltau * u_y1)
+    y2 = tau / y1
+    w = tau * (1.0 / tau_min - 1.0) * ltau  # 1/(pdf(y1, y2) y1 y2)
+    ok1, q2_1, fac1, ex1, ey1, ez1, ee1 = _lepton1(e, p, y1, q2cut, u_q1, cs[0], cs[1], 1.0)
+    ok2, q2_2, fac2, ex2, ey2, ez2, ee2 = _lepton1(e, p, y2, q2cut, u_q2, cs[2], cs[3], -1.0)
+    if not (ok1 and ok2):
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, 0.0, 0.0, 0.0, y1, y2
+    w *= fac1 * fac2
+    lab_e[0, 0], lab_e[0, 1], lab_e[0, 2], lab_e[0, 3] = ex1, ey1, ez1, ee1
+    lab_e[1, 0], lab_e[1, 1], lab_e[1, 2], lab_e[1, 3] = ex2, ey2, ez2, ee2
+    qv[0, 0], qv[0, 1], qv[0, 2], qv[0, 3] = -ex1, -ey1, p - ez1, e - ee1
+    qv[1, 0], qv[1, 1], qv[1, 2], qv[1, 3] = -ex2, -ey2, -p - ez2, e - ee2
+    kx = qv[0, 0] + qv[1, 0]
+    ky = qv[0, 1] + qv[1, 1]
+    kz = qv[0, 2] + qv[1, 2]
+    ke = qv[0, 3] + qv[1, 3]
+    w2 = ke * ke - kx * kx - ky * ky - kz * kz
+    if w2 < w2min or w2 <= 4.0 * M_MU * M_MU:
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, 0.0, q2_1, q2_2, y1, y2
+    # EPA validity cut on the true W (W^2 <= y1 y2 s up to O(Q^2) terms: the sampled range
+    # Q^2 < scale y1 y2 s covers it)
+    if q2_1 > par[P_Q2SCALE] * w2 or q2_2 > par[P_Q2SCALE] * w2:
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, math.sqrt(w2), q2_1, q2_2, y1, y2
+    sig_gg = breit_wheeler_sigma(w2, M_MU)
+    w *= GEV2_TO_PB * sig_gg
+    wmm = math.sqrt(w2)
+    # muons in the gamma gamma rest frame: direction d of the mu-, axis a of photon 1,
+    # cos(theta*) = c = a . d
+    bkx, bky, bkz = kx / ke, ky / ke, kz / ke
+    av = boost1(qv[0, 0], qv[0, 1], qv[0, 2], qv[0, 3], -bkx, -bky, -bkz)
+    na = math.sqrt(av[0] * av[0] + av[1] * av[1] + av[2] * av[2])
+    ax, ay, az = av[0] / na, av[1] / na, av[2] / na
+    pstar = two_body_momentum1(wmm, M_MU, M_MU)
+    estar = 0.5 * wmm
+    b = pstar / estar
+    omb = 4.0 * M_MU * M_MU / (w2 * (1.0 + b))  # 1 - b
+    lnr = math.log((1.0 + b) / omb)  # 2 artanh(b)
+    # Lab energy of a muon with direction d: E = g E* + p* |o| (h . d), with (g, -|o| h) the
+    # four-velocity of the lab observer in the pair rest frame (h: direction of the pair's lab
+    # motion). Both muons (d, -d) pass p > p_min exactly when |h . d| < x_m = (g E* - E_min) /
+    # (p* |o|), E_min = sqrt(p_min^2 + m^2); none does if x_m <= 0.
+    o = lab_to_cm1(0.0, 0.0, 0.0, 1.0, bx, by, bz)
+    ox, oy, oz = rotate_z_to1(o[0], o[1], o[2], -nx, -ny, nz)  # inverse of cm_to_lab1's turn
+    o = boost1(ox, oy, oz, o[3], -bkx, -bky, -bkz)
+    on = math.sqrt(o[0] * o[0] + o[1] * o[1] + o[2] * o[2])
+    e_min = math.sqrt(par[P_MU_PMIN] ** 2 + M_MU * M_MU)
+    slack = o[3] * estar - e_min
+    if slack <= 0.0:
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, wmm, q2_1, q2_2, y1, y2
+    x_m = slack / (pstar * on) if pstar * on > slack else 2.0
+    if on > 0.0:
+        hx, hy, hz = -o[0] / on, -o[1] / on, -o[2] / on
+    else:
+        hx, hy, hz = ax, ay, az
+    # Two maps of d (both exact in the band |h . d| < x_m, where x_m < 1):
+    # band: x = h . d uniform in [-x_m, x_m], azimuth psi about h from the half-plane of a;
+    # cone: c from the envelope 1/(1 - b^2 c^2), azimuth phi* about a from the half-plane of h,
+    #   uniform in the phi* where |h . d| = |c ha + sqrt(1 - c^2) hp cos(phi*)| < x_m.
+    # Without the band (x_m >= 1) the band map is the cone map (the BW distribution is
+    # symmetric about a, so any azimuth reference will do).
+    band = x_m < 1.0
+    ha = hx * ax + hy * ay + hz * az
+    # frame about a: e1 along the component of h perpendicular to a
+    e1x, e1y, e1z = hx - ha * ax, hy - ha * ay, hz - ha * az
+    hp = math.sqrt(e1x * e1x + e1y * e1y + e1z * e1z)
+    if hp < 1e-9:
+        e1x, e1y, e1z = rotate_z_to1(1.0, 0.0, 0.0, ax, ay, az)
+    else:
+        e1x, e1y, e1z = e1x / hp, e1y / hp, e1z / hp
+    e2x, e2y, e2z = ay * e1z - az * e1y, az * e1x - ax * e1z, ax * e1y - ay * e1x
+    # frame about h: f1 along the component of a perpendicular to h
+    f1x, f1y, f1z = ax - ha * hx, ay - ha * hy, az - ha * hz
+    if hp < 1e-9:
+        f1x, f1y, f1z = rotate_z_to1(1.0, 0.0, 0.0, hx, hy, hz)
+    else:
+        f1x, f1y, f1z = f1x / hp, f1y / hp, f1z / hp
+    f2x, f2y, f2z = hy * f1z - hz * f1y, hz * f1x - hx * f1z, hx * f1y - hy * f1x
+    if mode == MODE_PLAIN:
+        c = _sample_bw_cos(rng, b, omb)
+        phs = math.pi * (2.0 * rng.random() - 1.0)  # phi* in (-pi, pi]
+    elif band and mode != MODE_CONE:  # band map
+        if from_v:
+            vv[D_MB1], vv[D_MB2] = rng.random(), rng.random()
+        u, d = _unit1(rng, edges, D_MB1, from_v, plain, vv, jj)
+        u2, d = _unit1(rng, edges, D_MB2, from_v, plain, vv, jj)
+        x = x_m * (2.0 * u - 1.0)
+        sn = math.sqrt(max(1.0 - x * x, 0.0))
+        psi = 2.0 * math.pi * u2
+        cp, sp = sn * math.cos(psi), sn * math.sin(psi)
+        dx = cp * f1x + sp * f2x + x * hx
+        dy = cp * f1y + sp * f2y + x * hy
+        dz = cp * f1z + sp * f2z + x * hz
+        c = dx * ax + dy * ay + dz * az
+        phs = math.atan2(dx * e2x + dy * e2y + dz * e2z, dx * e1x + dy * e1y + dz * e1z)
+    else:  # cone map
+        if from_v:
+            vv[D_MC1], vv[D_MC2] = rng.random(), rng.random()
+        u, d = _unit1(rng, edges, D_MC1, from_v, plain, vv, jj)
+        c = math.tanh((2.0 * u - 1.0) * 0.5 * lnr) / b
+        th_lo, th_hi = _cone_phi1(c, ha, hp, x_m)
+        if th_hi <= th_lo:
+            return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, wmm, q2_1, q2_2, y1, y2
+        u2, d = _unit1(rng, edges, D_MC2, from_v, plain, vv, jj)
+        phs = th_lo + (th_hi - th_lo) * (2.0 * u2 - (0.0 if u2 < 0.5 else 1.0))
+        if u2 >= 0.5:
+            phs = -phs
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    cp, sp = sn * math.cos(phs), sn * math.sin(phs)
+    dx = cp * e1x + sp * e2x + c * ax
+    dy = cp * e1y + sp * e2y + c * ay
+    dz = cp * e1z + sp * e2z + c * az
+    mu1 = boost1(pstar * dx, pstar * dy, pstar * dz, estar, bkx, bky, bkz)
+    mu2 = boost1(-pstar * dx, -pstar * dy, -pstar * dz, estar, bkx, bky, bkz)
+    for r in range(4):
+        if r < 2:
+            v = (lab_e[r, 0], lab_e[r, 1], lab_e[r, 2], lab_e[r, 3])
+        elif r == 2:
+            v = mu1
+        else:
+            v = mu2
+        lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
+        for j in range(4):
+            buf[r, j] = lab[j]
+    if not muon_pair_cuts1(par, buf[2, 0], buf[2, 1], buf[2, 2], buf[2, 3],
+                           buf[3, 0], buf[3, 1], buf[3, 2], buf[3, 3]):
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, wmm, q2_1, q2_2, y1, y2
+    if not (plain or cut_map):
+        # a plain point: the cut map's density of ln y1 / ln tau (0 outside the window)
+        lo, hi = _y1_window1(par, e, p, tau, q2cut, u_q1, u_q2, cs, boost)
+        if lo <= u_y1 <= hi and hi > lo:
+            rg *= _locate_unit1(edges, D_Y1, (u_y1 - lo) / (hi - lo), vv, jj)
+            rm /= hi - lo
+        else:
+            rm = 0.0
+    mu_band, g_band, mu_cone, g_cone = 1.0, 1.0, 1.0, 1.0
+    if not plain:
+        # both maps' unit variables of d, their grid densities and their densities over the
+        # plain one (dsigma/dcos / sigma / 2 pi): cone envelope(c) / 2 pi / (allowed phi*
+        # length / 2 pi), envelope = b / ((1 - b^2 c^2) lnr); band 1 / (4 pi x_m)
+        dsig = breit_wheeler_dcos(c, w2, M_MU)
+        uc = min(max(0.5 + math.atanh(b * c) / lnr, 0.0), 1.0)
+        th_lo, th_hi = _cone_phi1(c, ha, hp, x_m)
+        if th_hi > th_lo:
+            mu_cone = b / ((1.0 - b * b * c * c) * lnr) * sig_gg / dsig * math.pi / (th_hi - th_lo)
+            al = abs(phs)
+            uc2 = min(max(0.5 * (al - th_lo) / (th_hi - th_lo), 0.0), 0.5)
+            uc2 += 0.5 if phs < 0.0 else 0.0
+        else:
+            mu_cone, uc2 = 0.0, 0.0
+        g_cone = _locate_unit1(edges, D_MC1, uc, vv, jj) * _locate_unit1(edges, D_MC2, uc2,
+                                                                         vv, jj)
+        if band:
+            x = dx * hx + dy * hy + dz * hz
+            mu_band = sig_gg / (2.0 * x_m * dsig) if abs(x) <= x_m else 0.0
+            psi = math.atan2(dx * f2x + dy * f2y + dz * f2z, dx * f1x + dy * f1y + dz * f1z)
+            ub = min(max(0.5 * (x / x_m + 1.0), 0.0), 1.0)
+            ub2 = psi / (2.0 * math.pi) + (1.0 if psi < 0.0 else 0.0)
+            g_band = _locate_unit1(edges, D_MB1, ub, vv, jj) * _locate_unit1(edges, D_MB2,
+                                                                             ub2, vv, jj)
+        else:
+            mu_band, g_band = mu_cone, g_cone
+    return w, rm, rg, mu_band, g_band, mu_cone, g_cone, sqrt_s, wmm, q2_1, q2_2, y1, y2
+
+
+# ---- the foam: binary partition of the v cube (leaves = cells sampled uniformly) ----------------
+# tree: node_dim[k] (-1 for a leaf), node_pos[k] (split point), node_next[k] (index of the lower
+# child, the upper one follows; for a leaf: the leaf index). Leaves: lo, hi (n_leaves, N_REST),
+# cum (n_leaves + 1) cumulative probabilities, dens (n_leaves) = probability / volume.
+
+
+@kernel
+def _foam_locate1(node_dim, node_pos, node_next, vv) -> int:
+    """Leaf holding the point ``vv``."""
+    k = 0
+    while node_dim[k] >= 0:
+        k = node_next[k] + (1 if vv[node_dim[k]] >= node_pos[k] else 0)
+    return node_next[k]
+
+
+@kernel
+def _foam_sample1(rng, cum, lo, hi, vv) -> int:
+    """A leaf by its probability, then ``vv`` uniform in it; returns the leaf."""
+    r = rng.random()
+    a = 0
+    b = cum.shape[0] - 1
+    while b - a > 1:
+        mid = (a + b) // 2
+        if r >= cum[mid]:
+            a = mid
+        else:
+            b = mid
+    for d in range(lo.shape[1]):
+        vv[d] = lo[a, d] + (hi[a, d] - lo[a, d]) * rng.random()
+    return a
+
+
+@kernel
+def _mc_trial(rng, par, edges, foam, vv, jj, buf, lab_e, qv):
+    """One trial of the multi-channel sampler (module docstring).
+
+    Channels: plain (share alpha_p), cut map with uniform unit variables (alpha_f), cut map on
+    the grid and foam (the rest, alpha_a; band or cone muon map, shares 1 - beta and beta):
+    weight = w_plain / (alpha_p + r_win (alpha_f mu_band + alpha_a r_rest foam(v) m)), with
+    m = (1 - beta) g_band mu_band + beta g_cone mu_cone. Returns (weight, leaf, integrand of
+    the foam (0 if the weight is 0), w_plain, sqrt_s, w_mumu, q2_1, q2_2, y1, y2).
+    """
+    node_dim, node_pos, node_next, cum, lo, hi, dens = foam
+    alpha_p = par[P_ALPHA0]
+    alpha_f = par[P_ALPHA_FLAT]
+    beta = par[P_CONE]
+    mode = MODE_PLAIN
+    leaf = -1
+    if alpha_p < 1.0:
+        r = rng.random()
+        if r >= alpha_p + alpha_f:
+            mode = MODE_CONE if rng.random() < beta else MODE_BAND
+            leaf = _foam_sample1(rng, cum, lo, hi, vv)
+        elif r >= alpha_p:
+            mode = MODE_FLAT
+    t = _eemumu_trial(rng, par, edges, mode, vv, jj, buf, lab_e, qv)
+    w = t[0]
+    f = 0.0
+    if w > 0.0 and alpha_p < 1.0:
+        if leaf < 0:
+            leaf = _foam_locate1(node_dim, node_pos, node_next, vv)
+        r_win, r_rest, mu_band, g_band, mu_cone, g_cone = t[1], t[2], t[3], t[4], t[5], t[6]
+        m = (1.0 - beta) * g_band * mu_band + beta * g_cone * mu_cone
+        if r_win * r_rest * m > 0.0:
+            f = w / (r_win * r_rest * m)
+        alpha_a = 1.0 - alpha_p - alpha_f
+        w /= alpha_p + r_win * (alpha_f * mu_band + alpha_a * r_rest * dens[leaf] * m)
+    return w, leaf, f, t[0], t[7], t[8], t[9], t[10], t[11], t[12]
+
+
+@kernel
+def _eemumu_weights(rng, par, edges, foam, n, hist, leaf_max):
+    """Weights of ``n`` trials of the sampler.
+
+    Adds w^GRID_POWER to ``hist[d, u-bin_d]`` (grid adaptation) and keeps in ``leaf_max`` the
+    largest integrand of the foam seen in each leaf (envelope correction).
+    """
+    out = np.empty(n)
+    buf = np.zeros((4, 4))
+    lab_e = np.zeros((2, 4))
+    qv = np.zeros((2, 4))
+    jj = np.zeros(N_DIM, np.int64)
+    vv = np.zeros(N_DIM)
+    for i in range(n):
+        t = _mc_trial(rng, par, edges, foam, vv, jj, buf, lab_e, qv)
+        w = t[0]
+        out[i] = w
+        if w > 0.0:
+            wp = w**GRID_POWER
+            for d in range(N_DIM):
+                hist[d, jj[d]] += wp
+            if t[1] >= 0:
+                leaf_max[t[1]] = max(leaf_max[t[1]], t[2])
+    return out
+
+
+@kernel
+def _explore_cell(rng, par, edges, lo, hi, n, nsub):
+    """``n`` points of the adaptive channel with v uniform in the foam cell [lo, hi).
+
+    Integrand = w_plain / (r_win r_rest m) (cross section per unit v volume, ``_mc_trial``).
+    Returns (sum, max, submax) with submax[d, k] the maximum in the k-th of ``nsub`` slices
+    of the cell along d.
+    """
+    buf = np.zeros((4, 4))
+    lab_e = np.zeros((2, 4))
+    qv = np.zeros((2, 4))
+    jj = np.zeros(N_DIM, np.int64)
+    vv = np.zeros(N_DIM)
+    sub = np.zeros((N_REST, nsub))
+    beta = par[P_CONE]
+    total = 0.0
+    top = 0.0
+    for _ in range(n):
+        for d in range(N_REST):
+            vv[d] = lo[d] + (hi[d] - lo[d]) * rng.random()
+        mode = MODE_CONE if rng.random() < beta else MODE_BAND
+        t = _eemumu_trial(rng, par, edges, mode, vv, jj, buf, lab_e, qv)
+        if t[0] > 0.0:
+            m = (1.0 - beta) * t[4] * t[3] + beta * t[6] * t[5]
+            if t[1] * t[2] * m <= 0.0:
+                continue
+            f = t[0] / (t[1] * t[2] * m)
+            total += f
+            top = max(top, f)
+            for d in range(N_REST):
+                k = min(int((vv[d] - lo[d]) / (hi[d] - lo[d]) * nsub), nsub - 1)
+                sub[d, k] = max(sub[d, k], f)
+    return total, top, sub
+
+
+@kernel
+def _eemumu_generate(rng, par, edges, foam, n, w_max):
+    mom = np.zeros((4 * n, 4))
+    truth = np.empty((n, 6))
+    buf = np.zeros((4, 4))
+    lab_e = np.zeros((2, 4))
+    qv = np.zeros((2, 4))
+    jj = np.zeros(N_DIM, np.int64)
+    vv = np.zeros(N_DIM)
+    n_trials = 0
+    sum_w = 0.0
+    sum_w2 = 0.0
+    n_over = 0
+    k = 0
+    while k < n:
+        w, _, _, _, sqrt_s, wmm, q1, q2, y1, y2 = _mc_trial(rng, par, edges, foam, vv, jj, buf,
+                                                            lab_e, qv)
+        n_trials += 1
+        sum_w += w
+        sum_w2 += w * w
+        if w > w_max:
+            n_over += 1
+        if w > 0.0 and rng.random() * w_max < w:
+            for r in range(4):
+                for j in range(4):
+                    mom[4 * k + r, j] = buf[r, j]
+            truth[k, 0], truth[k, 1], truth[k, 2] = sqrt_s, wmm, q1
+            truth[k, 3], truth[k, 4], truth[k, 5] = q2, y1, y2
+            k += 1
+    return mom, truth, n_trials, sum_w, sum_w2, n_over
+
+
+def uniform_grid(n_bins: int = N_BINS) -> np.ndarray:
+    """Edges (N_DIM, n_bins + 1) of the flat grid."""
+    return np.tile(np.linspace(0.0, 1.0, n_bins + 1), (N_DIM, 1))
+
+
+def refine_grid(edges: np.ndarray, hist: np.ndarray, damping: float | None = None,
+                floor: float | None = None) -> np.ndarray:
+    """New edges whose bins hold equal shares of the bin importances (VEGAS-like).
+
+    ``hist[d, j]``: sum of w^GRID_POWER of the pilot points in bin j of dimension d; the
+    importance (hist)^(1/GRID_POWER) is the bin's integral for power 1, grows towards the
+    bin's largest weight for larger powers (which limits the largest weights). Importances are
+    smoothed over neighbour bins, a floor of ``floor`` times the mean keeps every bin
+    populated, ``damping`` < 1 (power) slows the change, and the new density is mixed with
+    GRID_MIX of the flat one. The density is piecewise constant in the old bins, so the new
+    edges follow by linear interpolation of the cumulative sum (G. P. Lepage, J. Comput. Phys.
+    27 (1978) 192).
+    """
+    damping = GRID_DAMPING if damping is None else damping
+    floor = GRID_FLOOR if floor is None else floor
+    new = edges.copy()
+    n_bins = edges.shape[1] - 1
+    targets = np.linspace(0.0, 1.0, n_bins + 1)
+    for d in range(edges.shape[0]):
+        m = hist[d] ** (1.0 / GRID_POWER)
+        if not m.sum() > 0.0:
+            continue
+        pad = np.concatenate(([m[0]], m, [m[-1]]))
+        sm = (pad[:-2] + pad[1:-1] + pad[2:]) / 3.0
+        sm = sm / sm.sum()
+        r = (sm + floor / n_bins) ** damping
+        cum = np.concatenate(([0.0], np.cumsum(r)))
+        # mixed with the flat density: no bin of u is compressed below GRID_MIX
+        cdf = (1.0 - GRID_MIX) * cum / cum[-1] + GRID_MIX * edges[d]
+        new[d] = np.interp(targets, cdf, edges[d])
+        new[d, 0], new[d, -1] = 0.0, 1.0
+    return new
+
+
+def trivial_foam() -> tuple:
+    """One cell, the unit cube, with density 1."""
+    return (np.array([-1]), np.zeros(1), np.zeros(1, np.int64), np.array([0.0, 1.0]),
+            np.zeros((1, N_REST)), np.ones((1, N_REST)), np.ones(1))
+
+
+def build_foam(rng: np.random.Generator, par: np.ndarray, edges: np.ndarray,
+               n_cells: int | None = None, n_explore: int | None = None,
+               nsub: int | None = None) -> tuple:
+    """Binary partition of the v cube adapted to the integrand's maximum (mFOAM-like).
+
+    Every cell is explored with ``n_explore`` uniform points; the cell whose split most reduces
+    the envelope volume x maximum (best split among ``nsub`` - 1 planes per dimension, from the
+    slice maxima) is split next, until ``n_cells`` leaves. Leaf probability ~ volume x
+    (maximum, or ``FOAM_FLOOR`` x the mean envelope density if larger), so weights are
+    roughly flat (S. Jadach, Comput. Phys. Commun. 152 (2003) 55, arXiv:physics/0203033).
+    """
+    n_cells = FOAM_CELLS if n_cells is None else n_cells
+    n_explore = FOAM_EXPLORE if n_explore is None else n_explore
+    nsub = FOAM_SLICES if nsub is None else nsub
+    cells = []  # [lo, hi, integral, max, best split (gain, dim, pos), node index]
+    node_dim = [-1]
+    node_pos = [0.0]
+    node_next = [0]
+
+    def explore(lo: np.ndarray, hi: np.ndarray, node: int, parent_top: float) -> None:
+        total, top, sub = _explore_cell(rng, par, edges, lo, hi, n_explore, nsub)
+        vol = float(np.prod(hi - lo))
+        best = (0.0, -1, 0.0)
+        if top > 0.0:
+            for d in range(N_REST):
+                left = np.maximum.accumulate(sub[d])[:-1]
+                right = np.maximum.accumulate(sub[d][::-1])[::-1][1:]
+                k = np.arange(1, nsub)
+                env = (k * left + (nsub - k) * right) / nsub
+                i = int(np.argmin(env))
+                gain = vol * (top - env[i])
+                if gain > best[0]:
+                    best = (gain, d, lo[d] + (hi[d] - lo[d]) * k[i] / nsub)
+        # the envelope keeps FOAM_REL of the parent's maximum: a cell's maximum from a few
+        # points can be far too low (a cell with none seen would get no trials at all)
+        cells.append([lo, hi, total / n_explore * vol, max(top, FOAM_REL * parent_top), best,
+                      node])
+        heapq.heappush(heap, (-best[0], len(cells) - 1))
+
+    heap: list = []
+    explore(np.zeros(N_REST), np.ones(N_REST), 0, 0.0)
+    alive = {0}
+    while len(alive) < n_cells and heap:
+        neg_gain, i = heapq.heappop(heap)
+        if neg_gain >= 0.0:
+            break
+        lo, hi, _, parent_top, (_, d, pos), node = cells[i]
+        alive.remove(i)
+        node_dim[node] = d
+        node_pos[node] = pos
+        node_next[node] = len(node_dim)
+        for side in range(2):
+            clo, chi = lo.copy(), hi.copy()
+            if side == 0:
+                chi[d] = pos
+            else:
+                clo[d] = pos
+            node_dim.append(-1)
+            node_pos.append(0.0)
+            node_next.append(0)
+            explore(clo, chi, len(node_dim) - 1, parent_top)
+            alive.add(len(cells) - 1)
+    leaves = sorted(alive)
+    lo = np.array([cells[i][0] for i in leaves])
+    hi = np.array([cells[i][1] for i in leaves])
+    vol = np.prod(hi - lo, axis=1)
+    top = np.array([cells[i][3] for i in leaves])
+    if not (vol * top).sum() > 0.0:
+        return trivial_foam(), np.ones(1)
+    node_dim_a = np.array(node_dim, np.int64)
+    node_next_a = np.array(node_next, np.int64)
+    for k, i in enumerate(leaves):
+        node_next_a[cells[i][5]] = k
+    foam = (node_dim_a, np.array(node_pos), node_next_a, None, lo, hi, None)
+    return foam_with_maxima(foam, top), top
+
+
+def foam_with_maxima(foam: tuple, top: np.ndarray) -> tuple:
+    """The foam with leaf probabilities ~ volume x max(top, ``FOAM_FLOOR`` x mean envelope)."""
+    node_dim, node_pos, node_next, _, lo, hi, _ = foam
+    vol = np.prod(hi - lo, axis=1)
+    env = vol * np.maximum(top, FOAM_FLOOR * float((vol * top).sum()))
+    prob = env / env.sum()
+    return (node_dim, node_pos, node_next, np.concatenate(([0.0], np.cumsum(prob))), lo, hi,
+            prob / vol)
+
+
+def excess_quantile(w: np.ndarray, fraction: float) -> float:
+    """Smallest t with sum(max(w - t, 0)) <= fraction * sum(w) (t = max(w) for fraction 0).
+
+    The excess is convex and decreasing in t, so t = max_k (S_k - fraction W) / k with S_k
+    the sum of the k largest weights and W the sum of all.
+    """
+    ws = np.sort(w)[::-1]
+    s_k = np.cumsum(ws)
+    k = np.arange(1, ws.size + 1)
+    return float(max(np.max((s_k - fraction * s_k[-1]) / k), 0.0))
+
+
+class EEMuMu(Process):
+    """e+e- -> e+e- mu+mu- (two-photon, equivalent-photon approximation)."""
+
+    name = "eemumu"
+    description = "e+e- -> e+e-mu+mu- via gamma gamma (EPA, Q^2-dependent fluxes, exact kinematics)"
+    params = {
+        "w_min_gev": Param(
+            float, 2.0 * M_MU,
+            "minimum muon-pair mass W (GeV); the default is the threshold 2 m_mu",
+            minimum=0.0,
+        ),
+        "q2_max_scale": Param(
+            float, 1.0,
+            "photon virtuality cut-off Q^2_max = q2_max_scale * y1 y2 s (EPA scale; vary by 4 "
+            "for the EPA uncertainty)",
+            minimum=0.0, exclusive_minimum=True, maximum=100.0,
+        ),
+        "adaptive": Param(
+            bool, True,
+            "multi-channel sampler adapted to the generator-level cuts in the pilot run (module "
+            "docstring): same cross section and distributions as the plain sampler, far more "
+            "efficient under tight cuts; false = plain sampler only",
+        ),
+        "plain_fraction": Param(
+            float, 0.1,
+            "share of trials from the plain sampler in the adaptive mode; bounds every weight by "
+            "1/plain_fraction times the plain sampler's weight at that point",
+            minimum=0.0, exclusive_minimum=True, maximum=0.5,
+        ),
+    }
+    cuts = MUON_PAIR_CUTS
+
+    def validate(self, where: str) -> None:
+        validate_muon_pair_cuts(self.c, self.beams, where)
+        check(
+            self.p["w_min_gev"] < 0.9 * self.beams.sqrt_s_gev,
+            f"{where}: process.w_min_gev ({self.p['w_min_gev']}) must be well below sqrt(s) = "
+            f"{self.beams.sqrt_s_gev:.3f} GeV",
+        )
+
+    def _par(self) -> np.ndarray:
+        par = np.zeros(N_PAR_EEMUMU)
+        fill_common_par(par, self.c, self.beams)
+        w_min = max(self.p["w_min_gev"], 2.0 * M_MU)
+        par[P_W2MIN] = w_min * w_min
+        par[P_Q2SCALE] = self.p["q2_max_scale"]
+        par[P_ALPHA0] = self.p["plain_fraction"] if self.p["adaptive"] else 1.0
+        par[P_ALPHA_FLAT] = FLAT_FRACTION
+        par[P_CONE] = CONE_SHARE
+        return par
+
+    @property
+    def grid(self) -> np.ndarray:
+        """Edges of the adaptive channel's grid (flat until ``prepare`` adapts it)."""
+        g = getattr(self, "_grid", None)
+        return uniform_grid() if g is None else g
+
+    @property
+    def foam(self) -> tuple:
+        """The adaptive channel's foam on the grid's v cube (one cell until ``prepare``)."""
+        f = getattr(self, "_foam", None)
+        return trivial_foam() if f is None else f
+
+    def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Weights (pb) of ``n`` trials of the current sampler (unadapted before ``prepare``)."""
+        hist = np.zeros((N_DIM, self.grid.shape[1] - 1))
+        return _eemumu_weights(rng, self._par(), self.grid, self.foam, n, hist,
+                               np.zeros(self.foam[4].shape[0]))
+
+    def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
+        """Pilot run: adapt the sampler, then ``w_max`` from at least ``PILOT_MIN_ACCEPTED``
+        nonzero weights of the frozen sampler.
+
+        Adaptive mode: ``ADAPT_ITERATIONS`` passes of ``points`` trials refine the grid; the
+        foam (up to ``FOAM_CELLS`` cells, ``points`` / 100 for small pilots) is built on it
+        and its cell maxima corrected by ``FOAM_CORRECTIONS`` passes of ``points`` trials.
+        Then batches of ``points`` trials (at most ``PILOT_MAX_BATCHES``) until
+        ``PILOT_MIN_ACCEPTED`` nonzero weights: w_max = ``PILOT_SAFETY`` x the weight above
+        which their excess is ``PILOT_TRUNCATION`` of their sum (``excess_quantile``; 0: the
+        maximum). Kept: ``pilot_stats`` (final pilot), ``pilot_accepted`` (its nonzero
+        weights), ``pilot_max_weight``.
+        """
+        par = self._par()
+        edges = uniform_grid()
+        foam = trivial_foam()
+        hist = np.zeros((N_DIM, N_BINS))
+        leaf_max = np.zeros(1)
+        if par[P_ALPHA0] < 1.0:
+            for _ in range(ADAPT_ITERATIONS):
+                hist[:] = 0.0
+                w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max)
+                self._check_pilot(w)
+                edges = refine_grid(edges, hist)
+            foam, top = build_foam(rng, par, edges, n_cells=max(min(FOAM_CELLS, points // 100), 1))
+            for _ in range(FOAM_CORRECTIONS):
+                leaf_max = np.zeros(top.size)
+                w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max)
+                self._check_pilot(w)
+                top = np.maximum(top, leaf_max)
+                foam = foam_with_maxima(foam, top)
+        stats = SamplingStats()
+        n_acc = 0
+        nonzero = []
+        for _ in range(PILOT_MAX_BATCHES):
+            w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max)
+            self._check_pilot(w)
+            stats += SamplingStats(w.size, float(w.sum()), float(w @ w), 0)
+            nonzero.append(w[w > 0.0])
+            n_acc += nonzero[-1].size
+            if n_acc >= PILOT_MIN_ACCEPTED:
+                break
+        if n_acc == 0:
+            raise ValueError(
+                f"process {self.name!r}: no accepted phase-space point in {stats.n_trials} pilot "
+                "trials; loosen the generator-level cuts"
+            )
+        w = np.concatenate(nonzero)
+        self._grid = edges
+        self._foam = foam
+        self.w_max = PILOT_SAFETY * excess_quantile(w, PILOT_TRUNCATION)
+        self.pilot_cross_section_pb = stats.cross_section_pb
+        self.pilot_stats = stats
+        self.pilot_accepted = n_acc
+        self.pilot_max_weight = float(w.max())
+
+    def _check_pilot(self, w: np.ndarray) -> None:
+        if not np.all(np.isfinite(w)):
+            raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")
+
+    def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
+        if self.w_max <= 0.0:
+            raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
+        mom, truth, n_trials, sum_w, sum_w2, n_over = _eemumu_generate(
+            rng, self._par(), self.grid, self.foam, n, self.w_max
+        )
+        pdg = np.tile(np.array([ELECTRON, -ELECTRON, MUON, -MUON], np.int32), n)
+        offset = np.arange(n + 1, dtype=np.int64) * 4
+        names = ("sqrt_s", "w_mumu", "q2_em", "q2_ep", "y_em", "y_ep")
+        chunk = chunk_from_arrays(mom, pdg, offset,
+                                  {k: truth[:, i].copy() for i, k in enumerate(names)})
+        chunk.check(self.name)
+        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
