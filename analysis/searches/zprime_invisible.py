@@ -89,8 +89,17 @@ SELECTION_SCHEMA = {
 }
 FIT_SCHEMA = {
     "bins": Param(int, 20, "bins of M_rec^2 in the fit window", minimum=3, maximum=500),
-    "window_quantile": Param(
-        float, 0.02, "window = signal quantiles [q, 1-q], widened", minimum=0.0, maximum=0.2
+    # the signal core: the radiative (ISR) tail above the upper quantile adds background, little
+    # signal; the window is then widened on both sides to give the fit sidebands
+    "window_quantile_low": Param(
+        float,
+        0.02,
+        "window starts at this quantile of the signal M_rec^2",
+        minimum=0.0,
+        maximum=0.5,
+    ),
+    "window_quantile_high": Param(
+        float, 0.90, "window ends at this quantile of the signal M_rec^2", minimum=0.5, maximum=1.0
     ),
     "window_widen": Param(
         float,
@@ -414,8 +423,7 @@ def signal_at(
 
 def fit_window(sample: np.ndarray, fit: dict[str, Any], edges: np.ndarray) -> tuple[int, int]:
     """Fine-bin index range [lo, hi) of the fit window around the signal peak."""
-    q = fit["window_quantile"]
-    lo, hi = np.quantile(sample, [q, 1 - q])
+    lo, hi = np.quantile(sample, [fit["window_quantile_low"], fit["window_quantile_high"]])
     width = hi - lo
     lo -= fit["window_widen"] * width
     hi += fit["window_widen"] * width
