@@ -62,12 +62,11 @@ def rotate_z_to1(px: float, py: float, pz: float, nx: float, ny: float, nz: floa
     Rodrigues' formula about the axis z x n; the identity when n = z, a flip about x when n = -z.
     """
     c = nz
-    if c > 1.0 - 1e-15:
-        return px, py, pz
-    if c < -1.0 + 1e-15:
-        return px, -py, -pz
-    # axis k = (z x n)/|z x n| = (-ny, nx, 0)/s, angle with cos = nz, sin = s
+    # axis k = (z x n)/|z x n| = (-ny, nx, 0)/s, angle with cos = nz, sin = s; decide the poles
+    # on s, not on nz (nz rounds to 1 while s can still be 1e-8)
     s = math.sqrt(nx * nx + ny * ny)
+    if s == 0.0:
+        return (px, py, pz) if c > 0.0 else (px, -py, -pz)
     kx, ky = -ny / s, nx / s
     # v cos + (k x v) sin + k (k.v)(1 - cos), with kz = 0
     kdotv = kx * px + ky * py
