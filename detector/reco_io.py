@@ -15,6 +15,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from gen.generate import progress_bar
 from gen.io import (
     FileFormatError,
     H5Writer,
@@ -87,7 +88,11 @@ def simulate_file(
                 **(extra_attrs or {}),
             }
         )
-        with H5Writer(reco_path, {"format": RECO_FORMAT, **attrs}, _OFFSETS) as writer:
+        n_events = int(attrs["n_events"])
+        with (
+            H5Writer(reco_path, {"format": RECO_FORMAT, **attrs}, _OFFSETS) as writer,
+            progress_bar(n_events, f"detector {attrs.get('process', '')}") as bar,
+        ):
             writer.append(
                 {
                     "events/track_offset": np.zeros(1, np.int64),
@@ -102,6 +107,7 @@ def simulate_file(
                 for name, value in chunk.truth.items():
                     out[f"truth/{name}"] = value
                 writer.append(out)
+                bar.update(chunk.n_events)
     return attrs
 
 
