@@ -74,6 +74,8 @@ class SampleCard:
 
 def parse_sample(table: dict, text: str, where: str) -> SampleCard:
     """Validate a sample card already read from TOML (``where`` names it in errors)."""
+    if "search" in table:
+        raise CardError(f"{where}: this is a search card; run it with 'b2dark run {where}'")
     unknown = sorted(set(table) - TOP_SCHEMA)
     if unknown:
         raise CardError(

@@ -89,6 +89,7 @@ def test_simulate_export_and_xsec(card, tmp_path, capsys):
             "unknown process 'nope'",
         ),
         ("[sample\n", "malformed TOML"),
+        ('[search]\nname = "zprime_invisible"\n', "this is a search card"),
     ],
 )
 def test_bad_cards_fail_in_one_line_and_write_nothing(tmp_path, capsys, text, match):
