@@ -74,13 +74,17 @@ def _search_module(card_path: str):
     return searches[name]
 
 
+def _samples(args: argparse.Namespace) -> Path | None:
+    return Path(args.samples) if args.samples else None
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis.lock import locked
 
     module = _search_module(args.card)
     card = module.load_card(args.card)
     with locked(Path(args.output)):
-        module.run(card, Path(args.output), workers=args.workers)
+        module.run(card, Path(args.output), workers=args.workers, samples=_samples(args))
     print(str(Path(args.output) / "results.json"))
     return 0
 
@@ -91,7 +95,13 @@ def _cmd_project(args: argparse.Namespace) -> int:
     module = _search_module(args.card)
     card = module.load_card(args.card)
     with locked(Path(args.output)):
-        module.project(card, Path(args.output), lumis_fb=args.lumi, workers=args.workers)
+        module.project(
+            card,
+            Path(args.output),
+            lumis_fb=args.lumi,
+            workers=args.workers,
+            samples=_samples(args),
+        )
     print(str(Path(args.output) / "results.json"))
     return 0
 
@@ -153,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("card")
     p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--samples", help="folder of the events/reco samples (default: the output folder)"
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("project", help="expected limits of a search at larger luminosities")
@@ -160,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lumi", type=float, nargs="+", required=True, help="luminosities in fb^-1")
     p.add_argument("-o", "--output", default="out/projection", help="output folder")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument(
+        "--samples", default="out", help="folder of the samples to reuse (default: out, as run)"
+    )
     p.set_defaults(func=_cmd_project)
 
     p = sub.add_parser("xsec", help="the cross section of a sample card as JSON")

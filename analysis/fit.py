@@ -239,9 +239,7 @@ class TemplateModel:
         """Expected counts per bin at (mu, theta), Barlow-Beeston factors at 1."""
         return self._core.expected(float(mu), self._theta(theta))
 
-    def nll(
-        self, mu: float, theta: ArrayLike | None, data: ArrayLike | Dataset
-    ) -> float:
+    def nll(self, mu: float, theta: ArrayLike | None, data: ArrayLike | Dataset) -> float:
         """Negative log-likelihood (module docstring), Barlow-Beeston factors profiled."""
         ds = _as_dataset(self, data)
         return self._core.nll(float(mu), self._theta(theta), ds)[0]
@@ -594,9 +592,7 @@ def asimov(model: TemplateModel, mu: float) -> np.ndarray:
     return model.expected(mu)
 
 
-def profile_likelihood_ratio(
-    model: TemplateModel, data: ArrayLike | Dataset, mu: float
-) -> float:
+def profile_likelihood_ratio(model: TemplateModel, data: ArrayLike | Dataset, mu: float) -> float:
     """t_mu = -2 ln lambda(mu) (arXiv:1007.1727 eqs. 7-8) with mu_hat free in [mu_min, inf)."""
     f = _Fitter(model, data)
     _, nll_free, _, _ = f.minimize(None, strategy=1)

@@ -644,10 +644,10 @@ def _plot(path: Path, results: dict, expected_series=()) -> None:
     )
 
 
-def run(card: SearchCard, outdir: Path, workers: int = 1) -> dict:
+def run(card: SearchCard, outdir: Path, workers: int = 1, samples: Path | None = None) -> dict:
     """The whole chain: samples, detector, selection, fits, limits, results.json, limits.png."""
     outdir.mkdir(parents=True, exist_ok=True)
-    t = build_templates(card, outdir, workers)
+    t = build_templates(card, samples or outdir, workers)
     points, points_b1 = limits_at(t, card, t.lumi_fb, observed=True)
     results = _results(card, t.lumi_fb, points, points_b1, observed=True)
     _write_json(outdir / "results.json", results)
@@ -655,7 +655,9 @@ def run(card: SearchCard, outdir: Path, workers: int = 1) -> dict:
     return results
 
 
-def project(card: SearchCard, outdir: Path, lumis_fb, workers: int = 1) -> dict:
+def project(
+    card: SearchCard, outdir: Path, lumis_fb, workers: int = 1, samples: Path | None = None
+) -> dict:
     """Expected limits of the same search at larger luminosities (background-only Asimov data).
 
     Templates are those of the card's luminosity scaled by L / L_card. The limits assume ideal
@@ -663,7 +665,7 @@ def project(card: SearchCard, outdir: Path, lumis_fb, workers: int = 1) -> dict:
     statistics (Barlow-Beeston lite), so the share of MC statistics is visible.
     """
     outdir.mkdir(parents=True, exist_ok=True)
-    t = build_templates(card, outdir, workers)
+    t = build_templates(card, samples or outdir, workers)
     projections = []
     for lumi in lumis_fb:
         points, points_b1 = limits_at(t, card, float(lumi), observed=False)

@@ -161,7 +161,20 @@ cards = ["samples/mumu.toml", "samples/tautau.toml"]
     assert main(["run", str(card), "-o", str(out)]) == 0  # samples reused, not regenerated
     assert {f: f.stat().st_mtime_ns for f in (out / "reco").iterdir()} == reco_mtimes
     assert (
-        main(["project", str(card), "--lumi", "1000", "50000", "-o", str(tmp_path / "proj")]) == 0
+        main(
+            [
+                "project",
+                str(card),
+                "--lumi",
+                "1000",
+                "50000",
+                "-o",
+                str(tmp_path / "proj"),
+                "--samples",
+                str(out),
+            ]
+        )
+        == 0
     )
     proj = json.loads((tmp_path / "proj" / "results.json").read_text())
     e1 = [p["expected"] for p in proj["projections"][0]["points"]]
