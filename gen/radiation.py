@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 
-from gen.constants import ALPHA_EM
+from gen.constants import ALPHA_EM, M_E
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
 
@@ -333,3 +333,25 @@ def fsr_pair1(rng, p, ma: float, mb: float, e_min: float) -> int:
         if mask & 2:
             p[3, j] = kb4[j]
     return mask
+
+
+@kernel
+def collins_soper_axis1(sqrt_s: float, bqx: float, bqy: float, bqz: float):
+    """Collins-Soper axis in the rest frame of a fermion pair moving with velocity bq (c.m. frame).
+
+    The unit vector bisecting the e- direction and the reversed e+ direction seen in that frame.
+    """
+    ax, ay, az = 0.0, 0.0, 1.0
+    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
+        eb = 0.5 * sqrt_s
+        pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
+        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
+        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
+        n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
+        n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
+        ax = a1[0] / n1 - a2[0] / n2
+        ay = a1[1] / n1 - a2[1] / n2
+        az = a1[2] / n1 - a2[2] / n2
+        na = math.sqrt(ax * ax + ay * ay + az * az)
+        ax, ay, az = ax / na, ay / na, az / na
+    return ax, ay, az

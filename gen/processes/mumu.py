@@ -92,6 +92,7 @@ from gen.radiation import (
     ISR_HARD_FRACTION,
     ISR_K_FACTOR,
     _hard_terms,
+    collins_soper_axis1,
     dipole_beta,
     fsr_pair1,
     isr_photons1,
@@ -268,28 +269,6 @@ def _sample_born_cos(rng, s: float, z_exchange: bool) -> float:
 
 
 @kernel
-def _cs_axis1(sqrt_s: float, bqx: float, bqy: float, bqz: float):
-    """Collins-Soper axis in the rest frame of a muon pair moving with velocity bq (c.m. frame).
-
-    The unit vector bisecting the e- direction and the reversed e+ direction seen in that frame.
-    """
-    ax, ay, az = 0.0, 0.0, 1.0
-    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
-        eb = 0.5 * sqrt_s
-        pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
-        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
-        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
-        n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
-        n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
-        ax = a1[0] / n1 - a2[0] / n2
-        ay = a1[1] / n1 - a2[1] / n2
-        az = a1[2] / n1 - a2[2] / n2
-        na = math.sqrt(ax * ax + ay * ay + az * az)
-        ax, ay, az = ax / na, ay / na, az / na
-    return ax, ay, az
-
-
-@kernel
 def _mumu_trial(rng, par, veto, buf, kk, ff):
     """One trial point: weight (pb) and the event in ``buf`` rows (mu-, mu+, photons), lab.
 
@@ -322,7 +301,7 @@ def _mumu_trial(rng, par, veto, buf, kk, ff):
     if fsr:
         w *= FSR_K_FACTOR
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    ax, ay, az = _cs_axis1(sqrt_s, bqx, bqy, bqz)
+    ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     c = _sample_born_cos(rng, sp, zex)
     phi = 2.0 * math.pi * rng.random()
     sn = math.sqrt(max(1.0 - c * c, 0.0))
@@ -688,7 +667,7 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
     if fsr:
         w *= FSR_K_FACTOR
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    ax, ay, az = _cs_axis1(sqrt_s, bqx, bqy, bqz)
+    ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     pstar = two_body_momentum1(msp, M_MU, M_MU)
     estar = 0.5 * msp
     # ---- FSR energy fractions (gen.radiation.fsr_pair1: per-leg beta, emitter energy e_f)

@@ -65,6 +65,7 @@ from gen.radiation import (
     FSR_K_FACTOR,
     ISR_HARD_FRACTION,
     ISR_K_FACTOR,
+    collins_soper_axis1,
     fsr_pair1,
     isr_photons1,
 )
@@ -209,19 +210,7 @@ def _tautau_trial(rng, par, veto, tables, out_i, out_f, base, kk, ff):
         w *= FSR_K_FACTOR
     # Collins-Soper axis of the tau-pair rest frame (z when there is no ISR recoil)
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    ax, ay, az = 0.0, 0.0, 1.0
-    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
-        eb = 0.5 * sqrt_s
-        pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
-        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
-        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
-        n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
-        n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
-        ax = a1[0] / n1 - a2[0] / n2
-        ay = a1[1] / n1 - a2[1] / n2
-        az = a1[2] / n1 - a2[2] / n2
-        na = math.sqrt(ax * ax + ay * ay + az * az)
-        ax, ay, az = ax / na, ay / na, az / na
+    ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     c = _sample_born_cos(rng, sp)
     phi = 2.0 * math.pi * rng.random()
     sn = math.sqrt(max(1.0 - c * c, 0.0))
