@@ -12,6 +12,11 @@ REGISTRY: dict[str, str] = {
     "mumu": "gen.processes.mumu:MuMu",
     "tautau": "gen.processes.tautau:TauTau",
     "eemumu": "gen.processes.eemumu:EEMuMu",
+    "bhabha": "gen.processes.bhabha:Bhabha",
+    "gammagamma": "gen.processes.gammagamma:GammaGamma",
+    "bbbar": "gen.processes.bbbar:BBbar",
+    "four_lepton": "gen.processes.four_lepton:FourLepton",
+    "qqbar": "gen.processes.qqbar:QQbar",
 }
 
 

@@ -4,25 +4,25 @@ Born (photon exchange, massless electrons, muon mass kept; Peskin & Schroeder se
 massive-muon formula; PDG RPP 2024 "Cross-section formulae", e+e- -> f f-bar):
 
     dsigma/dcos = (pi alpha^2 / (2 s)) beta [1 + cos^2 + (1 - beta^2) sin^2],
-    sigma       = (4 pi alpha^2 / (3 s)) beta (3 - beta^2) / 2,   beta = sqrt(1 - 4 m_mu^2 / s).
+    sigma       = (4 pi alpha^2 / (3 s)) beta (3 - beta^2) / 2,   beta = sqrt(1 - 4 m_mu^2 / s),
 
-With ``z_exchange`` the tree-level gamma-Z interference and Z^2 terms are added in the massless
-approximation for the Z parts (their muon-mass corrections are O(m^2/s * G_F s) ~ 1e-7):
-
-    (1 + c^2) -> (1 + c^2) C1,  + 2 beta c C2,
-    C1 = 1 + 2 v^2 Re chi + (v^2 + a^2)^2 |chi|^2,  C2 = 2 a^2 Re chi + 4 v^2 a^2 |chi|^2,
-    chi = s / (s - M_Z^2 + i M_Z Gamma_Z) / (4 sin^2 cos^2),  v = -1/2 + 2 sin^2, a = -1/2,
-
-(standard tree-level e+e- -> f f-bar, e.g. PDG RPP 2024 sec. 10, with sin^2 = the effective
-leptonic mixing angle); at 10.58 GeV it gives A_FB ~ -0.7 % and changes sigma by < 1e-4.
-Vacuum polarisation is NOT included (alpha = alpha(0)): sigma is ~7 % below a calculation with
-running alpha(s); narrow resonances in the radiative return (J/psi, Upsilon) are absent too.
+with ``z_exchange`` plus the tree-level gamma-Z interference and Z^2 terms (A_FB ~ -0.7 %,
+sigma changed by < 1e-4), and with ``vacuum_polarisation`` (default) the running coupling
+alpha(s') = alpha / (1 - Delta alpha(s')) of the photon exchange at the s' of the muon pair
+after ISR (``gen.vacpol``: leptons + hadrons), Z couplings with alpha(M_Z^2); the formulas are
+in ``gen.processes.ffbar`` (shared with ``tautau``). At 10.58 GeV running alpha raises the Born
+value by 7.7 % and sigma(ISR + FSR) by 6.7 % (1083 -> 1155 pb; KKMC 1148 pb, Belle II Physics
+Book arXiv:1808.10567; tests/validation/test_xsec_lepton_pairs.py). Narrow resonances in the
+radiative return (J/psi, Upsilon(1S-3S)) are absent (the hadronic Delta alpha averages them).
 
 Radiation (``gen.radiation``): ISR by electron structure functions with finite photon angles and
-the K_ISR factor; FSR PHOTOS-like off the muons with K_FSR = 1 + 3 alpha / (4 pi). The muon
-angular distribution is the Born one in the rest frame of the muon pair (before FSR), measured
-from the axis bisecting the e- and reversed e+ directions in that frame (Collins-Soper axis).
-ISR-FSR interference is not included.
+the K_ISR factor; FSR PHOTOS-like off the muons with the massive inclusive factor
+``fsr_k_factor1`` (Schwinger; 1 + 3 alpha / (4 pi) + 3e-6 at s' = s, +4e-4 on sigma through
+the radiative return to low s'). The muon angular distribution is the Born one in the rest
+frame of the muon pair (before FSR), measured from the axis bisecting the e- and reversed e+
+directions in that frame (Collins-Soper axis).
+ISR-FSR interference is not included: it is odd under mu+ <-> mu- and cancels in any
+charge-symmetric selection (total and the default cuts), it only adds to A_FB.
 
 Generator-level cuts (``[cuts]``, defaults reject nothing an analysis with tracks in the CDC can
 select; see ``MUON_PAIR_CUTS``) act on the lab muons and on the missing four-momentum
@@ -75,7 +75,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from particle import Particle
 from scipy.optimize import linprog
 
 from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
@@ -86,35 +85,33 @@ from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, val
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.processes.ffbar import (  # M_Z, GAMMA_Z, SIN2_THETA_EFF re-exported (bhabha)
+    GAMMA_Z,  # noqa: F401
+    M_Z,  # noqa: F401
+    SIN2_THETA_EFF,  # noqa: F401
+    born_cos_density_f1,
+    born_cos_density_ff,
+    born_factors1,
+    born_sigma_f1,
+    born_sigma_ff,
+    pair_trial_cm1,
+    sample_born_cos_f1,
+    sample_born_cos_ff,
+)
 from gen.radiation import (
     _C2_SOFT,
-    FSR_K_FACTOR,
     ISR_HARD_FRACTION,
     ISR_K_FACTOR,
     _hard_terms,
     collins_soper_axis1,
     dipole_beta,
-    fsr_pair1,
-    isr_photons1,
+    fsr_k_factor1,
     ll_beta,
     sample_emission_angle1,
     sample_fsr_fraction1,
     sample_isr_fraction1,
     structure_function_o1,
 )
-
-_Z = Particle.from_pdgid(23)
-#: Z mass and width in GeV (PDG via ``particle``)
-M_Z = _Z.mass * 1e-3
-GAMMA_Z = _Z.width * 1e-3
-#: effective leptonic weak mixing angle sin^2(theta_eff^lept) (PDG RPP 2024, Electroweak model)
-SIN2_THETA_EFF = 0.23153
-
-_KAPPA = 1.0 / (4.0 * SIN2_THETA_EFF * (1.0 - SIN2_THETA_EFF))
-_GV = -0.5 + 2.0 * SIN2_THETA_EFF
-_GA = -0.5
-_MZ2 = M_Z * M_Z
-_MZGZ = M_Z * GAMMA_Z
 
 #: generator-level cuts shared by the muon-pair processes (mumu, eemumu). Defaults: muons within
 #: 10-170 deg (the CDC acceptance is 17-150 deg, Belle II TDR arXiv:1011.0352; 7/20 deg
@@ -154,8 +151,8 @@ P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
 P_MU_CLO, P_MU_CHI, P_PMISS, P_PM_ON, P_PM_CLO, P_PM_CHI = 5, 6, 7, 8, 9, 10
 P_NOM_PX, P_NOM_PY, P_NOM_PZ, P_NOM_E = 11, 12, 13, 14
 P_ISR, P_FSR, P_ZEX, P_EMIN, P_XMIN, P_HARD = 15, 16, 17, 18, 19, 20
-P_MU_PMIN = 21
-N_PAR = 22
+P_MU_PMIN, P_VP = 21, 22
+N_PAR = 23
 
 
 def validate_muon_pair_cuts(cuts: dict, beams: Beams, where: str) -> None:
@@ -231,41 +228,24 @@ def muon_pair_cuts1(par, m1x, m1y, m1z, m1e, m2x, m2y, m2z, m2e) -> bool:
 
 @kernel
 def gamma_z_factors1(s: float):
-    """(C1, C2) of the tree-level gamma + Z e+e- -> mu+mu- cross section (module docstring)."""
-    den = (s - _MZ2) ** 2 + _MZGZ * _MZGZ
-    re_chi = _KAPPA * s * (s - _MZ2) / den
-    abs2 = _KAPPA * _KAPPA * s * s / den
-    gv2, ga2 = _GV * _GV, _GA * _GA
-    c1 = 1.0 + 2.0 * gv2 * re_chi + (gv2 + ga2) ** 2 * abs2
-    c2 = 2.0 * ga2 * re_chi + 4.0 * gv2 * ga2 * abs2
+    """(C1, C2) of the tree-level gamma + Z cross section with alpha(0) (gen.processes.ffbar)."""
+    c1, c2, _ = born_factors1(s, M_MU, True, False)
     return c1, c2
 
 
 @kernel
-def born_sigma(s: float, z_exchange: bool) -> float:
-    """Born sigma(e+e- -> mu+mu-) in GeV^-2 at c.m. energy squared ``s`` (0 below threshold)."""
-    if s <= 4.0 * M_MU * M_MU:
-        return 0.0
-    beta = math.sqrt(1.0 - 4.0 * M_MU * M_MU / s)
-    c1 = gamma_z_factors1(s)[0] if z_exchange else 1.0
-    # integral over cos of (1 + c^2) C1 + (1 - beta^2)(1 - c^2): 8/3 C1 + 4/3 (1 - beta^2)
-    return math.pi * ALPHA_EM**2 / (2.0 * s) * beta * (8.0 / 3.0 * c1 + 4.0 / 3.0 * (1 - beta**2))
+def born_sigma(s: float, z_exchange: bool, vp: bool) -> float:
+    """Born sigma(e+e- -> mu+mu-) in GeV^-2 at c.m. energy squared ``s`` (0 below threshold).
+
+    ``vp``: running alpha(s) of the photon exchange (gen.processes.ffbar).
+    """
+    return born_sigma_ff(s, M_MU, ALPHA_EM, z_exchange, vp)
 
 
 @kernel
-def _sample_born_cos(rng, s: float, z_exchange: bool) -> float:
+def _sample_born_cos(rng, s: float, z_exchange: bool, vp: bool) -> float:
     """cos(theta*) between e- and mu- from the Born distribution (hit-or-miss, exact)."""
-    beta = math.sqrt(1.0 - 4.0 * M_MU * M_MU / s)
-    c1, c2 = 1.0, 0.0
-    if z_exchange:
-        c1, c2 = gamma_z_factors1(s)
-    mass = 1.0 - beta * beta
-    fmax = 2.0 * c1 + mass + 2.0 * abs(c2)
-    while True:
-        c = 2.0 * rng.random() - 1.0
-        f = (1.0 + c * c) * c1 + mass * (1.0 - c * c) + 2.0 * beta * c2 * c
-        if rng.random() * fmax < f:
-            return c
+    return sample_born_cos_ff(rng, s, M_MU, z_exchange, vp)
 
 
 @kernel
@@ -274,45 +254,12 @@ def _mumu_trial(rng, par, veto, buf, kk, ff):
 
     Returns (weight, n_particles, sqrt_s, sqrt_s_prime, n_isr, n_fsr).
     """
-    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
-        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF]
-    )
-    isr = par[P_ISR] > 0.5
-    fsr = par[P_FSR] > 0.5
-    zex = par[P_ZEX] > 0.5
-    e_min = par[P_EMIN]
-    w = 1.0
-    if isr:
-        wi, _, _ = isr_photons1(rng, sqrt_s, M_E, par[P_HARD], par[P_XMIN], e_min, kk)
-        w = wi * ISR_K_FACTOR
-    else:
-        for i in range(2):
-            for j in range(4):
-                kk[i, j] = 0.0
-    qx = -(kk[0, 0] + kk[1, 0])
-    qy = -(kk[0, 1] + kk[1, 1])
-    qz = -(kk[0, 2] + kk[1, 2])
-    qe = sqrt_s - kk[0, 3] - kk[1, 3]
-    sp = qe * qe - qx * qx - qy * qy - qz * qz
-    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_MU * M_MU:
+    (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, msp, _,
+     mask) = pair_trial_cm1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF],
+                            M_MU, par[P_ISR] > 0.5, par[P_FSR] > 0.5, par[P_ZEX] > 0.5,
+                            par[P_VP] > 0.5, par[P_EMIN], par[P_HARD], par[P_XMIN], kk, ff)
+    if w <= 0.0:
         return 0.0, 0, sqrt_s, 0.0, 0, 0
-    msp = math.sqrt(sp)
-    w *= GEV2_TO_PB * born_sigma(sp, zex)
-    if fsr:
-        w *= FSR_K_FACTOR
-    bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
-    c = _sample_born_cos(rng, sp, zex)
-    phi = 2.0 * math.pi * rng.random()
-    sn = math.sqrt(max(1.0 - c * c, 0.0))
-    dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
-    pstar = two_body_momentum1(msp, M_MU, M_MU)
-    estar = 0.5 * msp
-    ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * dx, pstar * dy, pstar * dz, estar
-    ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -pstar * dx, -pstar * dy, -pstar * dz, estar
-    mask = 0
-    if fsr:
-        mask = fsr_pair1(rng, ff, M_MU, M_MU, e_min)
     # order: mu-, mu+, ISR photons (e- beam, e+ beam), FSR photons (mu-, mu+); c.m. -> lab
     n = 0
     n_isr = 0
@@ -436,15 +383,9 @@ def _dipole_density1(t: float, s2: float, e: float, m: float) -> float:
 
 
 @kernel
-def _born_cos_density1(c: float, s: float, zex: bool) -> float:
+def _born_cos_density1(c: float, s: float, zex: bool, vp: bool) -> float:
     """Normalised density of ``_sample_born_cos`` at cos(theta*) = c."""
-    beta = math.sqrt(1.0 - 4.0 * M_MU * M_MU / s)
-    c1, c2 = 1.0, 0.0
-    if zex:
-        c1, c2 = gamma_z_factors1(s)
-    mass = 1.0 - beta * beta
-    f = (1.0 + c * c) * c1 + mass * (1.0 - c * c) + 2.0 * beta * c2 * c
-    return f / (8.0 / 3.0 * c1 + 4.0 / 3.0 * mass)
+    return born_cos_density_ff(c, s, M_MU, zex, vp)
 
 
 @kernel
@@ -579,6 +520,7 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
     isr = par[P_ISR] > 0.5
     fsr = par[P_FSR] > 0.5
     zex = par[P_ZEX] > 0.5
+    vp = par[P_VP] > 0.5
     e_min = par[P_EMIN]
     n_ch = alpha.shape[0]
     u = rng.random()
@@ -663,13 +605,15 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
     if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_MU * M_MU:
         return 0.0, 0, sqrt_s, 0.0, 0, 0
     msp = math.sqrt(sp)
-    w *= GEV2_TO_PB * born_sigma(sp, zex)
-    if fsr:
-        w *= FSR_K_FACTOR
+    # Born factors (running alpha, Z) once per trial: weight, angle and density share them
+    f1, f2, fm = born_factors1(sp, M_MU, zex, vp)
+    w *= GEV2_TO_PB * born_sigma_f1(sp, M_MU, ALPHA_EM, f1, fm)
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
     ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     pstar = two_body_momentum1(msp, M_MU, M_MU)
     estar = 0.5 * msp
+    if fsr:
+        w *= fsr_k_factor1(pstar / estar)  # as gen.processes.ffbar.pair_trial_cm1
     # ---- FSR energy fractions (gen.radiation.fsr_pair1: per-leg beta, emitter energy e_f)
     e_f = math.sqrt(pstar * pstar + M_MU * M_MU)
     beta_f = dipole_beta(pstar / e_f) if fsr else 0.0
@@ -709,7 +653,7 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
             dbx, dby, dbz = gx, gy, gz
         cos_star = mx * ax + my * ay + mz * az
     else:
-        cos_star = _sample_born_cos(rng, sp, zex)
+        cos_star = sample_born_cos_f1(rng, sp, M_MU, f1, f2, fm)
         phi = 2.0 * math.pi * rng.random()
         sn = math.sqrt(max(1.0 - cos_star * cos_star, 0.0))
         mx, my, mz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), cos_star, ax, ay, az)
@@ -806,7 +750,7 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
                         dens = _window_density1(win, _window_set1(m), cl)
                         rr[i, m] *= dens * jac / pa if pa > 0.0 else math.inf
     if beta_f > 0.0:
-        born = _born_cos_density1(cos_star, sp, zex)
+        born = born_cos_density_f1(cos_star, sp, M_MU, f1, f2, fm)
         for i in range(2):
             v = va if i == 0 else vb
             pf = structure_function_o1(1.0 - v, beta_f)
@@ -943,6 +887,11 @@ class MuMu(Process):
         "isr": Param(bool, True, "initial-state radiation (Kuraev-Fadin structure functions)"),
         "fsr": Param(bool, True, "final-state radiation off the muons (PHOTOS-like)"),
         "z_exchange": Param(bool, True, "add tree-level Z exchange (A_FB ~ -0.7 %)"),
+        "vacuum_polarisation": Param(
+            bool, True,
+            "running alpha(s') in the photon exchange (gen.vacpol: leptons + hadrons; +7.7 % "
+            "at 10.58 GeV), Z couplings with alpha(M_Z); false = alpha(0) everywhere",
+        ),
         "photon_min_energy_gev": Param(
             float, 1e-4,
             "photons softer than this (c.m. for ISR, muon-pair frame for FSR) are not produced",
@@ -973,6 +922,7 @@ class MuMu(Process):
         par[P_ISR] = float(self.p["isr"])
         par[P_FSR] = float(self.p["fsr"])
         par[P_ZEX] = float(self.p["z_exchange"])
+        par[P_VP] = float(self.p["vacuum_polarisation"])
         par[P_EMIN] = self.p["photon_min_energy_gev"]
         # lower edge of the hard ISR sampling channel: the muon-pair threshold
         par[P_XMIN] = 4.0 * M_MU**2 / self.beams.sqrt_s_gev**2
@@ -1161,6 +1111,10 @@ def optimal_alpha(rho: np.ndarray, w_plain: np.ndarray, alpha: np.ndarray, plain
         return alpha
     new = np.maximum(res.x[:n_ch], 0.0)
     new /= new.sum()
+    # the solver honours the bound only to rounding: keep alpha_plain >= plain_min exactly
+    new[0] = max(new[0], plain_min)
+    rest = new[1:].sum()
+    new[1:] = (1.0 - new[0]) * (new[1:] / rest if rest > 0.0 else 1.0 / (n_ch - 1))
     new[1:] = (1.0 - mix) * new[1:] + mix * (1.0 - new[0]) / (n_ch - 1)
     return new
 

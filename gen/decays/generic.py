@@ -1,0 +1,706 @@
+"""Generic decays of every unstable particle from decaylanguage's DECAY_BELLE2.DEC.
+
+Decay table (Python, built once at first use, ``decay_tables``):
+
+- Every ``Decay X`` block of DECAY_BELLE2.DEC (``decaylanguage.data.basepath``), parsed with
+  ``decaylanguage.DecFileParser``, which also expands ``CDecay`` (charge conjugates) and
+  ``CopyDecay``. Blocks whose mother is an ``Alias`` (``B0sig``, ``K*L``, ...; signal-side
+  special tables) are skipped; an alias appearing as a daughter is replaced by the particle it
+  stands for (``Alias K*L K*0`` -> K*0, decayed with the generic K*0 table).
+- Modes are dropped (and the rest renormalised to sum to one) when a daughter is a quark, a
+  diquark or a gluon (PYTHIA/JETSET string modes, e.g. ``u anti-d anti-c d`` of the B0: they
+  need hadronisation), is an EvtGen pseudo-particle or unknown to ``particle`` (``Xsu``, ``Xu0``,
+  ``rndmflav``, ``D'_1+``, ``D(2S)0``...), when the mode has no daughter, more than ``MAXD``
+  daughters, or is kinematically closed for the nominal masses. ``coverage()`` lists, per
+  particle, the dropped branching fraction and why; ``format_coverage`` prints it. The string
+  modes are all hadronic: their BF is shared among the kept modes without leptons, in
+  proportion to their BFs, so that semileptonic and leptonic BFs keep their DEC values. This
+  matters for the B mesons, where the string modes are 44 % (B+) / 48 % (B0) of the width
+  (b -> c u dbar, c cbar s non-resonant multi-body final states): the generated hadronic B
+  decays are the exclusive modes of the file scaled up, with a lower charged multiplicity than
+  real B decays (measured in the bbbar validation against CLEO hep-ex/9907057).
+- Masses, widths and lifetimes from ``particle`` (PDG). Daughters with a width above
+  ``BW_MIN_WIDTH_GEV`` get a non-relativistic Breit-Wigner mass (Cauchy in m; PDG RPP 2024,
+  "Kinematics", Breit-Wigner form), truncated below at the lowest threshold of their own
+  decay modes and above at the phase-space limit of the decay that produces them (so both
+  decays stay open; channels below 1 % BF do not count, ``MLO_MIN_BF``). No mass-dependent
+  widths or Blatt-Weisskopf factors; a mass below a channel's threshold closes that channel.
+
+Decay models (``model_summary()`` lists every model of the file with its BF-weighted
+frequency):
+
+- Every mode is flat phase space (GENBOD, ``gen.phasespace``), except for spin correlations that
+  angular-momentum conservation fixes whatever the dynamics (these cover EvtGen's SVS, SVP, VSS
+  and VSP_PWAVE models): a vector made in the two-body decay of a spin-0 particle with a spin-0
+  partner (S -> V S, e.g. B -> D* pi, D_s+ -> phi pi+; SVS) has helicity 0 along its flight
+  direction in the mother's frame, one made with a photon (S -> V gamma, e.g. B -> K* gamma;
+  SVP) helicity +-1. When such a vector decays to two spin-0 particles (VSS) the helicity angle
+  theta (daughter 1 in the vector frame with respect to the direction opposite the mother)
+  follows cos^2 theta (helicity 0) or sin^2 theta (+-1); to a spin-0 particle and a photon
+  (VSP_PWAVE, e.g. D*0 -> D0 gamma) sin^2 theta (0) or (1 + cos^2 theta)/2 (+-1) (Wigner
+  d^1 functions: |d^1_00|^2 = cos^2, |d^1_10|^2 = sin^2/2, |d^1_11|^2 + |d^1_1-1|^2 =
+  (1 + cos^2)/2; PDG RPP 2024 "Clebsch-Gordan coefficients, spherical harmonics and d
+  functions"). Everything else (form factors of semileptonic decays, Dalitz-plot amplitudes,
+  polarisation in S -> V V) is phase space.
+- Taus are decayed by ``gen.decays.tau.decay_tau1`` (its matrix elements and its own DEC
+  ``tau-`` table and secondary decays), not by the generic table.
+
+Flight: particles whose c*tau (``particle`` lifetime x c) exceeds ``PROMPT_CTAU_CM`` (1 um,
+well below the ~20 um vertex resolution, TDR arXiv:1011.0352 sec. 4) decay after an exponential
+proper flight, at v + (p/m) c t and time t0 + (E/m) t; the others decay at their production
+vertex. Stable (never decayed, status 1), ``DEFAULT_STABLE``: e, mu, pi+-, K+-, K_L0, p, n,
+gamma and neutrinos (with their antiparticles); a caller can pass another set.
+
+The decay kernels work on row buffers shared with ``gen.decays.tau``: ``out_i`` (rows, 4) int64
+= (pdg, status, mother relative to the event's first row ``base``, polarisation code) and
+``out_f`` (rows, 8) float64 = (px, py, pz, e, vx, vy, vz, t), lab frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from gen.constants import C_CM_PER_NS
+from gen.decays.tau import COLS, dec_file_path, decay_tau1, max_tree_rows, tau_tables
+from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
+from gen.jit import kernel
+from gen.kinematics import boost1, direction1, rotate_z_to1, two_body_momentum1
+from gen.phasespace import genbod1, genbod_unweighted1, genbod_wmax
+
+#: most daughters of a kept mode (the file has one 9-body mode, dropped)
+MAXD = 8
+#: widths (GeV) above which a daughter's mass follows a Breit-Wigner (omega 8.7 MeV: BW;
+#: J/psi 93 keV, D*+ 83 keV: fixed)
+BW_MIN_WIDTH_GEV = 1.0e-3
+#: modes below this BF do not set the lower end of a Breit-Wigner (rho0 -> e+e- would put it at
+#: 2 m_e; EvtGen instead closes channels through mass-dependent widths)
+MLO_MIN_BF = 0.01
+#: c*tau (cm) below which a particle decays at its production vertex
+PROMPT_CTAU_CM = 1.0e-4
+#: PDG ids (absolute values) never decayed: e, mu, pi+, K+, K_L0, p, n, gamma, neutrinos
+DEFAULT_STABLE = frozenset({11, 12, 13, 14, 16, 22, 130, 211, 321, 2212, 2112})
+PARTON_REASON = "quarks/gluons (needs hadronisation)"
+#: pilot trials per >= 3-body mode for its maximum phase-space weight, and the safety factor
+_PILOT_TRIALS = 400
+_WMAX_SAFETY = 1.3
+#: attempts to find an open mode / daughter masses that fit in the parent's (BW) mass
+_MAX_TRIES = 50
+
+# species decay treatment
+STABLE, TABLE, TAU_DECAY, NO_TABLE = 0, 1, 2, 3
+# angular treatment of a two-body vector decay (md_ang) and polarisation codes (out_i[:, 3])
+ANG_NONE, ANG_VSS, ANG_VSP = 0, 1, 2
+POL_NONE, POL_HEL0, POL_HEL1 = 0, 1, 2
+# counters
+C_OVERWEIGHT, C_CLOSED, C_NO_TABLE = 0, 1, 2
+#: columns of out_i
+ICOLS = 4
+
+
+class DecayTables(NamedTuple):
+    """Flat arrays of the generic decay model, passed into kernels (``decay_tables``)."""
+
+    sp_pdg: np.ndarray  # (n_sp,) int64, sorted
+    sp_mass: np.ndarray  # (n_sp,) GeV
+    sp_width: np.ndarray  # (n_sp,) GeV
+    sp_bw: np.ndarray  # (n_sp,) int64, 1: Breit-Wigner mass
+    sp_mlo: np.ndarray  # (n_sp,) lower truncation of the BW (lowest decay threshold)
+    sp_ctau: np.ndarray  # (n_sp,) cm, 0 for prompt decays
+    sp_decay: np.ndarray  # (n_sp,) int64: STABLE, TABLE, TAU_DECAY, NO_TABLE
+    sp_first: np.ndarray  # (n_sp + 1,) int64, mode ranges
+    md_cum: np.ndarray  # (n_md,) cumulative BF within the species, last = 1
+    md_nd: np.ndarray  # (n_md,) int64
+    md_dau: np.ndarray  # (n_md, MAXD) int64 species index of each daughter
+    md_pdg: np.ndarray  # (n_md, MAXD) int64
+    md_ang: np.ndarray  # (n_md,) int64 ANG_*
+    md_pol: np.ndarray  # (n_md, MAXD) int64 polarisation code given to each daughter
+    md_wmax: np.ndarray  # (n_md,) pilot maximum phase-space weight x safety (0: none)
+    counters: np.ndarray  # (3,) int64: overweight, no open mode, undecayable left
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One kept decay mode (for reports and tests)."""
+
+    mother: int
+    daughters: tuple[int, ...]
+    bf: float  #: normalised over the kept modes
+    bf_dec: float  #: value in the DEC file
+    model: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Per particle: BF sum in the file, BF kept, and the dropped BF by reason."""
+
+    name: str
+    pdg: int
+    bf_file: float
+    bf_kept: float
+    dropped: dict[str, float]
+
+
+# ----------------------------------------------------------------------------------------------
+# Python: DEC file -> tables
+# ----------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def dec_parser():
+    """The parsed DECAY_BELLE2.DEC (``decaylanguage.DecFileParser``), cached."""
+    from decaylanguage import DecFileParser
+
+    parser = DecFileParser(dec_file_path())
+    parser.parse()
+    return parser
+
+
+@functools.cache
+def _pdg_of(name: str) -> int | None:
+    from particle import Particle
+
+    try:
+        return int(Particle.from_evtgen_name(name).pdgid)
+    except Exception:  # unknown / pseudo-particle names of EvtGen
+        return None
+
+
+@functools.cache
+def _props(pdg: int) -> tuple[float | None, float, float, int | None, float, str]:
+    """(mass GeV or None, width GeV, c*tau cm, 2J or None, charge, name) from ``particle``."""
+    from particle import Particle
+
+    p = Particle.from_pdgid(pdg)
+    mass = None if p.mass is None else p.mass * 1e-3
+    if mass is None and abs(pdg) in (12, 14, 16):
+        mass = 0.0  # particle has no neutrino masses: massless (SM)
+    width = 0.0 if p.width is None or not math.isfinite(p.width) else p.width * 1e-3
+    life = p.lifetime
+    ctau = 0.0 if life is None or not math.isfinite(life) else life * C_CM_PER_NS
+    two_j = None if p.J is None else int(round(2 * p.J))
+    return mass, width, ctau, two_j, float(p.charge or 0.0), p.evtgen_name
+
+
+def _has_lepton(ids: tuple[int, ...]) -> bool:
+    return any(11 <= abs(i) <= 16 for i in ids)
+
+
+def _is_parton(pdg: int) -> bool:
+    """Quarks, gluons and diquarks (PDG numbering scheme: |id| = nq1 nq2 0 ns)."""
+    a = abs(pdg)
+    return a <= 8 or a == 21 or (1000 <= a < 10000 and (a // 10) % 10 == 0)
+
+
+@functools.lru_cache(maxsize=1)
+def _raw_table() -> tuple[dict[int, list[tuple[float, tuple[int, ...], str]]],
+                          dict[int, Coverage], dict[str, tuple[int, float]]]:
+    """pdg -> [(BF in file, daughters, model)] of the kept modes, coverage and model counts."""
+    parser = dec_parser()
+    aliases = parser.dict_aliases()
+    kept: dict[int, list[tuple[float, tuple[int, ...], str]]] = {}
+    cover: dict[int, Coverage] = {}
+    models: dict[str, list] = {}
+    for name in parser.list_decay_mother_names():
+        if name in aliases:
+            continue
+        pdg = _pdg_of(name)
+        if pdg is None or _props(pdg)[0] is None:
+            continue
+        modes, dropped, total, lines = [], {}, 0.0, []
+        for tree in parser._find_decay_modes(name):
+            d = parser._decay_mode_details(tree)
+            bf, fs, model = float(d["bf"]), d["fs"], str(d["model"])
+            total += bf
+            lines.append((bf, model))
+            ids = [_pdg_of(aliases.get(f, f)) for f in fs]
+            if not fs:
+                why = "no daughters"
+            elif any(i is None for i in ids):
+                why = "pseudo-particle or unknown to particle"
+            elif any(_is_parton(i) for i in ids):
+                why = PARTON_REASON
+            elif any(_props(i)[0] is None for i in ids):
+                why = "daughter without mass"
+            elif len(ids) > MAXD:
+                why = f"more than {MAXD} daughters"
+            else:
+                why = ""
+            if why:
+                dropped[why] = dropped.get(why, 0.0) + bf
+                continue
+            modes.append((bf, tuple(ids), model, bf))
+        parton = dropped.get(PARTON_REASON, 0.0)
+        hadronic = sum(m[0] for m in modes if not _has_lepton(m[1]))
+        if parton > 0.0 and hadronic > 0.0:
+            # string modes are all hadronic: share their BF among the kept all-hadronic modes
+            f = (hadronic + parton) / hadronic
+            modes = [(bf * (1.0 if _has_lepton(ds) else f), ds, mdl, bf0)
+                     for bf, ds, mdl, bf0 in modes]
+        kept[pdg] = modes
+        cover[pdg] = Coverage(name, pdg, total, sum(m[3] for m in modes), dropped)
+        for bf, model in lines:
+            entry = models.setdefault(model, [0, 0.0])
+            entry[0] += 1
+            entry[1] += bf / total if total > 0 else 0.0
+    return kept, cover, {k: (v[0], v[1]) for k, v in models.items()}
+
+
+def _mlo(pdg: int, kept, memo: dict[int, float], depth: int = 0) -> float:
+    """Lowest mass of a broad particle: min over its modes with BF >= MLO_MIN_BF of the sum of
+    the daughters' minima (rare radiative / leptonic channels do not extend the line shape)."""
+    mass, width = _props(pdg)[0], _props(pdg)[1]
+    if width <= BW_MIN_WIDTH_GEV or pdg not in kept or not kept[pdg] or depth > 6:
+        return mass
+    if pdg in memo:
+        return memo[pdg]
+    memo[pdg] = mass  # cycle guard
+    total = sum(m[0] for m in kept[pdg])
+    lo = min(sum(_mlo(d, kept, memo, depth + 1) for d in ds) for bf, ds, _, _ in kept[pdg]
+             if bf >= MLO_MIN_BF * total)
+    memo[pdg] = lo
+    return lo
+
+
+def _angular(mother: int, ds: tuple[int, ...]) -> tuple[int, list[int]]:
+    """(md_ang, polarisation given to each daughter) from the spins (module docstring)."""
+    jm = _props(mother)[3]
+    pols = [POL_NONE] * len(ds)
+    ang = ANG_NONE
+    if len(ds) != 2:
+        return ang, pols
+    j = [_props(d)[3] for d in ds]
+    photon = [d == 22 for d in ds]
+    if jm == 2 and j == [0, 0]:
+        ang = ANG_VSS
+    elif jm == 2 and sorted(j) == [0, 2] and any(photon):
+        ang = ANG_VSP
+    if jm == 0:
+        for a, b in ((0, 1), (1, 0)):
+            if j[a] == 2 and not photon[a] and j[b] == 0:
+                pols[a] = POL_HEL0
+            elif j[a] == 2 and not photon[a] and photon[b]:
+                pols[a] = POL_HEL1
+    return ang, pols
+
+
+@functools.lru_cache(maxsize=1)
+def _base_tables() -> tuple[DecayTables, tuple[Mode, ...]]:
+    kept, _, _ = _raw_table()
+    species = set(kept)
+    for modes in kept.values():
+        for _, ds, _, _ in modes:
+            species.update(ds)
+    species |= {-p for p in DEFAULT_STABLE if _pdg_valid(-p)} | set(DEFAULT_STABLE)
+    sp = np.array(sorted(species), np.int64)
+    index = {int(p): i for i, p in enumerate(sp)}
+    n_sp = sp.shape[0]
+    mass = np.array([_props(int(p))[0] for p in sp])
+    width = np.array([_props(int(p))[1] for p in sp])
+    ctau = np.array([_props(int(p))[2] for p in sp])
+    ctau[ctau < PROMPT_CTAU_CM] = 0.0
+    memo: dict[int, float] = {}
+    mlo = np.array([_mlo(int(p), kept, memo) for p in sp])
+    bw = ((width > BW_MIN_WIDTH_GEV) & (mlo < mass)).astype(np.int64)
+    first = np.zeros(n_sp + 1, np.int64)
+    cum, nd, dau, pdg, ang, pol, out_modes = [], [], [], [], [], [], []
+    for i, p in enumerate(sp):
+        p = int(p)
+        # modes closed even at the top of the mother's line shape are dropped
+        m_top = mass[i] + (10.0 * width[i] if bw[i] else 0.0)
+        modes = [m for m in kept.get(p, [])
+                 if len(m[1]) == 1 or sum(mlo[index[d]] for d in m[1]) < m_top]
+        total = sum(m[0] for m in modes)
+        c = 0.0
+        for bf, ds, mdl, bf0 in modes:
+            c += bf / total
+            cum.append(c)
+            nd.append(len(ds))
+            dau.append([index[d] for d in ds] + [0] * (MAXD - len(ds)))
+            pdg.append(list(ds) + [0] * (MAXD - len(ds)))
+            a, pl = _angular(p, ds)
+            ang.append(a)
+            pol.append(pl + [0] * (MAXD - len(ds)))
+            out_modes.append(Mode(p, ds, bf / total, bf0, mdl))
+        if modes:
+            cum[-1] = 1.0
+        first[i + 1] = len(cum)
+    decay = np.where(first[1:] > first[:-1], TABLE, NO_TABLE).astype(np.int64)
+    decay[np.abs(sp) == 15] = TAU_DECAY
+    n_md = len(cum)
+    tb = DecayTables(
+        sp_pdg=sp, sp_mass=mass, sp_width=width, sp_bw=bw, sp_mlo=mlo, sp_ctau=ctau,
+        sp_decay=decay, sp_first=first, md_cum=np.array(cum), md_nd=np.array(nd, np.int64),
+        md_dau=np.array(dau, np.int64).reshape(n_md, MAXD),
+        md_pdg=np.array(pdg, np.int64).reshape(n_md, MAXD), md_ang=np.array(ang, np.int64),
+        md_pol=np.array(pol, np.int64).reshape(n_md, MAXD), md_wmax=np.zeros(n_md),
+        counters=np.zeros(3, np.int64),
+    )
+    # pilot maxima of the >= 3-body phase-space weights at the mother's nominal mass, with the
+    # daughters' Breit-Wigner masses (fixed seed: the tables are deterministic)
+    _pilot_all(np.random.Generator(np.random.PCG64(20261129)), tb, _PILOT_TRIALS, _WMAX_SAFETY)
+    return tb, tuple(out_modes)
+
+
+def _pdg_valid(pdg: int) -> bool:
+    from particle import Particle
+
+    try:
+        Particle.from_pdgid(pdg)
+    except Exception:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=8)
+def decay_tables(stable: frozenset[int] = DEFAULT_STABLE) -> DecayTables:
+    """Kernel tables; ``stable`` holds absolute PDG ids never decayed (default DEFAULT_STABLE)."""
+    tb, _ = _base_tables()
+    decay = tb.sp_decay.copy()
+    is_stable = np.isin(np.abs(tb.sp_pdg), np.array(sorted(stable), np.int64))
+    decay[is_stable] = STABLE
+    return tb._replace(sp_decay=decay, counters=np.zeros(3, np.int64))
+
+
+def decay_modes() -> tuple[Mode, ...]:
+    """Every kept mode of every particle (normalised BFs), in table order."""
+    return _base_tables()[1]
+
+
+def coverage() -> dict[int, Coverage]:
+    """pdg -> Coverage of its DEC block (what was kept, what was dropped and why)."""
+    return _raw_table()[1]
+
+
+def model_summary() -> dict[str, tuple[int, float]]:
+    """DEC model -> (number of mode lines, sum over blocks of the normalised BF of its lines)."""
+    return _raw_table()[2]
+
+
+def format_coverage(pdgs: list[int] | None = None) -> str:
+    """Table of the kept and dropped BF of the given particles (default: dropped anything)."""
+    cov = coverage()
+    rows = [f"{'particle':<16} {'BF file':>8} {'kept':>8}  dropped"]
+    for p, c in sorted(cov.items()):
+        if (pdgs is not None and p not in pdgs) or (pdgs is None and not c.dropped):
+            continue
+        drops = ", ".join(f"{k}: {v:.4f}" for k, v in c.dropped.items())
+        rows.append(f"{c.name:<16} {c.bf_file:8.4f} {c.bf_kept:8.4f}  {drops}")
+    return "\n".join(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Kernels
+# ----------------------------------------------------------------------------------------------
+
+
+@kernel
+def species_index(tb, pdg: int) -> int:
+    """Index of ``pdg`` in the species table, -1 if unknown."""
+    k = np.searchsorted(tb.sp_pdg, pdg)
+    if k < tb.sp_pdg.shape[0] and tb.sp_pdg[k] == pdg:
+        return k
+    return -1
+
+
+@kernel
+def _bw_mass(rng, m0, gamma, lo, hi):
+    """Non-relativistic Breit-Wigner (Cauchy) in m, truncated to [lo, hi] (inverse CDF)."""
+    a = math.atan(2.0 * (lo - m0) / gamma)
+    b = math.atan(2.0 * (hi - m0) / gamma)
+    return m0 + 0.5 * gamma * math.tan(a + (b - a) * rng.random())
+
+
+@kernel
+def _threshold(tb, mode):
+    """Lowest total mass of the daughters of ``mode`` (BW daughters at their lower limit)."""
+    s = 0.0
+    for i in range(tb.md_nd[mode]):
+        d = tb.md_dau[mode, i]
+        s += tb.sp_mlo[d] if tb.sp_bw[d] else tb.sp_mass[d]
+    return s
+
+
+@kernel
+def _pick_open(tb, lo, hi, m, u):
+    """A mode among those open at parent mass m, with their relative BFs; -1 if none."""
+    total = 0.0
+    prev = 0.0
+    for i in range(lo, hi):
+        if tb.md_nd[i] == 1 or _threshold(tb, i) < m:
+            total += tb.md_cum[i] - prev
+        prev = tb.md_cum[i]
+    if total <= 0.0:
+        return -1
+    x = u * total
+    prev = 0.0
+    last = -1
+    for i in range(lo, hi):
+        if tb.md_nd[i] == 1 or _threshold(tb, i) < m:
+            x -= tb.md_cum[i] - prev
+            last = i
+            if x < 0.0:
+                return i
+        prev = tb.md_cum[i]
+    return last
+
+
+@kernel
+def _sample_masses(rng, tb, mode, m, dm):
+    """Daughter masses of ``mode`` into dm that fit in a parent of mass m; False if closed."""
+    nd = tb.md_nd[mode]
+    if nd == 1:  # K0 -> K_S0: takes the parent's four-momentum
+        dm[0] = tb.sp_mass[tb.md_dau[mode, 0]]
+        return True
+    sumlo = _threshold(tb, mode)
+    if sumlo >= m:
+        return False
+    for _ in range(_MAX_TRIES):
+        tot = 0.0
+        for i in range(nd):
+            d = tb.md_dau[mode, i]
+            if tb.sp_bw[d]:
+                lo = tb.sp_mlo[d]
+                dm[i] = _bw_mass(rng, tb.sp_mass[d], tb.sp_width[d], lo, m - (sumlo - lo))
+            else:
+                dm[i] = tb.sp_mass[d]
+            tot += dm[i]
+        if tot < m:
+            return True
+    return False
+
+
+@kernel
+def _angle_accept(rng, ang, pol, c):
+    """Hit-or-miss of the helicity-angle density (module docstring), each bounded by 1."""
+    c2 = c * c
+    if ang == ANG_VSS:
+        f = c2 if pol == POL_HEL0 else 1.0 - c2
+    else:
+        f = 1.0 - c2 if pol == POL_HEL0 else 0.5 * (1.0 + c2)
+    return rng.random() < f
+
+
+@kernel
+def _two_body(rng, m, m1, m2, ax, ay, az, ang, pol, out_f, r):
+    """m -> m1 m2 at rest into rows r, r+1; helicity-angle density about axis a if ang > 0."""
+    p = two_body_momentum1(m, m1, m2)
+    if not p > 0.0:
+        p = 0.0
+    phi = 2.0 * math.pi * rng.random()
+    while True:
+        c = 2.0 * rng.random() - 1.0
+        if ang == ANG_NONE or pol == POL_NONE or _angle_accept(rng, ang, pol, c):
+            break
+    ux, uy, uz = direction1(c, phi)
+    if ang != ANG_NONE and pol != POL_NONE:
+        ux, uy, uz = rotate_z_to1(ux, uy, uz, ax, ay, az)
+    out_f[r, 0], out_f[r, 1], out_f[r, 2] = p * ux, p * uy, p * uz
+    out_f[r, 3] = math.sqrt(p * p + m1 * m1)
+    out_f[r + 1, 0], out_f[r + 1, 1], out_f[r + 1, 2] = -p * ux, -p * uy, -p * uz
+    out_f[r + 1, 3] = math.sqrt(p * p + m2 * m2)
+
+
+@kernel
+def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
+    """Decay the particle in row j (status 1, lab frame); append its daughters from ``pos``.
+
+    ``ct_forced`` >= 0 imposes its proper decay length c*t (cm) (B mixing), otherwise it is
+    drawn from c*tau. Returns the new end row (``pos`` if nothing was decayed). The caller
+    guarantees room for ``max(MAXD, tau rows)`` rows after ``pos``.
+    """
+    k = species_index(tb, out_i[j, 0])
+    if k < 0 or tb.sp_decay[k] == STABLE:
+        return pos
+    if tb.sp_decay[k] == NO_TABLE:
+        tb.counters[C_NO_TABLE] += 1
+        return pos
+    if tb.sp_decay[k] == TAU_DECAY:
+        end, _ = decay_tau1(rng, tau_tb, j, base, out_i, out_f, pos)
+        for r in range(pos, end):
+            out_i[r, 3] = POL_NONE
+        return end
+    px, py, pz, e = out_f[j, 0], out_f[j, 1], out_f[j, 2], out_f[j, 3]
+    m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
+    lo, hi = tb.sp_first[k], tb.sp_first[k + 1]
+    mode = -1
+    for _ in range(_MAX_TRIES):
+        cand = _pick_open(tb, lo, hi, m, rng.random())
+        if cand < 0:
+            break
+        if _sample_masses(rng, tb, cand, m, dm):
+            mode = cand
+            break
+    if mode < 0:
+        tb.counters[C_CLOSED] += 1
+        return pos
+    nd = tb.md_nd[mode]
+    bx, by, bz = px / e, py / e, pz / e
+    if nd == 1:  # K0 -> K_S0 / K_L0: the daughter takes the four-momentum
+        out_f[pos, 0], out_f[pos, 1], out_f[pos, 2], out_f[pos, 3] = 0.0, 0.0, 0.0, m
+    elif nd == 2:
+        ang = tb.md_ang[mode]
+        pol = out_i[j, 3]
+        ax, ay, az = 0.0, 0.0, 1.0
+        g = out_i[j, 2]
+        if ang != ANG_NONE and pol != POL_NONE and g >= 0:
+            # helicity axis: opposite to the mother's momentum in this particle's rest frame
+            gr = base + g
+            q = boost1(out_f[gr, 0], out_f[gr, 1], out_f[gr, 2], out_f[gr, 3], -bx, -by, -bz)
+            qn = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2])
+            if qn > 0.0:
+                ax, ay, az = -q[0] / qn, -q[1] / qn, -q[2] / qn
+            else:
+                pol = POL_NONE
+        elif g < 0:
+            pol = POL_NONE
+        _two_body(rng, m, dm[0], dm[1], ax, ay, az, ang, pol, out_f, pos)
+    else:
+        wmax = genbod_wmax(m, dm, nd)  # analytic bound at these masses
+        if tb.md_wmax[mode] > 0.0:
+            wmax = min(wmax, tb.md_wmax[mode])
+        if genbod_unweighted1(rng, m, dm, nd, wmax, out_f, pos):
+            tb.counters[C_OVERWEIGHT] += 1
+    # decay point
+    vx, vy, vz, t = out_f[j, 4], out_f[j, 5], out_f[j, 6], out_f[j, 7]
+    ctau = tb.sp_ctau[k]
+    if (ctau > 0.0 or ct_forced >= 0.0) and m > 0.0:
+        ct = ct_forced if ct_forced >= 0.0 else ctau * rng.exponential()
+        vx += px / m * ct
+        vy += py / m * ct
+        vz += pz / m * ct
+        t += e / m * ct / C_CM_PER_NS
+    for i in range(nd):
+        r = pos + i
+        a = boost1(out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3], bx, by, bz)
+        out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3] = a[0], a[1], a[2], a[3]
+        out_f[r, 4], out_f[r, 5], out_f[r, 6], out_f[r, 7] = vx, vy, vz, t
+        out_i[r, 0] = tb.md_pdg[mode, i]
+        out_i[r, 1] = FINAL
+        out_i[r, 2] = j - base
+        out_i[r, 3] = tb.md_pol[mode, i]
+    out_i[j, 1] = DECAYED
+    return pos + nd
+
+
+@kernel
+def grow(out_i, out_f, need):
+    """Copies of the row buffers with room for at least ``need`` rows (doubling)."""
+    cap = out_i.shape[0]
+    if need <= cap:
+        return out_i, out_f
+    new = max(2 * cap, need)
+    ni = np.empty((new, out_i.shape[1]), np.int64)
+    nf = np.empty((new, out_f.shape[1]))
+    ni[:cap] = out_i
+    nf[:cap] = out_f
+    return ni, nf
+
+
+@kernel
+def decay_tree1(rng, tb, tau_tb, out_i, out_f, first, pos, base, margin, dm):
+    """Decay every row from ``first`` on (including the daughters it appends) until only
+    stable particles are left with status 1. Returns (end row, out_i, out_f) (buffers may grow).
+    """
+    j = first
+    while j < pos:
+        if out_i[j, 1] == FINAL:
+            out_i, out_f = grow(out_i, out_f, pos + margin)
+            pos = decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, -1.0, dm)
+        j += 1
+    return pos, out_i, out_f
+
+
+@kernel
+def _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, offset, margin):
+    n_ev = offset.shape[0] - 1
+    n_in = in_i.shape[0]
+    out_i = np.empty((4 * n_in + margin, ICOLS), np.int64)
+    out_f = np.empty((4 * n_in + margin, COLS))
+    new_off = np.zeros(n_ev + 1, np.int64)
+    dm = np.zeros(MAXD)
+    pos = 0
+    for ev in range(n_ev):
+        base = pos
+        n = offset[ev + 1] - offset[ev]
+        out_i, out_f = grow(out_i, out_f, pos + n + margin)
+        for r in range(n):
+            src = offset[ev] + r
+            for c in range(3):
+                out_i[pos + r, c] = in_i[src, c]
+            out_i[pos + r, 3] = POL_NONE
+            for c in range(COLS):
+                out_f[pos + r, c] = in_f[src, c]
+        pos, out_i, out_f = decay_tree1(rng, tb, tau_tb, out_i, out_f, base, base + n, base,
+                                        margin, dm)
+        new_off[ev + 1] = pos
+    return out_i[:pos], out_f[:pos], new_off
+
+
+def row_margin() -> int:
+    """Rows to keep free before one decay (generic or tau)."""
+    return max(MAXD, max_tree_rows())
+
+
+def rows_to_particles(out_i: np.ndarray, out_f: np.ndarray) -> dict[str, np.ndarray]:
+    """Split kernel row buffers into the ``PARTICLE_FIELDS`` arrays of an ``EventChunk``."""
+    cols = {"pdg": out_i[:, 0], "status": out_i[:, 1], "mother": out_i[:, 2]}
+    for c, name in enumerate(("px", "py", "pz", "e", "vx", "vy", "vz", "t")):
+        cols[name] = out_f[:, c]
+    return {k: np.ascontiguousarray(cols[k], dtype=t) for k, t in PARTICLE_FIELDS.items()}
+
+
+def decay_unstable(
+    chunk: EventChunk,
+    rng: np.random.Generator,
+    *,
+    stable: frozenset[int] = DEFAULT_STABLE,
+) -> EventChunk:
+    """Decay every status-1 particle that is not stable, recursively, within its event.
+
+    Decayed particles get status 2; their daughters are appended to the event with ``mother``
+    the index within the event and the vertex / time of the decay point. Weights and truth are
+    kept. ``stable``: absolute PDG ids never decayed (default ``DEFAULT_STABLE``). Particles
+    without a decay table and not stable stay status 1 (counted in ``decay_tables().counters``).
+    """
+    tb = decay_tables(frozenset(stable))
+    tau_tb, _ = tau_tables()
+    p = chunk.particles
+    in_i = np.ascontiguousarray(np.stack([p["pdg"], p["status"], p["mother"]], axis=1),
+                                dtype=np.int64)
+    in_f = np.ascontiguousarray(
+        np.stack([p[k] for k in ("px", "py", "pz", "e", "vx", "vy", "vz", "t")], axis=1),
+        dtype=np.float64,
+    )
+    offset = np.ascontiguousarray(chunk.offset, dtype=np.int64)
+    out_i, out_f, new_off = _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, offset,
+                                                row_margin())
+    return EventChunk(weight=chunk.weight.copy(), offset=new_off,
+                      particles=rows_to_particles(out_i, out_f),
+                      truth={k: v.copy() for k, v in chunk.truth.items()})
+
+
+# ----------------------------------------------------------------------------------------------
+# Pilot maxima
+# ----------------------------------------------------------------------------------------------
+
+
+@kernel
+def _pilot_all(rng, tb, trials, safety):
+    scratch = np.zeros((MAXD, 4))
+    dm = np.zeros(MAXD)
+    for k in range(tb.sp_pdg.shape[0]):
+        m = tb.sp_mass[k]
+        for mode in range(tb.sp_first[k], tb.sp_first[k + 1]):
+            nd = tb.md_nd[mode]
+            if nd < 3:
+                continue
+            wmax = 0.0
+            for _ in range(trials):
+                if _sample_masses(rng, tb, mode, m, dm):
+                    wmax = max(wmax, genbod1(rng, m, dm, nd, scratch, 0))
+            tb.md_wmax[mode] = wmax * safety

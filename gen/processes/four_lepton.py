@@ -1,0 +1,990 @@
+"""e+e- -> four leptons at QED tree level with the full set of diagrams and all masses kept.
+
+Final states (``final_state``): eeee, eemumu, eetautau, mumumumu, mumutautau. The matrix
+element is ``gen.helicity``: all two-photon diagrams of three fermion lines with Fermi signs
+(Berends, Daverveldt, Kleiss, Nucl. Phys. B253 (1985) 441; Comput. Phys. Commun. 40 (1986)
+285), i.e. for e+e- -> e+e-mu+mu- the 12 diagrams of the multiperipheral (two-photon),
+bremsstrahlung, conversion and annihilation classes; for e+e- -> e+e-e+e- the 36 diagrams
+(6 Wick pairings, exchange diagrams included); 12 for mumumumu, 12 for eetautau, 6 for
+mumutautau. No Z exchange (O(s/M_Z^2) ~ 1 % on the annihilation class, < 1e-3 of sigma), no
+radiative corrections, alpha = alpha(0).
+
+Legs: 0 beam e- (in), 1 beam e+ (in), 2 l_a-, 3 l_a+, 4 l_b-, 5 l_b+. Spin average 1/4,
+identical-particle factor 1/4 for eeee and mumumumu (events are generated over the full,
+labelled phase space), flux 1/(2s).
+
+Generator-level cuts (``[process]``): ``w_min_gev`` on the invariant mass of every
+opposite-charge same-flavour final-state pair (for eemumu: m(mu+mu-) and m(e+e-); for eeee:
+all four e+e- combinations). In the multiperipheral region the scattered beam leptons form a
+pair of mass ~ sqrt(s), so this is the W_ll cut of the two-photon pair of AAFH (Belle II
+Physics Book arXiv:1808.10567, table of cross sections at 10.58 GeV) and it removes the
+low-mass conversion poles of the non-peripheral diagrams. ``[cuts]``: ``min_charged`` leptons
+(taus: before decay) in the lab polar-angle window with momentum above ``charged_p_min_gev``.
+
+Sampling (multi-channel, Kleiss & Pittau, Comput. Phys. Commun. 83 (1994) 141; channels
+after the peak structure used by Berends, Daverveldt, Kleiss, CPC 40 (1986) 285):
+- multiperipheral channel (one per labelling: which final e- / e+ is the scattered beam):
+  tau = y1 y2 with 1/tau uniform, ln y1 uniform in [ln tau, 0], ln Q_i^2 uniform between the
+  exact kinematic limits, azimuths uniform, the pair decaying in its rest frame about the
+  axis of photon 1 with cos theta* from 1/2 flat + 1/2 ~ 1/(1 - b^2 cos^2) (the lepton
+  exchange peak of gamma gamma -> l+l-);
+- bremsstrahlung channel (two per multiperipheral labelling: either beam lepton scattered at
+  small |t|): ln y and ln Q^2 of the scattered lepton uniform as above, the recoiling system
+  X = P - p_L (M_X^2 = y s + m_e^2) splits into the other beam lepton and the pair, ln W^2
+  uniform, the pair direction in the X frame about the other beam from 1/2 flat +
+  1/2 ~ 1/(1 - b^2 cos^2) (its radiating propagator), isotropic pair decay;
+- two-pair channel (one per way of grouping the final state into two opposite-charge
+  same-flavour pairs): ln M_1^2, ln M_2^2 uniform, pair 1 direction in the c.m. from
+  1/2 flat + 1/2 ~ 1/(1 - b^2 cos^2), b = sqrt(lambda(s, M_1^2, M_2^2))/(s - M_1^2 - M_2^2)
+  (the t- and u-channel lepton propagators of e+e- -> gamma* gamma*), isotropic pair decays;
+- final-state-radiation channel (per pair grouping, either pair radiating, either charge
+  recoiling): lepton L isotropic with ln(M_X^2 - m_O^2) uniform, X = P - p_L = O + pair
+  (the propagator of the radiating lepton O), ln W^2 uniform, pair direction in the X frame
+  about the X flight direction from the mixture above, isotropic pair decay.
+The two-pair channels alone reach every point that passes the W cut (their masses start at
+W_min), so the multi-channel estimate is exact whatever the other channels miss.
+Multiperipheral channels get 70 %, bremsstrahlung 15 %, two-pair and FSR 7.5 % each (without
+an e+e- final pair: two-pair and FSR 50 % each) before the pilot's update; every share stays
+above ``ALPHA_FLOOR`` / (number of channels).
+
+``diagrams = "multiperipheral"`` (diagnostic) keeps only the two two-photon diagrams of the
+labelled lines e-(beam) -> l_a-, e+(beam) -> l_a+ with l_b l_b-bar produced, without
+identical-particle symmetrisation and with the W cut on the l_b pair only, as in AAFH; points
+with tau = y1 y2 below W_min^2/s and a scattered pair below W_min are then not sampled
+(negligible: both need Q^2 ~ s).
+Weight = f / sum_k alpha_k g_k with all densities taken w.r.t. the Lorentz-invariant phase
+space dPhi_4 = (2 pi)^4 delta^4 prod d^3p/((2 pi)^3 2E) (PDG RPP review "Kinematics", n-body
+phase space and its recursion through two-body steps),
+so the estimate is unbiased for any alpha; the pilot sets alpha by the Kleiss-Pittau update
+alpha_k <- alpha_k sqrt(<w^2 g_k/g>) and then w_max.
+
+Taus (eetautau, mumutautau) are decayed with ``gen.decays.tau.decay_tau1`` (unpolarised, no
+spin correlations) after acceptance. Output rows: l_a-, l_a+, l_b-, l_b+ (taus with status
+2 followed by their decay trees). Truth: ``sqrt_s``, ``w_a`` (l_a- l_a+ mass), ``w_b``,
+``channel`` (the channel that produced the event).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from gen.beams import cm_to_lab1, sample_collision1
+from gen.cards import Param, check
+from gen.constants import ELECTRON, GEV2_TO_PB, M_E, M_MU, M_TAU, MUON, TAU
+from gen.decays.tau import decay_tau1, max_tree_rows, rows_to_particles, tau_tables
+from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
+from gen.helicity import me2_summed, onshell_dot, pair_q2, permutation_sign
+from gen.jit import kernel
+from gen.kinematics import boost1, rotate_z_to1
+from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.processes.eemumu import excess_quantile
+
+#: final state -> (pdg of l_a, pdg of l_b, identical-particle factor)
+FINAL_STATES: dict[str, tuple[int, int, float]] = {
+    "eeee": (ELECTRON, ELECTRON, 0.25),
+    "eemumu": (ELECTRON, MUON, 1.0),
+    "eetautau": (ELECTRON, TAU, 1.0),
+    "mumumumu": (MUON, MUON, 0.25),
+    "mumutautau": (MUON, TAU, 1.0),
+}
+_MASS = {ELECTRON: M_E, MUON: M_MU, TAU: M_TAU}
+
+# flat parameter array of the kernels
+P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
+P_WMIN, P_NMIN, P_CLO, P_CHI, P_PMIN, P_SYM, P_MPONLY = 5, 6, 7, 8, 9, 10, 11
+N_PAR = 12
+#: channel kinds
+CH_PERIPHERAL, CH_PAIRS, CH_BREMS, CH_FSR = 0, 1, 2, 3
+#: initial shares of the multiperipheral and bremsstrahlung channels (when there are any)
+PERIPHERAL_SHARE = 0.7
+BREMS_SHARE = 0.15
+#: share of the final-state-radiation channels among the non-peripheral ones
+FSR_SHARE = 0.5
+#: pilot: Kleiss-Pittau iterations, floor of a channel share (ALPHA_FLOOR / n_channels: rare
+#: annihilation-like points keep moderate weights), and the truncation of w_max
+#: (w_max = PILOT_SAFETY x the weight above which the excess is this fraction of sum w)
+ALPHA_ITERATIONS = 3
+ALPHA_FLOOR = 0.1
+PILOT_TRUNCATION = 1e-4
+_TWO_PI = 2.0 * math.pi
+_INV_2PI8 = (2.0 * math.pi) ** -8
+
+
+def legs_setup(final_state: str):
+    """(mass, sgn, pdg, left, right, pairs, psign) of the six legs (module docstring)."""
+    pa, pb, _ = FINAL_STATES[final_state]
+    pdg = np.array([ELECTRON, -ELECTRON, pa, -pa, pb, -pb], np.int64)
+    mass = np.array([_MASS[abs(int(x))] for x in pdg])
+    sgn = np.array([-1, -1, 1, 1, 1, 1], np.int64)
+    # bar ends: outgoing fermions and the incoming positron; spinor ends: incoming e-, outgoing
+    # antifermions
+    left = np.array([2, 1, 4], np.int64)
+    right = np.array([0, 3, 5], np.int64)
+    pairs, signs = [], []
+    for perm in itertools.permutations(range(3)):
+        if all(abs(pdg[left[i]]) == abs(pdg[right[perm[i]]]) for i in range(3)):
+            pairs.append(perm)
+            signs.append(permutation_sign(perm))
+    return mass, sgn, pdg, left, right, np.array(pairs, np.int64), np.array(signs, float)
+
+
+def channels_setup(final_state: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kind, legs (n, 4), initial alpha) of the sampling channels.
+
+    Peripheral legs: (scattered e-, scattered e+, pair l-, pair l+); pair legs:
+    (pair-1 l-, pair-1 l+, pair-2 l-, pair-2 l+); bremsstrahlung legs: (scattered beam
+    lepton, the other beam lepton, pair l-, pair l+); final-state-radiation legs: (recoiling
+    lepton, radiating lepton, pair l-, pair l+).
+    """
+    pa, pb, _ = FINAL_STATES[final_state]
+    minus = [2, 4]
+    plus = [3, 5]
+    flav = {2: pa, 3: pa, 4: pb, 5: pb}
+    per, brems, pairs = [], [], []
+    for le in minus:
+        for lp in plus:
+            if flav[le] == ELECTRON and flav[lp] == ELECTRON:
+                rest_m = [x for x in minus if x != le][0]
+                rest_p = [x for x in plus if x != lp][0]
+                if flav[rest_m] == flav[rest_p]:
+                    per.append((le, lp, rest_m, rest_p))
+                    brems.append((le, lp, rest_m, rest_p))
+                    brems.append((lp, le, rest_m, rest_p))
+    fsr = []
+    for lp in plus:
+        if flav[lp] == flav[2]:
+            other = [x for x in plus if x != lp][0]
+            if flav[other] == flav[4]:
+                pairs.append((2, lp, 4, other))
+                for lo_, o_, a_, b_ in ((2, lp, 4, other), (4, other, 2, lp)):
+                    fsr.append((lo_, o_, a_, b_))
+                    fsr.append((o_, lo_, a_, b_))
+    kinds = np.array([CH_PERIPHERAL] * len(per) + [CH_BREMS] * len(brems)
+                     + [CH_PAIRS] * len(pairs) + [CH_FSR] * len(fsr), np.int64)
+    alpha = np.empty(kinds.size)
+    rest = 1.0
+    if per:
+        alpha[:len(per)] = PERIPHERAL_SHARE / len(per)
+        alpha[len(per):len(per) + len(brems)] = BREMS_SHARE / len(brems)
+        rest = 1.0 - PERIPHERAL_SHARE - BREMS_SHARE
+    n0 = len(per) + len(brems)
+    alpha[n0:n0 + len(pairs)] = rest * (1.0 - FSR_SHARE) / len(pairs)
+    alpha[n0 + len(pairs):] = rest * FSR_SHARE / len(fsr)
+    return kinds, np.array(per + brems + pairs + fsr, np.int64), alpha
+
+
+# ---------------------------------------------------------------------------------------------
+# kinematics helpers
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def _q2_limits(e: float, pbeam: float, y: float, m: float):
+    """(Q^2_min, Q^2_max) of a beam lepton (energy e, momentum pbeam) keeping energy (1-y) e.
+
+    Q^2 = 2 (E E' - p p' cos - m^2) at cos = 1, -1 (Q^2_min without cancellation: Budnev et al.,
+    Phys. Rept. 15 (1975) 181, and gen.processes.eemumu).
+    """
+    e2 = e * (1.0 - y)
+    if e2 <= m or y <= 0.0:
+        return 0.0, 0.0
+    p2 = math.sqrt(e2 * e2 - m * m)
+    w = e - e2
+    q2min = 2.0 * m * m * w * w / (e * e2 - m * m + pbeam * p2)
+    q2max = 2.0 * (e * e2 + pbeam * p2 - m * m)
+    return q2min, q2max
+
+
+@kernel
+def _peak_cos(rng, b: float) -> float:
+    """cos from 1/2 flat + 1/2 ~ 1/(1 - b^2 c^2) on [-1, 1]."""
+    if rng.random() < 0.5 or b < 1e-6:
+        return 2.0 * rng.random() - 1.0
+    a = math.atanh(min(b, 1.0 - 1e-15))
+    return math.tanh(a * (2.0 * rng.random() - 1.0)) / b
+
+
+@kernel
+def _peak_cos_density(c: float, b: float) -> float:
+    if b < 1e-6:
+        return 0.5
+    bb = min(b, 1.0 - 1e-15)
+    norm = 2.0 * math.atanh(bb) / bb
+    return 0.25 + 0.5 / (norm * (1.0 - bb * bb * c * c))
+
+
+@kernel
+def _set(mom, i, px, py, pz, e):
+    mom[i, 0] = px
+    mom[i, 1] = py
+    mom[i, 2] = pz
+    mom[i, 3] = e
+
+
+@kernel
+def _mass2(mom, i, j) -> float:
+    e = mom[i, 3] + mom[j, 3]
+    x = mom[i, 0] + mom[j, 0]
+    y = mom[i, 1] + mom[j, 1]
+    z = mom[i, 2] + mom[j, 2]
+    return e * e - x * x - y * y - z * z
+
+
+@kernel
+def _pair_m2(mom, i, j, mass) -> float:
+    """Invariant mass^2 of legs i, j (cancellation-free for equal masses)."""
+    if mass[i] == mass[j]:
+        return pair_q2(mom[i], mom[j], mass[i], 1, 1)
+    return _mass2(mom, i, j)
+
+
+@kernel
+def _decay_in_frame(mom, i, j, mi, mj, xpx, xpy, xpz, xe, c, phi, ax, ay, az):
+    """Two-body decay of the system X into legs i, j: leg i at (c, phi) about the axis a in
+    the X rest frame; returns the momentum p* (NaN-free: 0 if closed)."""
+    w2 = xe * xe - xpx * xpx - xpy * xpy - xpz * xpz
+    w = math.sqrt(max(w2, 0.0))
+    lam = (w2 - (mi + mj) ** 2) * (w2 - (mi - mj) ** 2)
+    ps = math.sqrt(max(lam, 0.0)) / (2.0 * w)
+    s = math.sqrt(max(1.0 - c * c, 0.0))
+    dx, dy, dz = rotate_z_to1(s * math.cos(phi), s * math.sin(phi), c, ax, ay, az)
+    bx, by, bz = xpx / xe, xpy / xe, xpz / xe
+    a = boost1(ps * dx, ps * dy, ps * dz, math.sqrt(ps * ps + mi * mi), bx, by, bz)
+    b = boost1(-ps * dx, -ps * dy, -ps * dz, math.sqrt(ps * ps + mj * mj), bx, by, bz)
+    _set(mom, i, a[0], a[1], a[2], a[3])
+    _set(mom, j, b[0], b[1], b[2], b[3])
+    return ps
+
+
+@kernel
+def _rest_dir(vx, vy, vz, ve, xpx, xpy, xpz, xe):
+    """Unit 3-direction of the four-vector v in the rest frame of X, and its energy there."""
+    r = boost1(vx, vy, vz, ve, -xpx / xe, -xpy / xe, -xpz / xe)
+    n = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2])
+    if n <= 0.0:
+        return 0.0, 0.0, 1.0, r[3]
+    return r[0] / n, r[1] / n, r[2] / n, r[3]
+
+
+# ---------------------------------------------------------------------------------------------
+# multiperipheral channel
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def _tau_min(sqrt_s: float, w2lo: float) -> float:
+    """Lower end of tau = y1 y2 (W^2 ~ tau s - (Q1 - Q2)^2); any point below it is reached by
+    the two-pair channel, so the estimate stays exact."""
+    return w2lo / (sqrt_s * sqrt_s)
+
+
+@kernel
+def _gen_peripheral(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
+    """Fill ``mom`` from the multiperipheral map; False if the point is outside the phase space."""
+    le, lp, lm, lq = legs[0], legs[1], legs[2], legs[3]
+    m = mass[0]
+    e = 0.5 * sqrt_s
+    pbeam = math.sqrt(e * e - m * m)
+    tmin = _tau_min(sqrt_s, max(wmin2, (mass[lm] + mass[lq]) ** 2))
+    if tmin >= 1.0:
+        return False
+    inv = 1.0 + rng.random() * (1.0 / tmin - 1.0)
+    tau = 1.0 / inv
+    y1 = math.exp(math.log(tau) * rng.random())
+    y2 = tau / y1
+    for k in range(2):
+        y = y1 if k == 0 else y2
+        q2min, q2max = _q2_limits(e, pbeam, y, m)
+        if q2max <= q2min:
+            return False
+        q2 = q2min * math.exp(math.log(q2max / q2min) * rng.random())
+        e2 = e * (1.0 - y)
+        p2 = math.sqrt(e2 * e2 - m * m)
+        t = min((q2 - q2min) / (2.0 * pbeam * p2), 2.0)
+        sn = math.sqrt(max(t * (2.0 - t), 0.0))
+        phi = _TWO_PI * rng.random()
+        zs = 1.0 if k == 0 else -1.0
+        _set(mom, le if k == 0 else lp, p2 * sn * math.cos(phi), p2 * sn * math.sin(phi),
+             zs * p2 * (1.0 - t), e2)
+    xpx = -mom[le, 0] - mom[lp, 0]
+    xpy = -mom[le, 1] - mom[lp, 1]
+    xpz = -mom[le, 2] - mom[lp, 2]
+    xe = sqrt_s - mom[le, 3] - mom[lp, 3]
+    w2 = xe * xe - xpx * xpx - xpy * xpy - xpz * xpz
+    ml, mq = mass[lm], mass[lq]
+    if w2 <= (ml + mq) ** 2 or w2 < wmin2:
+        return False
+    # axis: photon 1 (beam e- minus scattered e-) in the pair rest frame
+    ax, ay, az, _ = _rest_dir(-mom[le, 0], -mom[le, 1], pbeam - mom[le, 2], e - mom[le, 3],
+                              xpx, xpy, xpz, xe)
+    w = math.sqrt(w2)
+    b = math.sqrt(max(1.0 - (ml + mq) ** 2 / w2, 0.0))
+    c = _peak_cos(rng, b)
+    _decay_in_frame(mom, lm, lq, ml, mq, xpx, xpy, xpz, xe, c, _TWO_PI * rng.random(),
+                    ax, ay, az)
+    return w > 0.0
+
+
+@kernel
+def _dens_peripheral(mom, sqrt_s, legs, mass, wmin2) -> float:
+    """Density of the multiperipheral map at ``mom`` w.r.t. dPhi_4 (0 outside its range)."""
+    le, lp, lm, lq = legs[0], legs[1], legs[2], legs[3]
+    m = mass[0]
+    e = 0.5 * sqrt_s
+    pbeam = math.sqrt(e * e - m * m)
+    y1 = (e - mom[le, 3]) / e
+    y2 = (e - mom[lp, 3]) / e
+    if y1 <= 0.0 or y2 <= 0.0 or y1 >= 1.0 or y2 >= 1.0:
+        return 0.0
+    tau = y1 * y2
+    tmin = _tau_min(sqrt_s, max(wmin2, (mass[lm] + mass[lq]) ** 2))
+    if tau < tmin:
+        return 0.0
+    g = 1.0 / (tau * tau * (1.0 / tmin - 1.0)) / (-math.log(tau))
+    beam = np.empty(4)
+    for k in range(2):
+        leg = le if k == 0 else lp
+        y = y1 if k == 0 else y2
+        beam[0] = 0.0
+        beam[1] = 0.0
+        beam[2] = pbeam if k == 0 else -pbeam
+        beam[3] = e
+        q2 = 2.0 * onshell_dot(beam, mom[leg], m) - 2.0 * m * m
+        q2min, q2max = _q2_limits(e, pbeam, y, m)
+        if q2max <= q2min:
+            return 0.0
+        q2 = min(max(q2, q2min), q2max)
+        g /= q2 * math.log(q2max / q2min)
+    xpx = mom[lm, 0] + mom[lq, 0]
+    xpy = mom[lm, 1] + mom[lq, 1]
+    xpz = mom[lm, 2] + mom[lq, 2]
+    xe = mom[lm, 3] + mom[lq, 3]
+    ml, mq = mass[lm], mass[lq]
+    w2 = _pair_m2(mom, lm, lq, mass)
+    if w2 < wmin2 or w2 <= (ml + mq) ** 2:
+        return 0.0
+    w = math.sqrt(w2)
+    ax, ay, az, _ = _rest_dir(-mom[le, 0], -mom[le, 1], pbeam - mom[le, 2], e - mom[le, 3],
+                              xpx, xpy, xpz, xe)
+    dx, dy, dz, _ = _rest_dir(mom[lm, 0], mom[lm, 1], mom[lm, 2], mom[lm, 3], xpx, xpy, xpz, xe)
+    c = ax * dx + ay * dy + az * dz
+    b = math.sqrt(max(1.0 - (ml + mq) ** 2 / w2, 0.0))
+    g *= _peak_cos_density(c, b) / (_TWO_PI * _TWO_PI * _TWO_PI)
+    lam = (w2 - (ml + mq) ** 2) * (w2 - (ml - mq) ** 2)
+    ps = math.sqrt(max(lam, 0.0)) / (2.0 * w)
+    jac = _INV_2PI8 * (e / (4.0 * pbeam)) ** 2 * ps / (4.0 * w)
+    return g / jac
+
+
+# ---------------------------------------------------------------------------------------------
+# two-pair channel
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def _pair_ranges(sqrt_s, mass, legs, wmin2):
+    lo1 = max(wmin2, (mass[legs[0]] + mass[legs[1]]) ** 2)
+    lo2 = max(wmin2, (mass[legs[2]] + mass[legs[3]]) ** 2)
+    hi1 = (sqrt_s - math.sqrt(lo2)) ** 2
+    return lo1, hi1, lo2
+
+
+@kernel
+def _pairs_peak(s: float, m12: float, m22: float, pp: float, sqrt_s: float) -> float:
+    return 2.0 * sqrt_s * pp / (s - m12 - m22)
+
+
+@kernel
+def _gen_pairs(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
+    lo1, hi1, lo2 = _pair_ranges(sqrt_s, mass, legs, wmin2)
+    if hi1 <= lo1:
+        return False
+    m12 = lo1 * math.exp(math.log(hi1 / lo1) * rng.random())
+    m1 = math.sqrt(m12)
+    hi2 = (sqrt_s - m1) ** 2
+    if hi2 <= lo2:
+        return False
+    m22 = lo2 * math.exp(math.log(hi2 / lo2) * rng.random())
+    m2 = math.sqrt(m22)
+    s = sqrt_s * sqrt_s
+    lam = (s - (m1 + m2) ** 2) * (s - (m1 - m2) ** 2)
+    pp = math.sqrt(max(lam, 0.0)) / (2.0 * sqrt_s)
+    e1 = math.sqrt(pp * pp + m12)
+    e2 = math.sqrt(pp * pp + m22)
+    # t/u-channel lepton propagators of e+e- -> gamma* gamma*: 1/(a -+ cos) with
+    # 1/a = sqrt(lambda)/(s - M1^2 - M2^2) (massless beams)
+    c = _peak_cos(rng, _pairs_peak(s, m12, m22, pp, sqrt_s))
+    phi = _TWO_PI * rng.random()
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    dx, dy, dz = sn * math.cos(phi), sn * math.sin(phi), c
+    for k in range(2):
+        sg = 1.0 if k == 0 else -1.0
+        xe = e1 if k == 0 else e2
+        i, j = legs[2 * k], legs[2 * k + 1]
+        cc = 2.0 * rng.random() - 1.0
+        _decay_in_frame(mom, i, j, mass[i], mass[j], sg * pp * dx, sg * pp * dy, sg * pp * dz,
+                        xe, cc, _TWO_PI * rng.random(), 0.0, 0.0, 1.0)
+    return True
+
+
+@kernel
+def _dens_pairs(mom, sqrt_s, legs, mass, wmin2) -> float:
+    lo1, hi1, lo2 = _pair_ranges(sqrt_s, mass, legs, wmin2)
+    m12 = _pair_m2(mom, legs[0], legs[1], mass)
+    m22 = _pair_m2(mom, legs[2], legs[3], mass)
+    if m12 < lo1 or m12 > hi1 or m22 < lo2:
+        return 0.0
+    m1 = math.sqrt(m12)
+    m2 = math.sqrt(m22)
+    hi2 = (sqrt_s - m1) ** 2
+    if m22 > hi2:
+        return 0.0
+    g = 1.0 / (m12 * math.log(hi1 / lo1) * m22 * math.log(hi2 / lo2))
+    s = sqrt_s * sqrt_s
+    lam = (s - (m1 + m2) ** 2) * (s - (m1 - m2) ** 2)
+    pp = math.sqrt(max(lam, 0.0)) / (2.0 * sqrt_s)
+    pz = mom[legs[0], 2] + mom[legs[1], 2]
+    c = pz / pp if pp > 0.0 else 0.0
+    g *= (_peak_cos_density(min(max(c, -1.0), 1.0), _pairs_peak(s, m12, m22, pp, sqrt_s))
+          / _TWO_PI / (4.0 * math.pi) ** 2)
+    jac = (_TWO_PI ** -2) * pp / (16.0 * math.pi**2 * sqrt_s)
+    for k in range(2):
+        i, j = legs[2 * k], legs[2 * k + 1]
+        mm2 = m12 if k == 0 else m22
+        mm = m1 if k == 0 else m2
+        lam = (mm2 - (mass[i] + mass[j]) ** 2) * (mm2 - (mass[i] - mass[j]) ** 2)
+        ps = math.sqrt(max(lam, 0.0)) / (2.0 * mm)
+        jac *= ps / (16.0 * math.pi**2 * mm)
+    return g / jac
+
+
+# ---------------------------------------------------------------------------------------------
+# bremsstrahlung channel: one beam lepton scattered at small |t|, the rest X = P - p_L is the
+# other beam lepton and the pair (a virtual photon radiated off it and converted)
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def _brems_setup(mom, sqrt_s, legs, mass, wmin2):
+    """(y_min, y_max, z sign of the scattered lepton, W^2_lo). M_X^2 = y s + m^2 exactly in
+    the c.m. frame (E_L = (1 - y) sqrt(s)/2)."""
+    lo = mass[legs[1]] + math.sqrt(max(wmin2, (mass[legs[2]] + mass[legs[3]]) ** 2))
+    m = mass[0]
+    s = sqrt_s * sqrt_s
+    ymin = (lo * lo - m * m) / s
+    ymax = 1.0 - 2.0 * m / sqrt_s
+    zs = 1.0 if legs[0] % 2 == 0 else -1.0
+    return ymin, ymax, zs, max(wmin2, (mass[legs[2]] + mass[legs[3]]) ** 2)
+
+
+@kernel
+def _gen_brems(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
+    ll, lo_, la, lb = legs[0], legs[1], legs[2], legs[3]
+    m = mass[0]
+    e = 0.5 * sqrt_s
+    pbeam = math.sqrt(e * e - m * m)
+    ymin, ymax, zs, w2lo = _brems_setup(mom, sqrt_s, legs, mass, wmin2)
+    if ymax <= ymin:
+        return False
+    y = ymin * math.exp(math.log(ymax / ymin) * rng.random())
+    q2min, q2max = _q2_limits(e, pbeam, y, m)
+    if q2max <= q2min:
+        return False
+    q2 = q2min * math.exp(math.log(q2max / q2min) * rng.random())
+    e2 = e * (1.0 - y)
+    p2 = math.sqrt(e2 * e2 - m * m)
+    t = min((q2 - q2min) / (2.0 * pbeam * p2), 2.0)
+    sn = math.sqrt(max(t * (2.0 - t), 0.0))
+    phi = _TWO_PI * rng.random()
+    _set(mom, ll, p2 * sn * math.cos(phi), p2 * sn * math.sin(phi), zs * p2 * (1.0 - t), e2)
+    xpx, xpy, xpz, xe = -mom[ll, 0], -mom[ll, 1], -mom[ll, 2], sqrt_s - e2
+    mx2 = xe * xe - xpx * xpx - xpy * xpy - xpz * xpz
+    mx = math.sqrt(mx2)
+    mo = mass[lo_]
+    w2hi = (mx - mo) ** 2
+    if w2hi <= w2lo:
+        return False
+    w2 = w2lo * math.exp(math.log(w2hi / w2lo) * rng.random())
+    w = math.sqrt(w2)
+    lam = (mx2 - (w + mo) ** 2) * (mx2 - (w - mo) ** 2)
+    px = math.sqrt(max(lam, 0.0)) / (2.0 * mx)
+    # axis: the other beam in the X rest frame; the pair peaks along it (its propagator)
+    ax, ay, az, _ = _rest_dir(0.0, 0.0, -zs * pbeam, e, xpx, xpy, xpz, xe)
+    c = _peak_cos(rng, px / math.sqrt(px * px + w2))
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    ph = _TWO_PI * rng.random()
+    dx, dy, dz = rotate_z_to1(sn * math.cos(ph), sn * math.sin(ph), c, ax, ay, az)
+    bx, by, bz = xpx / xe, xpy / xe, xpz / xe
+    pw = boost1(px * dx, px * dy, px * dz, math.sqrt(px * px + w2), bx, by, bz)
+    po = boost1(-px * dx, -px * dy, -px * dz, math.sqrt(px * px + mo * mo), bx, by, bz)
+    _set(mom, lo_, po[0], po[1], po[2], po[3])
+    _decay_in_frame(mom, la, lb, mass[la], mass[lb], pw[0], pw[1], pw[2], pw[3],
+                    2.0 * rng.random() - 1.0, _TWO_PI * rng.random(), 0.0, 0.0, 1.0)
+    return True
+
+
+@kernel
+def _dens_brems(mom, sqrt_s, legs, mass, wmin2) -> float:
+    ll, lo_, la, lb = legs[0], legs[1], legs[2], legs[3]
+    m = mass[0]
+    e = 0.5 * sqrt_s
+    pbeam = math.sqrt(e * e - m * m)
+    ymin, ymax, zs, w2lo = _brems_setup(mom, sqrt_s, legs, mass, wmin2)
+    y = (e - mom[ll, 3]) / e
+    if y < ymin or y > ymax:
+        return 0.0
+    beam = np.empty(4)
+    beam[0] = 0.0
+    beam[1] = 0.0
+    beam[2] = zs * pbeam
+    beam[3] = e
+    q2 = 2.0 * onshell_dot(beam, mom[ll], m) - 2.0 * m * m
+    q2min, q2max = _q2_limits(e, pbeam, y, m)
+    if q2max <= q2min:
+        return 0.0
+    q2 = min(max(q2, q2min), q2max)
+    xpx, xpy, xpz, xe = -mom[ll, 0], -mom[ll, 1], -mom[ll, 2], sqrt_s - mom[ll, 3]
+    mx2 = xe * xe - xpx * xpx - xpy * xpy - xpz * xpz
+    mx = math.sqrt(max(mx2, 0.0))
+    mo = mass[lo_]
+    w2hi = (mx - mo) ** 2
+    w2 = _pair_m2(mom, la, lb, mass)
+    if w2 < w2lo or w2 > w2hi:
+        return 0.0
+    w = math.sqrt(w2)
+    lam = (mx2 - (w + mo) ** 2) * (mx2 - (w - mo) ** 2)
+    px = math.sqrt(max(lam, 0.0)) / (2.0 * mx)
+    ax, ay, az, _ = _rest_dir(0.0, 0.0, -zs * pbeam, e, xpx, xpy, xpz, xe)
+    dx, dy, dz, _ = _rest_dir(mom[la, 0] + mom[lb, 0], mom[la, 1] + mom[lb, 1],
+                              mom[la, 2] + mom[lb, 2], mom[la, 3] + mom[lb, 3],
+                              xpx, xpy, xpz, xe)
+    c = ax * dx + ay * dy + az * dz
+    g = (1.0 / (y * math.log(ymax / ymin)) / (q2 * math.log(q2max / q2min)) / _TWO_PI
+         / (w2 * math.log(w2hi / w2lo)) * _peak_cos_density(c, px / math.sqrt(px * px + w2))
+         / _TWO_PI / (4.0 * math.pi))
+    lam2 = (w2 - (mass[la] + mass[lb]) ** 2) * (w2 - (mass[la] - mass[lb]) ** 2)
+    ps = math.sqrt(max(lam2, 0.0)) / (2.0 * w)
+    # dPhi_4 = d^3p_L/((2pi)^3 2E_L) dW^2/(2pi) dPhi_2(X; O, W) dPhi_2(W; a, b),
+    # d^3p/(2E) = E/(4 p_beam) dy dQ^2 dphi, dPhi_2 = p/(16 pi^2 M) dOmega
+    jac = ((2.0 * math.pi) ** -4 * e / (4.0 * pbeam) * px / (16.0 * math.pi**2 * mx)
+           * ps / (16.0 * math.pi**2 * w))
+    return g / jac
+
+
+# ---------------------------------------------------------------------------------------------
+# final-state-radiation channel: gamma* -> L + O*, the off-shell lepton O* -> O + (a b);
+# its propagator 1/(M_X^2 - m_O^2) with X = O + pair sets the peak
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def _fsr_ranges(sqrt_s, legs, mass, wmin2):
+    """(u_lo, u_hi, W^2_lo) with u = M_X^2 - m_O^2."""
+    mo = mass[legs[1]]
+    w2lo = max(wmin2, (mass[legs[2]] + mass[legs[3]]) ** 2)
+    lo = mo + math.sqrt(w2lo)
+    hi = sqrt_s - mass[legs[0]]
+    return lo * lo - mo * mo, hi * hi - mo * mo, w2lo
+
+
+@kernel
+def _gen_fsr(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
+    ll, lo_, la, lb = legs[0], legs[1], legs[2], legs[3]
+    ulo, uhi, w2lo = _fsr_ranges(sqrt_s, legs, mass, wmin2)
+    if uhi <= ulo:
+        return False
+    mo = mass[lo_]
+    ml = mass[ll]
+    mx2 = ulo * math.exp(math.log(uhi / ulo) * rng.random()) + mo * mo
+    mx = math.sqrt(mx2)
+    s = sqrt_s * sqrt_s
+    lam = (s - (ml + mx) ** 2) * (s - (ml - mx) ** 2)
+    pl = math.sqrt(max(lam, 0.0)) / (2.0 * sqrt_s)
+    c = 2.0 * rng.random() - 1.0
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    ph = _TWO_PI * rng.random()
+    _set(mom, ll, pl * sn * math.cos(ph), pl * sn * math.sin(ph), pl * c,
+         math.sqrt(pl * pl + ml * ml))
+    xpx, xpy, xpz = -mom[ll, 0], -mom[ll, 1], -mom[ll, 2]
+    xe = sqrt_s - mom[ll, 3]
+    w2hi = (mx - mo) ** 2
+    if w2hi <= w2lo:
+        return False
+    w2 = w2lo * math.exp(math.log(w2hi / w2lo) * rng.random())
+    lam = (mx2 - (math.sqrt(w2) + mo) ** 2) * (mx2 - (math.sqrt(w2) - mo) ** 2)
+    px = math.sqrt(max(lam, 0.0)) / (2.0 * mx)
+    # pair direction in the X frame about the X flight direction
+    pn = math.sqrt(xpx * xpx + xpy * xpy + xpz * xpz)
+    ax, ay, az = (xpx / pn, xpy / pn, xpz / pn) if pn > 0.0 else (0.0, 0.0, 1.0)
+    cc = _peak_cos(rng, px / math.sqrt(px * px + w2))
+    sn = math.sqrt(max(1.0 - cc * cc, 0.0))
+    ph = _TWO_PI * rng.random()
+    dx, dy, dz = rotate_z_to1(sn * math.cos(ph), sn * math.sin(ph), cc, ax, ay, az)
+    bx, by, bz = xpx / xe, xpy / xe, xpz / xe
+    pw = boost1(px * dx, px * dy, px * dz, math.sqrt(px * px + w2), bx, by, bz)
+    po = boost1(-px * dx, -px * dy, -px * dz, math.sqrt(px * px + mo * mo), bx, by, bz)
+    _set(mom, lo_, po[0], po[1], po[2], po[3])
+    _decay_in_frame(mom, la, lb, mass[la], mass[lb], pw[0], pw[1], pw[2], pw[3],
+                    2.0 * rng.random() - 1.0, _TWO_PI * rng.random(), 0.0, 0.0, 1.0)
+    return True
+
+
+@kernel
+def _dens_fsr(mom, sqrt_s, legs, mass, wmin2) -> float:
+    ll, lo_, la, lb = legs[0], legs[1], legs[2], legs[3]
+    ulo, uhi, w2lo = _fsr_ranges(sqrt_s, legs, mass, wmin2)
+    mo = mass[lo_]
+    ml = mass[ll]
+    xpx, xpy, xpz = -mom[ll, 0], -mom[ll, 1], -mom[ll, 2]
+    xe = sqrt_s - mom[ll, 3]
+    mx2 = xe * xe - xpx * xpx - xpy * xpy - xpz * xpz
+    u = mx2 - mo * mo
+    if u < ulo or u > uhi:
+        return 0.0
+    mx = math.sqrt(mx2)
+    w2 = _pair_m2(mom, la, lb, mass)
+    w2hi = (mx - mo) ** 2
+    if w2 < w2lo or w2 > w2hi:
+        return 0.0
+    w = math.sqrt(w2)
+    s = sqrt_s * sqrt_s
+    lam = (s - (ml + mx) ** 2) * (s - (ml - mx) ** 2)
+    pl = math.sqrt(max(lam, 0.0)) / (2.0 * sqrt_s)
+    lam = (mx2 - (w + mo) ** 2) * (mx2 - (w - mo) ** 2)
+    px = math.sqrt(max(lam, 0.0)) / (2.0 * mx)
+    pn = math.sqrt(xpx * xpx + xpy * xpy + xpz * xpz)
+    ax, ay, az = (xpx / pn, xpy / pn, xpz / pn) if pn > 0.0 else (0.0, 0.0, 1.0)
+    dx, dy, dz, _ = _rest_dir(mom[la, 0] + mom[lb, 0], mom[la, 1] + mom[lb, 1],
+                              mom[la, 2] + mom[lb, 2], mom[la, 3] + mom[lb, 3],
+                              xpx, xpy, xpz, xe)
+    c = ax * dx + ay * dy + az * dz
+    g = (1.0 / (u * math.log(uhi / ulo)) / (4.0 * math.pi)
+         / (w2 * math.log(w2hi / w2lo)) * _peak_cos_density(c, px / math.sqrt(px * px + w2))
+         / _TWO_PI / (4.0 * math.pi))
+    lam2 = (w2 - (mass[la] + mass[lb]) ** 2) * (w2 - (mass[la] - mass[lb]) ** 2)
+    ps = math.sqrt(max(lam2, 0.0)) / (2.0 * w)
+    # dPhi_4 = dPhi_2(s; L, X) dM_X^2/(2pi) dW^2/(2pi) dPhi_2(X; O, W) dPhi_2(W; a, b)
+    jac = (pl / (16.0 * math.pi**2 * sqrt_s) * _TWO_PI ** -2 * px / (16.0 * math.pi**2 * mx)
+           * ps / (16.0 * math.pi**2 * w))
+    return g / jac
+
+
+# ---------------------------------------------------------------------------------------------
+# one trial
+# ---------------------------------------------------------------------------------------------
+
+
+@kernel
+def _dens_all(mom, sqrt_s, kinds, chlegs, alpha, mass, wmin2, dens) -> float:
+    tot = 0.0
+    for k in range(kinds.shape[0]):
+        if kinds[k] == CH_PERIPHERAL:
+            d = _dens_peripheral(mom, sqrt_s, chlegs[k], mass, wmin2)
+        elif kinds[k] == CH_BREMS:
+            d = _dens_brems(mom, sqrt_s, chlegs[k], mass, wmin2)
+        elif kinds[k] == CH_FSR:
+            d = _dens_fsr(mom, sqrt_s, chlegs[k], mass, wmin2)
+        else:
+            d = _dens_pairs(mom, sqrt_s, chlegs[k], mass, wmin2)
+        dens[k] = d
+        tot += alpha[k] * d
+    return tot
+
+
+@kernel
+def _passes_w(mom, mass, pdg, wmin2, mp_only) -> bool:
+    """Every opposite-charge same-flavour final pair above w_min (module docstring); only the
+    two-photon pair (legs 4, 5) for the multiperipheral diagrams alone."""
+    if mp_only:
+        return _pair_m2(mom, 4, 5, mass) >= wmin2
+    for i in (2, 4):
+        for j in (3, 5):
+            if pdg[i] == -pdg[j] and _pair_m2(mom, i, j, mass) < wmin2:
+                return False
+    return True
+
+
+@kernel
+def _trial(rng, par, kinds, chlegs, alpha, cum, mass, sgn, pdg, left, right, pairs, psign,
+           incl, mom, lab, dens, amp):
+    """One trial point: (weight pb, channel, sqrt_s); momenta in ``mom`` (c.m.), ``lab``."""
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF])
+    wmin2 = par[P_WMIN] ** 2
+    u = rng.random()
+    ch = 0
+    while ch < kinds.shape[0] - 1 and u >= cum[ch + 1]:
+        ch += 1
+    e = 0.5 * sqrt_s
+    pbeam = math.sqrt(e * e - mass[0] * mass[0])
+    _set(mom, 0, 0.0, 0.0, pbeam, e)
+    _set(mom, 1, 0.0, 0.0, -pbeam, e)
+    if kinds[ch] == CH_PERIPHERAL:
+        ok = _gen_peripheral(rng, mom, sqrt_s, chlegs[ch], mass, wmin2)
+    elif kinds[ch] == CH_BREMS:
+        ok = _gen_brems(rng, mom, sqrt_s, chlegs[ch], mass, wmin2)
+    elif kinds[ch] == CH_FSR:
+        ok = _gen_fsr(rng, mom, sqrt_s, chlegs[ch], mass, wmin2)
+    else:
+        ok = _gen_pairs(rng, mom, sqrt_s, chlegs[ch], mass, wmin2)
+    if not ok or not _passes_w(mom, mass, pdg, wmin2, par[P_MPONLY] > 0.5):
+        return 0.0, ch, sqrt_s
+    # lab frame and the acceptance cut
+    n_in = 0
+    for r in range(2, 6):
+        v = cm_to_lab1(mom[r, 0], mom[r, 1], mom[r, 2], mom[r, 3], bx, by, bz, nx, ny, nz)
+        for c in range(4):
+            lab[r, c] = v[c]
+        p = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        if p > par[P_PMIN] and p > 0.0 and par[P_CLO] <= v[2] / p <= par[P_CHI]:
+            n_in += 1
+    if n_in < par[P_NMIN]:
+        return 0.0, ch, sqrt_s
+    g = _dens_all(mom, sqrt_s, kinds, chlegs, alpha, mass, wmin2, dens)
+    if not g > 0.0:
+        return 0.0, ch, sqrt_s
+    me2 = me2_summed(mom, mass, sgn, left, right, pairs, psign, incl, amp)
+    s = sqrt_s * sqrt_s
+    w = GEV2_TO_PB * par[P_SYM] * 0.25 * me2 / (2.0 * s) / g
+    return w, ch, sqrt_s
+
+
+@kernel
+def _weights(rng, par, kinds, chlegs, alpha, mass, sgn, pdg, left, right, pairs, psign, incl,
+             n, ratio):
+    """Weights of n trials; ratio[i, k] = g_k / g (for the channel-share update)."""
+    cum = np.zeros(kinds.shape[0] + 1)
+    for k in range(kinds.shape[0]):
+        cum[k + 1] = cum[k] + alpha[k]
+    mom = np.zeros((6, 4))
+    lab = np.zeros((6, 4))
+    dens = np.zeros(kinds.shape[0])
+    amp = np.zeros(64, np.complex128)
+    out = np.empty(n)
+    for i in range(n):
+        w, _, sqrt_s = _trial(rng, par, kinds, chlegs, alpha, cum, mass, sgn, pdg, left, right,
+                              pairs, psign, incl, mom, lab, dens, amp)
+        out[i] = w
+        if w > 0.0:
+            g = 0.0
+            for k in range(kinds.shape[0]):
+                g += alpha[k] * dens[k]
+            for k in range(kinds.shape[0]):
+                ratio[i, k] = dens[k] / g
+        else:
+            for k in range(kinds.shape[0]):
+                ratio[i, k] = 0.0
+    return out
+
+
+@kernel
+def _put(out_i, out_f, r, pdg, status, v):
+    out_i[r, 0] = pdg
+    out_i[r, 1] = status
+    out_i[r, 2] = -1
+    for j in range(4):
+        out_f[r, j] = v[j]
+    for j in range(4, 8):
+        out_f[r, j] = 0.0
+
+
+@kernel
+def _generate(rng, par, kinds, chlegs, alpha, mass, sgn, pdg, left, right, pairs, psign, incl,
+              n, w_max, tables, max_rows):
+    cum = np.zeros(kinds.shape[0] + 1)
+    for k in range(kinds.shape[0]):
+        cum[k + 1] = cum[k] + alpha[k]
+    mom = np.zeros((6, 4))
+    lab = np.zeros((6, 4))
+    dens = np.zeros(kinds.shape[0])
+    amp = np.zeros(64, np.complex128)
+    out_i = np.empty((max_rows * n, 3), np.int64)
+    out_f = np.empty((max_rows * n, 8))
+    offset = np.zeros(n + 1, np.int64)
+    t_s = np.empty(n)
+    t_wa = np.empty(n)
+    t_wb = np.empty(n)
+    t_ch = np.empty(n, np.int32)
+    n_trials = 0
+    sum_w = 0.0
+    sum_w2 = 0.0
+    n_over = 0
+    k = 0
+    pos = 0
+    while k < n:
+        w, ch, sqrt_s = _trial(rng, par, kinds, chlegs, alpha, cum, mass, sgn, pdg, left, right,
+                               pairs, psign, incl, mom, lab, dens, amp)
+        n_trials += 1
+        sum_w += w
+        sum_w2 += w * w
+        if w > w_max:
+            n_over += 1
+        if w > 0.0 and rng.random() * w_max < w:
+            base = pos
+            for r in range(2, 6):
+                st = DECAYED if abs(pdg[r]) == 15 else FINAL
+                _put(out_i, out_f, pos, pdg[r], st, lab[r])
+                pos += 1
+            for r in range(4):
+                if abs(out_i[base + r, 0]) == 15:
+                    pos, _ = decay_tau1(rng, tables, base + r, base, out_i, out_f, pos)
+            t_s[k] = sqrt_s
+            t_wa[k] = math.sqrt(max(_pair_m2(mom, 2, 3, mass), 0.0))
+            t_wb[k] = math.sqrt(max(_pair_m2(mom, 4, 5, mass), 0.0))
+            t_ch[k] = ch
+            k += 1
+            offset[k] = pos
+    return (out_i[:pos], out_f[:pos], offset, t_s, t_wa, t_wb, t_ch, n_trials, sum_w, sum_w2,
+            n_over)
+
+
+class FourLepton(Process):
+    """e+e- -> l+l- l'+l'- at QED tree level, all diagrams, masses kept."""
+
+    name = "four_lepton"
+    description = ("e+e- -> four leptons (eeee, eemumu, eetautau, mumumumu, mumutautau): exact "
+                   "tree-level QED, all diagrams, helicity amplitudes, multi-channel sampling")
+    params = {
+        "final_state": Param(
+            str, "eemumu", "four-lepton final state",
+            choices=tuple(FINAL_STATES),
+        ),
+        "w_min_gev": Param(
+            float, 0.5,
+            "minimum invariant mass of every opposite-charge same-flavour final-state lepton "
+            "pair (GeV); 0.5 is the Belle II Physics Book (arXiv:1808.10567) W_ll cut",
+            minimum=0.0, exclusive_minimum=True,
+        ),
+        "diagrams": Param(
+            str, "all",
+            "'all': every tree-level diagram; 'multiperipheral': only the two two-photon "
+            "diagrams of the labelled e-(beam)->l_a-, e+(beam)->l_a+ lines (AAFH-like, "
+            "no identical-particle symmetrisation, W cut on the l_b pair only): a diagnostic",
+            choices=("all", "multiperipheral"),
+        ),
+    }
+    cuts = {
+        "min_charged": Param(
+            int, 0,
+            "minimum number of final-state leptons (taus before decay) in the lab polar-angle "
+            "window with momentum above charged_p_min_gev; 0 = off",
+            minimum=0, maximum=4,
+        ),
+        "charged_theta_min_deg": Param(
+            float, 17.0, "lower edge of the lab polar-angle window (deg; CDC acceptance 17-150 "
+            "deg, Belle II TDR arXiv:1011.0352 sec. 6)", minimum=0.0, maximum=180.0,
+        ),
+        "charged_theta_max_deg": Param(
+            float, 150.0, "upper edge of the lab polar-angle window (deg)",
+            minimum=0.0, maximum=180.0,
+        ),
+        "charged_p_min_gev": Param(
+            float, 0.0, "minimum lab momentum of a counted lepton (GeV)", minimum=0.0,
+        ),
+    }
+
+    def __init__(self, params: dict, cuts: dict, beams) -> None:
+        super().__init__(params, cuts, beams)
+        fs = params["final_state"]
+        (self._mass, self._sgn, self._pdg, self._left, self._right, self._pairs,
+         self._psign) = legs_setup(fs)
+        self._incl = np.ones((self._pairs.shape[0], 3), bool)
+        self._mp_only = params.get("diagrams", "all") == "multiperipheral"
+        if self._mp_only:
+            # identity pairing (first permutation): e- line, e+ line, l_b line in the middle
+            self._incl[:] = False
+            self._incl[0, 2] = True
+        self._kinds, self._chlegs, self.alpha = channels_setup(fs)
+        self.tables, _ = tau_tables(None)
+        has_tau = TAU in FINAL_STATES[fs][:2]
+        self.max_rows = 4 + (2 * (max_tree_rows() - 1) if has_tau else 0)
+
+    def validate(self, where: str) -> None:
+        c = self.c
+        check(
+            c["charged_theta_min_deg"] < c["charged_theta_max_deg"],
+            f"{where}: cuts.charged_theta_min_deg ({c['charged_theta_min_deg']}) must be below "
+            f"cuts.charged_theta_max_deg ({c['charged_theta_max_deg']})",
+        )
+        pa, pb, _ = FINAL_STATES[self.p["final_state"]]
+        check(
+            not self._mp_only or pa == ELECTRON,
+            f"{where}: process.diagrams = 'multiperipheral' needs an e+e- pair in the final "
+            f"state (eeee, eemumu, eetautau), not {self.p['final_state']!r}",
+        )
+        thr = 2.0 * (_MASS[pa] + _MASS[pb])
+        check(
+            self.beams.sqrt_s_gev > thr + 2.0 * self.p["w_min_gev"] - 2.0 * _MASS[pa],
+            f"{where}: process.w_min_gev ({self.p['w_min_gev']}) leaves no phase space at "
+            f"sqrt(s) = {self.beams.sqrt_s_gev:.3f} GeV",
+        )
+
+    def _par(self) -> np.ndarray:
+        par = np.zeros(N_PAR)
+        par[P_EHER:P_HALF + 1] = self.beams.as_tuple()
+        par[P_WMIN] = self.p["w_min_gev"]
+        c = self.c
+        par[P_NMIN] = float(c["min_charged"])
+        lo, hi = c["charged_theta_min_deg"], c["charged_theta_max_deg"]
+        par[P_CLO] = math.cos(math.radians(hi)) if hi < 180.0 else -2.0
+        par[P_CHI] = math.cos(math.radians(lo)) if lo > 0.0 else 2.0
+        par[P_PMIN] = c["charged_p_min_gev"]
+        par[P_SYM] = 1.0 if self._mp_only else FINAL_STATES[self.p["final_state"]][2]
+        par[P_MPONLY] = float(self._mp_only)
+        return par
+
+    def _args(self) -> tuple:
+        return (self._par(), self._kinds, self._chlegs, self.alpha, self._mass, self._sgn,
+                self._pdg, self._left, self._right, self._pairs, self._psign, self._incl)
+
+    def weights_and_ratios(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+        """Weights (pb) of n trials and g_k/g of every channel at each point."""
+        ratio = np.zeros((n, self._kinds.size))
+        w = _weights(rng, *self._args(), n, ratio)
+        return w, ratio
+
+    def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.weights_and_ratios(rng, n)[0]
+
+    def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
+        """Pilot: ``ALPHA_ITERATIONS`` Kleiss-Pittau updates of the channel shares on
+        ``points`` / (iterations + 1) trials each, then w_max from the last batch."""
+        batch = max(points // (ALPHA_ITERATIONS + 1), 1000)
+        for _ in range(ALPHA_ITERATIONS):
+            w, ratio = self.weights_and_ratios(rng, batch)
+            self._check_pilot(w)
+            wk = (w * w) @ ratio / w.size
+            if not np.any(wk > 0.0):
+                break
+            a = self.alpha * np.sqrt(wk)
+            a = a / a.sum()
+            a = np.maximum(a, ALPHA_FLOOR / a.size)
+            self.alpha = a / a.sum()
+        w, _ = self.weights_and_ratios(rng, batch)
+        self._check_pilot(w)
+        if not np.any(w > 0.0):
+            raise ValueError(f"process {self.name!r}: no accepted phase-space point in "
+                             f"{w.size} pilot trials; loosen the generator-level cuts")
+        self.w_max = PILOT_SAFETY * excess_quantile(w[w > 0.0], PILOT_TRUNCATION)
+        self.pilot_cross_section_pb = float(w.mean())
+        self.pilot_max_weight = float(w.max())
+        self.pilot_mean_weight = float(w.mean())
+
+    def _check_pilot(self, w: np.ndarray) -> None:
+        if not np.all(np.isfinite(w)):
+            raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")
+
+    def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
+        if self.w_max <= 0.0:
+            raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
+        (out_i, out_f, offset, t_s, t_wa, t_wb, t_ch, n_trials, sum_w, sum_w2,
+         n_over) = _generate(rng, *self._args(), n, self.w_max, self.tables, self.max_rows)
+        truth = {"sqrt_s": t_s, "w_a": t_wa, "w_b": t_wb, "channel": t_ch}
+        chunk = EventChunk(weight=np.ones(n), offset=offset,
+                           particles=rows_to_particles(out_i, out_f), truth=truth)
+        chunk.check(self.name)
+        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))

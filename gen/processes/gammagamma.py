@@ -1,0 +1,284 @@
+"""e+e- -> gamma gamma (gamma): QED pair annihilation with the electron mass, collinear ISR.
+
+Born (lowest order, electron mass m kept; F.A. Berends and R. Kleiss, Nucl. Phys. B186 (1981) 22,
+eq. (2); the same spin-averaged |M|^2 as Peskin & Schroeder eq. (5.105)): with E = sqrt(s)/2,
+beta = sqrt(1 - 4 m^2/s), c = cos(theta) of one photon in the c.m. frame, a = 1 - beta c,
+b = 1 + beta c, mu = 1 - beta^2 = 4 m^2/s,
+
+    dsigma/dOmega = alpha^2 / (2 s beta) * B,
+    B = b/a + a/b + 2 mu (1/a + 1/b) - mu^2 (1/a + 1/b)^2,
+
+integrated over half the solid angle (identical photons): sigma(|c| < c0) = int_0^c0 2 pi dc
+dsigma/dOmega. The mass regulates the forward peak 1/(1 - beta c) (a -> mu/2 at c = 1); for
+theta > 10 deg its effect is O(m^2/s) ~ 1e-8. The closed-form integral is in
+``born_sigma_gev2`` (tested against scipy quad).
+
+Radiation: collinear initial-state radiation by Kuraev-Fadin structure functions on both beams
+with explicit photons along the beams (``gen.processes.bhabha.collinear_isr1``; four-momentum
+conserving, s' = x1 x2 s), the photon pair produced in the rest frame of Q = P - k1 - k2 with
+the Born distribution, times K_ISR (the non-log O(alpha) soft+virtual factor of the s-channel
+annihilation, gen.radiation); the ISR photons go down the beam pipe. The O(alpha) corrections
+specific to gamma gamma production (Berends & Kleiss 1981: virtual boxes, photon emission at
+large angles; a few per mille to ~1 % for loose cuts) and wide-angle ISR are not included;
+running alpha does not enter (real photons couple with alpha(0)).
+
+Generator-level cuts (``[cuts]``, as BabaYaga@NLO ``cutsgg`` in the basf2 interface: an event
+is accepted if any two photons pass): at least two photons with c.m. polar angle in
+[theta_min, theta_max] and c.m. energy above ``e_min_gev``. Collinear ISR photons never pass,
+so this is a cut on the two annihilation photons.
+
+Output per event: the two annihilation photons (rows 0, 1; row 0 is the one sampled at
+``cos_theta``), then the ISR photons of the e- and e+ beam (only above
+``photon_min_energy_gev``), status 1, mother -1. Truth: ``sqrt_s``, ``sqrt_s_prime``,
+``cos_theta`` (photon 0 in the pair frame), ``n_isr``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gen.beams import Beams, cm_to_lab1, sample_collision1
+from gen.cards import Param, check
+from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, PHOTON
+from gen.events import EventChunk, SamplingStats
+from gen.jit import kernel
+from gen.kinematics import boost1
+from gen.processes.base import Process
+from gen.processes.bhabha import ISR_HARD_SHARE, collinear_isr1, isr_x_min
+from gen.processes.mumu import chunk_from_arrays
+from gen.radiation import ISR_K_FACTOR
+
+# layout of the flat parameter array handed to the kernels
+P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
+P_CLO, P_CHI, P_ECUT, P_CGEN = 5, 6, 7, 8
+P_ISR, P_EMIN, P_XMIN, P_HARD = 9, 10, 11, 12
+N_PAR = 13
+
+
+@kernel
+def dsigma_domega(s: float, c: float) -> float:
+    """Born dsigma/dOmega(e+e- -> gamma gamma) in GeV^-2 per steradian (module docstring)."""
+    mu = 4.0 * M_E * M_E / s
+    beta = math.sqrt(1.0 - mu)
+    a = 1.0 - beta * c
+    b = 1.0 + beta * c
+    inv = 1.0 / a + 1.0 / b
+    big_b = b / a + a / b + 2.0 * mu * inv - mu * mu * inv * inv
+    return ALPHA_EM * ALPHA_EM / (2.0 * s * beta) * big_b
+
+
+def born_sigma_gev2(s: float, cos_max: float) -> float:
+    """Closed-form Born sigma (GeV^-2) for both photons within |cos(theta)| < cos_max.
+
+    Antiderivatives over c in (-c0, c0), L = ln((1 + beta c0)/(1 - beta c0)):
+    int (b/a + a/b) dc = 4 L / beta - 4 c0 (b/a = 2/a - 1), int (1/a + 1/b) dc = 2 L / beta,
+    int (1/a + 1/b)^2 dc = int 4 / (1 - beta^2 c^2)^2 dc = 4 [c0 / (1 - beta^2 c0^2) + L/(2 beta)].
+    sigma = (1/2) 2 pi alpha^2 / (2 s beta) x the sum (1/2: identical photons).
+    """
+    mu = 4.0 * M_E * M_E / s
+    beta = math.sqrt(1.0 - mu)
+    c0 = cos_max
+    lg = math.log((1.0 + beta * c0) / (1.0 - beta * c0))
+    i1 = 4.0 * lg / beta - 4.0 * c0
+    i2 = 2.0 * lg / beta
+    i3 = 4.0 * (c0 / (1.0 - beta * beta * c0 * c0) + lg / (2.0 * beta))
+    return math.pi * ALPHA_EM**2 / (2.0 * s * beta) * (i1 + 2.0 * mu * i2 - mu * mu * i3)
+
+
+@kernel
+def _gg_trial(rng, par, buf, kk, ff):
+    """One trial: weight (pb) and the lab event in ``buf``.
+
+    Returns (weight, n_particles, sqrt_s, sqrt_s_prime, cos_theta, n_isr).
+    """
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF])
+    e_min = par[P_EMIN]
+    w = 1.0
+    if par[P_ISR] > 0.5:
+        w = collinear_isr1(rng, sqrt_s, par[P_HARD], par[P_XMIN], e_min, kk) * ISR_K_FACTOR
+    else:
+        for i in range(2):
+            for j in range(4):
+                kk[i, j] = 0.0
+    qz = -(kk[0, 2] + kk[1, 2])
+    qe = sqrt_s - kk[0, 3] - kk[1, 3]
+    sp = qe * qe - qz * qz
+    # photon 0: cos with density beta / ((1 - beta^2 c^2) 2 atanh(beta c0)) on [-c0, c0]
+    # (eta = atanh(beta c) uniform; the Born peak 1/(a b) up to mass terms)
+    c0 = par[P_CGEN]
+    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_E * M_E * (1.0 + 1e-9):
+        return 0.0, 0, sqrt_s, 0.0, 0.0, 0
+    beta = math.sqrt(1.0 - 4.0 * M_E * M_E / sp)
+    eta_max = math.atanh(beta * c0)
+    c = math.tanh(eta_max * (2.0 * rng.random() - 1.0)) / beta
+    pdf = beta / ((1.0 - beta * beta * c * c) * 2.0 * eta_max)
+    msp = math.sqrt(sp)
+    # 2 pi (phi) x 1/2 (identical photons)
+    w *= GEV2_TO_PB * math.pi * dsigma_domega(sp, c) / pdf
+    bqz = qz / qe
+    phi = 2.0 * math.pi * rng.random()
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    k = 0.5 * msp
+    dx, dy = sn * math.cos(phi), sn * math.sin(phi)
+    ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = k * dx, k * dy, k * c, k
+    ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -k * dx, -k * dy, -k * c, k
+    for r in range(2):
+        v = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], 0.0, 0.0, bqz)
+        ct = v[2] / v[3]
+        if v[3] < par[P_ECUT] or ct < par[P_CLO] or ct > par[P_CHI]:
+            return 0.0, 0, sqrt_s, msp, c, 0
+        for j in range(4):
+            ff[r, j] = v[j]
+    n = 0
+    n_isr = 0
+    for r in range(2):
+        lab = cm_to_lab1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], bx, by, bz, nx, ny, nz)
+        for j in range(4):
+            buf[n, j] = lab[j]
+        n += 1
+    for i in range(2):
+        if kk[i, 3] > 0.0:
+            lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3], bx, by, bz, nx, ny, nz)
+            for j in range(4):
+                buf[n, j] = lab[j]
+            n += 1
+            n_isr += 1
+    return w, n, sqrt_s, msp, c, n_isr
+
+
+@kernel
+def _gg_weights(rng, par, n):
+    out = np.empty(n)
+    buf = np.zeros((4, 4))
+    kk = np.zeros((2, 4))
+    ff = np.zeros((2, 4))
+    for i in range(n):
+        out[i] = _gg_trial(rng, par, buf, kk, ff)[0]
+    return out
+
+
+@kernel
+def _gg_generate(rng, par, n, w_max):
+    """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics."""
+    cap = 4 * n
+    mom = np.zeros((cap, 4))
+    pdg = np.full(cap, PHOTON, np.int32)
+    offset = np.zeros(n + 1, np.int64)
+    t_sqrt_s = np.empty(n)
+    t_sqrt_sp = np.empty(n)
+    t_cos = np.empty(n)
+    t_nisr = np.empty(n, np.int32)
+    buf = np.zeros((4, 4))
+    kk = np.zeros((2, 4))
+    ff = np.zeros((2, 4))
+    n_trials = 0
+    sum_w = 0.0
+    sum_w2 = 0.0
+    n_over = 0
+    k = 0
+    pos = 0
+    while k < n:
+        w, m, sqrt_s, msp, c, n_isr = _gg_trial(rng, par, buf, kk, ff)
+        n_trials += 1
+        sum_w += w
+        sum_w2 += w * w
+        if w > w_max:
+            n_over += 1
+        if w > 0.0 and rng.random() * w_max < w:
+            for r in range(m):
+                for j in range(4):
+                    mom[pos + r, j] = buf[r, j]
+            pos += m
+            t_sqrt_s[k] = sqrt_s
+            t_sqrt_sp[k] = msp
+            t_cos[k] = c
+            t_nisr[k] = n_isr
+            k += 1
+            offset[k] = pos
+    return (mom[:pos], pdg[:pos], offset, t_sqrt_s, t_sqrt_sp, t_cos, t_nisr,
+            n_trials, sum_w, sum_w2, n_over)
+
+
+class GammaGamma(Process):
+    """e+e- -> gamma gamma (gamma): Born with the electron mass and collinear ISR."""
+
+    name = "gammagamma"
+    description = (
+        "e+e- -> gamma gamma(gamma): QED Born with electron mass (Berends-Kleiss), collinear "
+        "ISR structure functions"
+    )
+    params = {
+        "isr": Param(bool, True, "initial-state radiation (Kuraev-Fadin structure functions)"),
+        "photon_min_energy_gev": Param(
+            float, 1e-4, "ISR photons softer than this (c.m.) are not produced",
+            minimum=1e-6, maximum=0.05,
+        ),
+    }
+    cuts = {
+        "theta_min_deg": Param(
+            float, 10.0, "minimum c.m. polar angle of the two photons (deg)",
+            minimum=0.0, maximum=179.0,
+        ),
+        "theta_max_deg": Param(
+            float, 170.0, "maximum c.m. polar angle of the two photons (deg)",
+            minimum=1.0, maximum=180.0,
+        ),
+        "e_min_gev": Param(
+            float, 0.15, "minimum c.m. energy of the two photons (GeV)", minimum=0.0,
+        ),
+    }
+
+    def validate(self, where: str) -> None:
+        c = self.c
+        check(
+            c["theta_min_deg"] < c["theta_max_deg"],
+            f"{where}: cuts.theta_min_deg ({c['theta_min_deg']}) must be below "
+            f"cuts.theta_max_deg ({c['theta_max_deg']})",
+        )
+        check(
+            c["e_min_gev"] < 0.5 * self.beams.sqrt_s_gev,
+            f"{where}: cuts.e_min_gev ({c['e_min_gev']}) must be below sqrt(s)/2 = "
+            f"{0.5 * self.beams.sqrt_s_gev:.3f} GeV",
+        )
+
+    def cos_window(self) -> float:
+        """c0: Born photons are sampled in |cos| < c0, the back-to-back pairs the cuts allow."""
+        lo = max(self.c["theta_min_deg"], 180.0 - self.c["theta_max_deg"])
+        return math.cos(math.radians(lo))
+
+    def _par(self) -> np.ndarray:
+        par = np.zeros(N_PAR)
+        c = self.c
+        par[P_EHER:P_HALF + 1] = self.beams.as_tuple()
+        par[P_CLO] = math.cos(math.radians(c["theta_max_deg"]))
+        par[P_CHI] = math.cos(math.radians(c["theta_min_deg"]))
+        par[P_ECUT] = c["e_min_gev"]
+        par[P_CGEN] = self.cos_window()
+        par[P_ISR] = float(self.p["isr"])
+        par[P_EMIN] = self.p["photon_min_energy_gev"]
+        theta_lo = math.degrees(math.acos(self.cos_window()))
+        par[P_XMIN] = isr_x_min(c["e_min_gev"], theta_lo, self.beams.sqrt_s_gev)
+        par[P_HARD] = ISR_HARD_SHARE
+        return par
+
+    def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return _gg_weights(rng, self._par(), n)
+
+    def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
+        if self.w_max <= 0.0:
+            raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
+        (mom, pdg, offset, sqrt_s, sqrt_sp, cos, nisr,
+         n_trials, sum_w, sum_w2, n_over) = _gg_generate(rng, self._par(), n, self.w_max)
+        truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "cos_theta": cos, "n_isr": nisr}
+        chunk = chunk_from_arrays(mom, pdg, offset, truth)
+        chunk.check(self.name)
+        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+
+
+def born_sigma_pb(beams: Beams, theta_min_deg: float, theta_max_deg: float) -> float:
+    """Closed-form Born sigma (pb) at the nominal sqrt(s) within the polar-angle cuts."""
+    c0 = math.cos(math.radians(max(theta_min_deg, 180.0 - theta_max_deg)))
+    return GEV2_TO_PB * born_sigma_gev2(beams.sqrt_s_gev**2, c0)

@@ -1,0 +1,381 @@
+"""e+e- -> gamma* -> q qbar (q = u, d, s, c) continuum with ISR, Lund string hadronisation and
+generic hadron decays.
+
+Cross section (photon exchange, no Z: < 1e-3 at 10.58 GeV; with ``vacuum_polarisation``
+(default, as ``mumu``) x |1/(1 - Delta alpha(s'))|^2 from ``gen.vacpol``, +7.7 % at 10.58 GeV):
+
+    sigma_q(s') = N_c Q_q^2 (4 pi alpha^2 / (3 s')) beta_q (3 - beta_q^2)/2 (1 + alpha_s(s')/pi),
+
+the R-ratio at O(alpha_s) (PDG RPP 2024, "Cross-section formulae" and QCD review, eq. for R:
+R = N_c sum Q_q^2 (1 + alpha_s/pi + ...)), the massive-quark vector-current Born factor
+beta (3 - beta^2)/2 (as for tau pairs), beta_q = sqrt(1 - 4 m_q^2 / s'), m_c = 1.5 GeV (the
+c mass of the string model, gen.hadronization.tables; m_u = m_d = m_s = 0). alpha_s at one loop
+with n_f = 5 from alpha_s(M_Z) = 0.1180 (PDG RPP 2024, QCD review). c cbar is produced only
+above the open-charm threshold 2 m(D0) (no charmonium below; J/psi, psi(2S) are absent from the
+radiative return, as are the rho, omega, phi for the light quarks). The O(alpha_s) mass
+corrections and O(alpha_s^2) terms of R are not included.
+Reference (Belle II Physics Book arXiv:1808.10567, table of cross sections at 10.58 GeV, KKMC
+with ISR): u ubar 1.61, d dbar 0.40, s sbar 0.38, c cbar 1.30 nb; tests/gen/test_qqbar.py
+compares the Born values and tests/validation/test_qqbar_spectra.py the ISR-corrected ones.
+
+ISR: electron structure functions (``gen.radiation``, Kuraev-Fadin) with K_ISR, the q qbar pair
+in the rest frame of Q = P_beams - k1 - k2 with the Born distribution 1 + cos^2 (massive c:
+1 + cos^2 + (1 - beta^2) sin^2) about the Collins-Soper axis. The hadronic mass sqrt(s') must
+exceed ``min_hadronic_mass_gev`` (default 2 GeV: below it e+e- -> hadrons is a sum of
+resonances that a string does not describe); the cross section in the file is within that
+generator-level cut. No photon FSR off the quarks. With ``gluon_radiation`` the hardest gluon
+is emitted and the q qbar g system fragmented as two string pieces (gen.hadronization.gluon);
+without it the q qbar string fragments directly (gen.hadronization.string).
+
+Output per event: the ISR photons (e- beam, e+ beam; status 1, mother -1), then the primary
+hadrons of the string (status 1, mother -1, produced at the origin), then, with ``decays``,
+their decay products (``gen.decays.generic.decay_unstable``: decayed hadrons status 2,
+daughters with mothers and displaced vertices). Truth: ``flavour`` (1 d, 2 u, 3 s, 4 c),
+``cos_theta`` (quark about the Collins-Soper axis), ``sqrt_s``, ``sqrt_s_prime``, ``n_isr``,
+``n_primary`` (primary hadrons), ``gluon`` (1 if a gluon was emitted and resolved).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gen.beams import Beams, cm_to_lab1, sample_collision1
+from gen.cards import Param, check
+from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, PHOTON, mass_gev
+from gen.events import FINAL, PARTICLE_FIELDS, EventChunk, SamplingStats
+from gen.hadronization.gluon import MAX_EVENT_HADRONS, fragment_event1
+from gen.hadronization.string import MAX_HADRONS
+from gen.hadronization.tables import L_MC, QUARKS, lund_parameters, meson_tables
+from gen.jit import kernel
+from gen.kinematics import boost1, rotate_z_to1
+from gen.processes.base import Process
+from gen.radiation import ISR_HARD_FRACTION, ISR_K_FACTOR, collins_soper_axis1, isr_photons1
+from gen.vacpol import vp_factor1
+
+#: alpha_s(M_Z) (PDG RPP 2024, QCD review, world average)
+ALPHA_S_MZ = 0.1180
+#: Z mass (GeV) for the running of alpha_s (PDG via ``particle``)
+M_Z = mass_gev(23)
+#: one-loop beta-function coefficient b0 = (33 - 2 n_f) / (12 pi), n_f = 5
+_B0 = (33.0 - 10.0) / (12.0 * math.pi)
+#: open-charm threshold 2 m(D0) (PDG via ``particle``)
+CHARM_THRESHOLD = 2.0 * mass_gev(421)
+#: number of colours
+N_C = 3.0
+#: quark charges (PDG codes 1..4)
+_CHARGE = np.array([0.0, -1.0 / 3.0, 2.0 / 3.0, -1.0 / 3.0, 2.0 / 3.0])
+
+# layout of the flat parameter array handed to the kernels
+P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
+P_ISR, P_EMIN, P_XMIN, P_HARD, P_MMIN, P_MC = 5, 6, 7, 8, 9, 10
+P_ON = 11  # 4 entries: flavour d, u, s, c enabled (PDG order 1..4)
+P_GLUON = 15
+P_VP = 16
+N_PAR = 17
+
+
+def alpha_s(q_gev: float) -> float:
+    """One-loop alpha_s(Q), n_f = 5, from alpha_s(M_Z) (PDG RPP 2024, QCD review)."""
+    return ALPHA_S_MZ / (1.0 + ALPHA_S_MZ * _B0 * math.log(q_gev * q_gev / (M_Z * M_Z)))
+
+
+@kernel
+def _alpha_s1(s: float) -> float:
+    return ALPHA_S_MZ / (1.0 + ALPHA_S_MZ * _B0 * math.log(s / (M_Z * M_Z)))
+
+
+@kernel
+def flavour_sigma1(s: float, q: int, m_c: float) -> float:
+    """Born x (1 + alpha_s/pi) sigma(e+e- -> q qbar) in GeV^-2 at c.m. energy squared s."""
+    if s <= 0.0:
+        return 0.0
+    f = 1.0
+    if q == 4:
+        if s <= CHARM_THRESHOLD * CHARM_THRESHOLD:
+            return 0.0
+        b2 = 1.0 - 4.0 * m_c * m_c / s
+        b = math.sqrt(b2)
+        f = b * (3.0 - b2) / 2.0
+    qq = _CHARGE[q]
+    return (N_C * qq * qq * 4.0 * math.pi * ALPHA_EM**2 / (3.0 * s) * f
+            * (1.0 + _alpha_s1(s) / math.pi))
+
+
+@kernel
+def _sample_cos(rng, s: float, q: int, m_c: float) -> float:
+    """cos(theta*) of the quark from 1 + c^2 + (1 - beta^2)(1 - c^2) (beta = 1 for u, d, s)."""
+    b2 = 1.0 - 4.0 * m_c * m_c / s if q == 4 else 1.0
+    while True:
+        c = 2.0 * rng.random() - 1.0
+        if rng.random() * 2.0 < 2.0 - b2 + b2 * c * c:
+            return c
+
+
+@kernel
+def _qqbar_point(rng, par, kk):
+    """Beams, ISR and flavour of one trial: (weight pb, flavour, sqrt_s, s', boost params...)."""
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF])
+    w = 1.0
+    if par[P_ISR] > 0.5:
+        wi, _, _ = isr_photons1(rng, sqrt_s, M_E, par[P_HARD], par[P_XMIN], par[P_EMIN], kk)
+        w = wi * ISR_K_FACTOR
+    else:
+        for i in range(2):
+            for j in range(4):
+                kk[i, j] = 0.0
+    qe = sqrt_s - kk[0, 3] - kk[1, 3]
+    qx = -(kk[0, 0] + kk[1, 0])
+    qy = -(kk[0, 1] + kk[1, 1])
+    qz = -(kk[0, 2] + kk[1, 2])
+    sp = qe * qe - qx * qx - qy * qy - qz * qz
+    if w <= 0.0 or qe <= 0.0 or sp <= par[P_MMIN] * par[P_MMIN]:
+        return 0.0, 0, sqrt_s, 0.0, bx, by, bz, nx, ny, nz
+    tot = 0.0
+    for q in range(1, 5):
+        if par[P_ON + q - 1] > 0.5:
+            tot += flavour_sigma1(sp, q, par[P_MC])
+    if tot <= 0.0:
+        return 0.0, 0, sqrt_s, sp, bx, by, bz, nx, ny, nz
+    vp = vp_factor1(sp) if par[P_VP] > 0.5 else 1.0
+    u = rng.random() * tot
+    flav = 0
+    acc = 0.0
+    for q in range(1, 5):
+        if par[P_ON + q - 1] > 0.5:
+            acc += flavour_sigma1(sp, q, par[P_MC])
+            flav = q
+            if u < acc:
+                break
+    return w * GEV2_TO_PB * tot * vp, flav, sqrt_s, sp, bx, by, bz, nx, ny, nz
+
+
+@kernel
+def _qqbar_weights(rng, par, n):
+    out = np.empty(n)
+    kk = np.zeros((2, 4))
+    for i in range(n):
+        out[i] = _qqbar_point(rng, par, kk)[0]
+    return out
+
+
+@kernel
+def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
+    """Hit-or-miss until ``n`` events; accepted points are hadronised and taken to the lab."""
+    cap = 24 * n + MAX_EVENT_HADRONS + 2
+    pdg = np.empty(cap, np.int32)
+    mom = np.empty((cap, 4))
+    offset = np.zeros(n + 1, np.int64)
+    t_flav = np.empty(n, np.int32)
+    t_cos = np.empty(n)
+    t_sqrt_s = np.empty(n)
+    t_sqrt_sp = np.empty(n)
+    t_nisr = np.empty(n, np.int32)
+    t_nprim = np.empty(n, np.int32)
+    t_gluon = np.empty(n, np.int32)
+    kk = np.zeros((2, 4))
+    out_pdg = np.empty(MAX_EVENT_HADRONS, np.int32)
+    out_p = np.empty((MAX_EVENT_HADRONS, 4))
+    buf_pdg = np.empty(MAX_HADRONS, np.int32)
+    buf_p = np.empty((MAX_HADRONS, 4))
+    parts = np.zeros((3, 4))
+    n_trials = 0
+    sum_w = 0.0
+    sum_w2 = 0.0
+    n_over = 0
+    n_fail = 0
+    k = 0
+    pos = 0
+    while k < n:
+        w, flav, sqrt_s, sp, bx, by, bz, nx, ny, nz = _qqbar_point(rng, par, kk)
+        n_trials += 1
+        sum_w += w
+        sum_w2 += w * w
+        if w > w_max:
+            n_over += 1
+        if not (w > 0.0 and rng.random() * w_max < w):
+            continue
+        msp = math.sqrt(sp)
+        nh, glu, _, _ = fragment_event1(rng, lund, mass, width, m_lo, m_hi, flav, msp,
+                                        par[P_GLUON] > 0.5, out_pdg, out_p, buf_pdg, buf_p,
+                                        parts)
+        if nh < 0:  # below every two-meson threshold: cannot happen above min mass 2 GeV
+            n_fail += 1
+            continue
+        qx = -(kk[0, 0] + kk[1, 0])
+        qy = -(kk[0, 1] + kk[1, 1])
+        qz = -(kk[0, 2] + kk[1, 2])
+        qe = sqrt_s - kk[0, 3] - kk[1, 3]
+        bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
+        ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
+        c = _sample_cos(rng, sp, flav, par[P_MC])
+        phi = 2.0 * math.pi * rng.random()
+        sn = math.sqrt(max(1.0 - c * c, 0.0))
+        dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
+        if pos + nh + 2 > pdg.shape[0]:
+            new_cap = 2 * pdg.shape[0] + nh + 2
+            pdg2 = np.empty(new_cap, np.int32)
+            mom2 = np.empty((new_cap, 4))
+            pdg2[:pos] = pdg[:pos]
+            mom2[:pos] = mom[:pos]
+            pdg, mom = pdg2, mom2
+        n_isr = 0
+        for i in range(2):
+            if kk[i, 3] > 0.0:
+                lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3], bx, by, bz, nx, ny, nz)
+                pdg[pos] = PHOTON
+                for j in range(4):
+                    mom[pos, j] = lab[j]
+                pos += 1
+                n_isr += 1
+        for h in range(nh):
+            # string frame (quark along +z) -> q qbar frame -> e+e- c.m. -> lab
+            rx, ry, rz = rotate_z_to1(out_p[h, 0], out_p[h, 1], out_p[h, 2], dx, dy, dz)
+            v = boost1(rx, ry, rz, out_p[h, 3], bqx, bqy, bqz)
+            lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
+            pdg[pos] = out_pdg[h]
+            for j in range(4):
+                mom[pos, j] = lab[j]
+            pos += 1
+        t_flav[k] = flav
+        t_cos[k] = c
+        t_sqrt_s[k] = sqrt_s
+        t_sqrt_sp[k] = msp
+        t_nisr[k] = n_isr
+        t_nprim[k] = nh
+        t_gluon[k] = 1 if glu else 0
+        k += 1
+        offset[k] = pos
+    return (pdg[:pos], mom[:pos], offset, t_flav, t_cos, t_sqrt_s, t_sqrt_sp, t_nisr, t_nprim,
+            t_gluon, n_trials, sum_w, sum_w2, n_over, n_fail)
+
+
+def _flavour_list(value: list, where: str) -> list[str]:
+    check(len(value) > 0, f"{where}: must name at least one of u, d, s, c")
+    for f in value:
+        check(isinstance(f, str) and f in QUARKS,
+              f"{where}: {f!r} is not a quark flavour; allowed: 'u', 'd', 's', 'c'")
+    check(len(set(value)) == len(value), f"{where}: a flavour is listed twice ({value!r})")
+    return value
+
+
+class QQbar(Process):
+    """e+e- -> q qbar (u, d, s, c) with ISR, string fragmentation and hadron decays."""
+
+    name = "qqbar"
+    description = (
+        "e+e- -> gamma* -> q qbar (u, d, s, c) continuum: R-ratio cross section at "
+        "O(alpha_s), ISR structure functions, Lund string fragmentation (Monash 2013 "
+        "parameters, hardest gluon emission), hadron decays from DECAY_BELLE2.DEC"
+    )
+    params = {
+        "flavours": Param(list, ["u", "d", "s", "c"],
+                          "quark flavours produced, a subset of 'u', 'd', 's', 'c'"),
+        "isr": Param(bool, True, "initial-state radiation (Kuraev-Fadin structure functions)"),
+        "vacuum_polarisation": Param(
+            bool, True,
+            "running alpha(s') of the photon exchange (gen.vacpol: leptons + hadrons; +7.7 % "
+            "at 10.58 GeV, as in mumu); false = alpha(0)"),
+        "gluon_radiation": Param(
+            bool, True,
+            "hardest gluon emission (q qbar g matrix element with Sudakov, pT > 0.5 GeV; "
+            "gen.hadronization.gluon)"),
+        "decays": Param(bool, True,
+                        "decay unstable hadrons (gen.decays.generic, DECAY_BELLE2.DEC)"),
+        "min_hadronic_mass_gev": Param(
+            float, 2.0,
+            "minimum q qbar mass sqrt(s') after ISR (GeV); below ~2 GeV hadron production is "
+            "resonant and not described by a string",
+            minimum=1.0, exclusive_minimum=False,
+        ),
+        "photon_min_energy_gev": Param(
+            float, 1e-4, "ISR photons softer than this (c.m.) are not produced",
+            minimum=1e-6, maximum=0.05,
+        ),
+        "lund_a": Param(float, 0.68, "Lund a (StringZ:aLund; Monash arXiv:1404.5630)",
+                        minimum=0.0, exclusive_minimum=True, maximum=5.0),
+        "lund_b_gev2": Param(float, 0.98, "Lund b in GeV^-2 (StringZ:bLund; Monash)",
+                             minimum=0.0, exclusive_minimum=True, maximum=5.0),
+        "sigma_pt_gev": Param(float, 0.335, "string pT width (StringPT:sigma; Monash)",
+                              minimum=0.0, exclusive_minimum=True, maximum=2.0),
+        "prob_s_to_ud": Param(float, 0.217, "s/u ratio of new flavours (StringFlav:probStoUD)",
+                              minimum=0.0, maximum=1.0),
+    }
+    cuts: dict[str, Param] = {}
+
+    def __init__(self, params: dict, cuts: dict, beams: Beams) -> None:
+        super().__init__(params, cuts, beams)
+        self.lund = lund_parameters({
+            "a_lund": params["lund_a"], "b_lund": params["lund_b_gev2"],
+            "sigma_pt": params["sigma_pt_gev"], "prob_s_to_ud": params["prob_s_to_ud"]})
+        self.tables = meson_tables()
+        self.n_fragmentation_failures = 0
+
+    def validate(self, where: str) -> None:
+        flavours = _flavour_list(self.p["flavours"], f"{where}: process.flavours")
+        m_min = self.p["min_hadronic_mass_gev"]
+        check(m_min < self.beams.sqrt_s_gev,
+              f"{where}: process.min_hadronic_mass_gev ({m_min}) must be below sqrt(s) = "
+              f"{self.beams.sqrt_s_gev:.3f} GeV")
+        if flavours == ["c"]:
+            check(self.beams.sqrt_s_gev > CHARM_THRESHOLD,
+                  f"{where}: process.flavours = ['c'] needs sqrt(s) above the open-charm "
+                  f"threshold {CHARM_THRESHOLD:.3f} GeV")
+
+    def _par(self) -> np.ndarray:
+        par = np.zeros(N_PAR)
+        par[P_EHER:P_HALF + 1] = self.beams.as_tuple()
+        par[P_ISR] = float(self.p["isr"])
+        par[P_EMIN] = self.p["photon_min_energy_gev"]
+        m_min = self.p["min_hadronic_mass_gev"]
+        if self.p["flavours"] == ["c"]:
+            m_min = max(m_min, CHARM_THRESHOLD)
+        par[P_MMIN] = m_min
+        # lower edge of the hard ISR sampling channel: the lowest hadronic mass generated
+        par[P_XMIN] = min(m_min**2 / self.beams.sqrt_s_gev**2, 0.9)
+        par[P_HARD] = ISR_HARD_FRACTION
+        par[P_MC] = self.lund[L_MC]
+        par[P_GLUON] = float(self.p["gluon_radiation"])
+        par[P_VP] = float(self.p["vacuum_polarisation"])
+        for f in self.p["flavours"]:
+            par[P_ON + QUARKS[f] - 1] = 1.0
+        return par
+
+    def born_cross_section_pb(self, sqrt_s_gev: float | None = None) -> dict[str, float]:
+        """sigma_q (pb) per enabled flavour at ``sqrt_s_gev`` (default nominal), no ISR; with
+        the vacuum-polarisation factor if ``vacuum_polarisation``."""
+        e = self.beams.sqrt_s_gev if sqrt_s_gev is None else sqrt_s_gev
+        par = self._par()
+        vp = vp_factor1(e * e) if par[P_VP] > 0.5 else 1.0
+        return {f: GEV2_TO_PB * flavour_sigma1(e * e, QUARKS[f], par[P_MC]) * vp
+                for f in self.p["flavours"]}
+
+    def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return _qqbar_weights(rng, self._par(), n)
+
+    def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
+        if self.w_max <= 0.0:
+            raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
+        t = self.tables
+        (pdg, mom, offset, flav, cos, sqrt_s, sqrt_sp, nisr, nprim, glu,
+         n_trials, sum_w, sum_w2, n_over, n_fail) = _qqbar_generate(
+            rng, self._par(), self.lund, t.mass, t.width, t.m_lo, t.m_hi, n, self.w_max)
+        self.n_fragmentation_failures += int(n_fail)
+        npart = pdg.shape[0]
+        particles = {k: np.zeros(npart, dtype=v) for k, v in PARTICLE_FIELDS.items()}
+        particles["pdg"][:] = pdg
+        particles["status"][:] = FINAL
+        particles["mother"][:] = -1
+        for c, name in enumerate(("px", "py", "pz", "e")):
+            particles[name][:] = mom[:, c]
+        truth = {"flavour": flav, "cos_theta": cos, "sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp,
+                 "n_isr": nisr, "n_primary": nprim, "gluon": glu}
+        chunk = EventChunk(weight=np.ones(n), offset=offset, particles=particles, truth=truth)
+        if self.p["decays"]:
+            from gen.decays.generic import decay_unstable
+
+            chunk = decay_unstable(chunk, rng)
+        chunk.check(self.name)
+        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))

@@ -1,0 +1,135 @@
+"""Running QED coupling: one-loop leptonic vacuum polarisation plus a hadronic parametrisation.
+
+alpha(q^2) = alpha(0) / (1 - Delta alpha(q^2)), Delta alpha complex for timelike q^2 above a
+threshold (q^2 > 0 timelike, q^2 < 0 spacelike, GeV^2).
+
+Leptons (one loop, exact in the lepton mass m; e.g. F. Jegerlehner, "The anomalous magnetic
+moment of the muon", Springer 2017, eq. (2.17); H. Burkhardt et al., Z. Phys. C43 (1989) 497),
+with x = 4 m^2 / q^2, beta = sqrt(1 - x):
+
+    Re Delta alpha_l = (alpha / 3 pi) [ -5/3 - x + (1 + x/2) beta ln|(1 + beta)/(1 - beta)| ]
+                                                                   (q^2 < 0 or q^2 > 4 m^2),
+    Re Delta alpha_l = (alpha / 3 pi) [ -5/3 - x + (1 + x/2) 2 b atan(1/b) ],
+                                                         b = sqrt(x - 1)  (0 < q^2 < 4 m^2),
+    Im Delta alpha_l = -(alpha / 3) beta (3 - beta^2) / 2                     (q^2 > 4 m^2),
+
+i.e. Im Delta alpha = -(alpha/3) R(s) for q^2 + i0, the Feynman prescription of the Z propagator
+1/(s - M_Z^2 + i M_Z Gamma_Z) (Peskin & Schroeder eq. (7.91): Delta alpha = Pi_2-hat there;
+equivalently the dispersion relation Delta alpha(s) = -(alpha s / 3 pi) int ds' R(s') /
+(s' (s' - s - i0))). For |q^2| >> m^2 the real part tends
+to (alpha / 3 pi)(ln(|q^2|/m^2) - 5/3); for |q^2| << m^2 to -(alpha/pi) q^2 / (15 m^2) (Uehling).
+Lepton masses from ``particle`` (gen.constants).
+
+Hadrons: the five-flavour parametrisation of H. Burkhardt and B. Pietrzyk (Moriond 1995,
+update of TASSO note 192 (1981); the ``REPI95`` routine distributed with BHLUMI 4 / KKMC,
+S. Jadach et al., Comput. Phys. Commun. 102 (1997) 229): Re Delta alpha_had(q^2) =
+A + B ln(1 + C |q^2|) piecewise in sqrt|q^2| (the same value for spacelike and timelike q^2; it
+averages over narrow resonances). Its stated accuracy is +-0.0007 at M_Z
+(Delta alpha_had(M_Z^2) = 0.0280 +- 0.0007; PDG RPP 2024 sec. 10: 0.02783 +- 0.00006). At
+q^2 = -1 GeV^2 it gives 0.00372 against 0.003736 +- 0.000093 of Eidelman & Jegerlehner
+(Z. Phys. C67 (1995) 585, hadr5; the value quoted in the BHLUMI 4 source). At sqrt(s) = 10.58 GeV
+it gives Re Delta alpha_had = 0.01525 (Re Delta alpha = 0.0365 in all, 1/alpha = 132.0).
+The hadronic imaginary part uses Im Delta alpha_had = -(alpha/3) R(s) with R(s) = (3 pi / alpha)
+d Re Delta alpha_had / d ln s from the same parametrisation above the two-pion threshold
+(R = 3.83 at 10.58 GeV; the measured R there is ~3.6, Belle/BaBar, PDG RPP 2024 "Plots of cross
+sections": the difference changes |1 - Delta alpha|^2 by < 1e-5).
+
+The top quark (Delta alpha_top ~ -1e-5 at 10.58 GeV) and two-loop leptonic terms (+8e-5 at
+M_Z, Steinhauser hep-ph/9803313) are neglected.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gen.constants import ALPHA_EM, M_E, M_MU, M_PI, M_TAU
+from gen.jit import kernel
+
+_ALPHA_3PI = ALPHA_EM / (3.0 * math.pi)
+# Below this |q^2| / m^2 the closed form cancels badly: use the Uehling series (two terms).
+_SMALL_Q2_OVER_M2 = 1e-3
+# Burkhardt & Pietrzyk 1995 (REPI95, BHLUMI 4): upper edges of sqrt|q^2| (GeV) and A, B, C.
+_BP_W1, _BP_W2, _BP_W3, _BP_W4 = 2.0, 4.0, 10.0, 91.2
+_BP_A = (0.0, 0.0, 0.0, 0.00122270, 0.00164178)
+_BP_B = (0.00228770, 0.00251507, 0.00279328, 0.00296694, 0.00292051)
+_BP_C = (4.08041425, 3.09624477, 2.07463133, 1.0, 1.0)
+_TWO_PI_THRESHOLD = 4.0 * M_PI * M_PI
+
+
+@kernel
+def delta_alpha_lepton1(q2: float, m: float) -> tuple[float, float]:
+    """(Re, Im) of the one-loop Delta alpha of one lepton of mass m (GeV) at q^2 (GeV^2)."""
+    if q2 == 0.0:
+        return 0.0, 0.0
+    r = q2 / (m * m)
+    if abs(r) < _SMALL_Q2_OVER_M2:
+        # Pi(q^2) expansion (alpha/pi)(r/15 + r^2/140 + ...), Delta alpha = -Pi.
+        return -ALPHA_EM / math.pi * (r / 15.0 + r * r / 140.0), 0.0
+    x = 4.0 / r
+    if 0.0 < x < 1.0 or x < 0.0:
+        beta = math.sqrt(1.0 - x)
+        # |(1 + beta)/(1 - beta)| = (1 + beta)^2 / |x| without the cancellation in 1 - beta.
+        log_term = math.log((1.0 + beta) ** 2 / abs(x))
+        re = _ALPHA_3PI * (-5.0 / 3.0 - x + (1.0 + 0.5 * x) * beta * log_term)
+        im = 0.0
+        if x > 0.0:
+            im = -ALPHA_EM / 3.0 * beta * (3.0 - beta * beta) / 2.0
+        return re, im
+    b = math.sqrt(x - 1.0)
+    if b == 0.0:
+        return _ALPHA_3PI * (-8.0 / 3.0), 0.0
+    re = _ALPHA_3PI * (-5.0 / 3.0 - x + (1.0 + 0.5 * x) * 2.0 * b * math.atan(1.0 / b))
+    return re, 0.0
+
+
+@kernel
+def _bp_region1(t: float) -> int:
+    w = math.sqrt(t)
+    if w < _BP_W1:
+        return 0
+    if w < _BP_W2:
+        return 1
+    if w < _BP_W3:
+        return 2
+    if w < _BP_W4:
+        return 3
+    return 4
+
+
+@kernel
+def delta_alpha_hadron1(q2: float) -> tuple[float, float]:
+    """(Re, Im) of the five-flavour hadronic Delta alpha at q^2 (Burkhardt & Pietrzyk 1995)."""
+    t = abs(q2)
+    k = _bp_region1(t)
+    a = _BP_A[k]
+    b = _BP_B[k]
+    c = _BP_C[k]
+    re = a + b * math.log(1.0 + c * t)
+    im = 0.0
+    if q2 > _TWO_PI_THRESHOLD:
+        # -(alpha/3) R with R = (3 pi/alpha) dRe/dln s  ->  Im = -pi dRe/dln s.
+        im = -math.pi * b * c * t / (1.0 + c * t)
+    return re, im
+
+
+@kernel
+def delta_alpha1(q2: float) -> tuple[float, float]:
+    """(Re, Im) of Delta alpha(q^2) = leptons (e, mu, tau, one loop) + hadrons (BP 1995)."""
+    re_e, im_e = delta_alpha_lepton1(q2, M_E)
+    re_m, im_m = delta_alpha_lepton1(q2, M_MU)
+    re_t, im_t = delta_alpha_lepton1(q2, M_TAU)
+    re_h, im_h = delta_alpha_hadron1(q2)
+    return re_e + re_m + re_t + re_h, im_e + im_m + im_t + im_h
+
+
+@kernel
+def vp_factor1(q2: float) -> float:
+    """|1 / (1 - Delta alpha(q^2))|^2: multiplies a one-photon-exchange |M|^2 in that channel."""
+    re, im = delta_alpha1(q2)
+    return 1.0 / ((1.0 - re) ** 2 + im * im)
+
+
+@kernel
+def alpha_eff1(q2: float) -> float:
+    """ALPHA_EM / |1 - Delta alpha(q^2)|: the effective coupling of one photon at q^2."""
+    return ALPHA_EM * math.sqrt(vp_factor1(q2))

@@ -1,0 +1,204 @@
+"""Tests of gen.processes.bhabha: Born against the textbook formula, running alpha, sampling,
+four-momentum conservation, cards."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+
+from gen.beams import Beams
+from gen.cards import CardError, parse_table
+from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E
+from gen.processes import get_process
+from gen.processes.bhabha import Bhabha, born_sigma_pb, dsigma_domega
+from gen.runcard import load_sample
+from gen.vacpol import delta_alpha1
+
+HEAD_ON = Beams(spread_her_gev=0.0, spread_ler_gev=0.0, half_crossing_angle_rad=0.0)
+NO_SPREAD = Beams(spread_her_gev=0.0, spread_ler_gev=0.0)
+BORN = {"isr": False, "fsr": False, "vacuum_polarization": False, "z_exchange": False}
+CARD = Path(__file__).resolve().parents[2] / "cards" / "samples" / "bhabha.toml"
+
+
+def make(params=None, cuts=None, beams=HEAD_ON, pilot_points=50_000):
+    proc = Bhabha(parse_table(params or {}, Bhabha.params, "process"),
+                  parse_table(cuts or {}, Bhabha.cuts, "cuts"), beams)
+    proc.validate("test card")
+    proc.prepare(np.random.default_rng(1), pilot_points)
+    return proc
+
+
+def textbook(s, c):
+    """QED Bhabha dsigma/dOmega (alpha^2/2s)[(1 + cos^4 h)/sin^4 h - 2 cos^4 h/sin^2 h
+    + (1 + c^2)/2], h = theta/2 (Peskin & Schroeder problem 5.2; Berends et al. 1974)."""
+    h = 0.5 * math.acos(c)
+    ch, sh = math.cos(h), math.sin(h)
+    return ALPHA_EM**2 / (2 * s) * ((1 + ch**4) / sh**4 - 2 * ch**4 / sh**2 + (1 + c * c) / 2)
+
+
+def with_vp(s, c):
+    """dsigma/dOmega with V(q2) = 1/(1 - Delta alpha(q2)) in each photon propagator, written
+    from the s-, t-channel and interference terms: (alpha^2/2s)[|V_t|^2 (s^2 + u^2)/t^2
+    + 2 u^2 Re(V_s V_t*)/(s t) + |V_s|^2 (t^2 + u^2)/s^2]."""
+    t, u = -s * (1 - c) / 2, -s * (1 + c) / 2
+    vs = 1 / complex(1 - delta_alpha1(s)[0], -delta_alpha1(s)[1])
+    vt = 1 / complex(1 - delta_alpha1(t)[0], -delta_alpha1(t)[1])
+    return ALPHA_EM**2 / (2 * s) * (abs(vt) ** 2 * (s * s + u * u) / t**2
+                                    + 2 * u * u * (vs * vt.conjugate()).real / (s * t)
+                                    + abs(vs) ** 2 * (t * t + u * u) / s**2)
+
+
+def quad_sigma_pb(f, s, cmin, cmax):
+    return GEV2_TO_PB * 2 * math.pi * integrate.quad(lambda c: f(s, c), cmin, cmax,
+                                                     epsrel=1e-10, limit=200)[0]
+
+
+@pytest.mark.parametrize("c", [-0.99, -0.5, 0.0, 0.3, 0.9, 0.985, 0.9998])
+def test_born_matches_textbook(c):
+    s = 10.58**2
+    assert dsigma_domega(s, c, False, False) == pytest.approx(textbook(s, c), rel=1e-12)
+    # Z exchange: a small correction at 10.58 GeV (s/M_Z^2 ~ 1.3 %)
+    z = dsigma_domega(s, c, False, True) / textbook(s, c) - 1
+    assert abs(z) < 5e-3
+
+
+@pytest.mark.parametrize("c", [-0.9, 0.0, 0.5, 0.985, 0.9998])
+def test_vacuum_polarisation_in_each_channel(c):
+    s = 10.58**2
+    assert dsigma_domega(s, c, True, False) == pytest.approx(with_vp(s, c), rel=1e-10)
+    # forward (t-channel) limit: the factor tends to |V(t)|^2 of the spacelike channel
+    if c > 0.999:
+        t = -s * (1 - c) / 2
+        ratio = dsigma_domega(s, c, True, False) / dsigma_domega(s, c, False, False)
+        assert ratio == pytest.approx(1 / (1 - delta_alpha1(t)[0]) ** 2, rel=2e-3)
+
+
+def test_born_cross_section_mc_vs_quad():
+    """Radiation and VP off, no beam spread: MC sigma within 3 sigma of quad of the textbook."""
+    s = HEAD_ON.sqrt_s_gev**2
+    c10 = math.cos(math.radians(10))
+    ref = quad_sigma_pb(textbook, s, -c10, c10)
+    # nb at the nominal sqrt(s) = 10.5796 GeV (crossing angle), alpha(0): module docstring
+    nominal = quad_sigma_pb(textbook, Beams().sqrt_s_gev**2, -c10, c10)
+    assert nominal / 1e3 == pytest.approx(286.78, abs=0.01)
+    assert born_sigma_pb(HEAD_ON, 10, 170) == pytest.approx(ref, rel=1e-8)
+    proc = make(BORN)
+    _, st = proc.generate(np.random.default_rng(2), 20_000)
+    assert abs(st.cross_section_pb - ref) < 3 * st.cross_section_err_pb
+    assert st.cross_section_err_pb < 1e-3 * ref  # the 1/(1 - c)^2 sampler is efficient
+    assert st.n_overweight == 0
+
+
+def test_vp_and_z_scale_the_cross_section():
+    s = HEAD_ON.sqrt_s_gev**2
+    c10 = math.cos(math.radians(10))
+    ref_vp = quad_sigma_pb(with_vp, s, -c10, c10)
+    proc = make({**BORN, "vacuum_polarization": True})
+    w = proc.trial_weights(np.random.default_rng(3), 200_000)
+    err = w.std() / math.sqrt(w.size)
+    assert abs(w.mean() - ref_vp) < 3 * err
+    ratio = ref_vp / quad_sigma_pb(textbook, s, -c10, c10)
+    assert 1.03 < ratio < 1.05  # Delta alpha(t) ~ 0.02 for |t| ~ 1-10 GeV^2
+    # the same random numbers with VP off: the per-trial ratio is the VP factor
+    w0 = make(BORN).trial_weights(np.random.default_rng(3), 200_000)
+    assert np.all((w > 0) == (w0 > 0))
+    assert w.sum() / w0.sum() == pytest.approx(ratio, rel=3e-3)
+    z = born_sigma_pb(HEAD_ON, 10, 170, False, True) / born_sigma_pb(HEAD_ON, 10, 170) - 1
+    assert abs(z) < 1e-3
+
+
+def test_angular_distribution_chi2():
+    """c.m. polar angle of the e- against the Born shape (head-on beams: c.m. = boost along z)."""
+    proc = make(BORN)
+    chunk, _ = proc.generate(np.random.default_rng(4), 40_000)
+    p = chunk.particles
+    em = np.flatnonzero(p["pdg"] == 11)
+    bz = HEAD_ON.boost[2]
+    g = 1 / math.sqrt(1 - bz * bz)
+    pz_cm = g * (p["pz"][em] - bz * p["e"][em])
+    e_cm = g * (p["e"][em] - bz * p["pz"][em])
+    cos = pz_cm / np.sqrt(e_cm**2 - M_E**2)
+    np.testing.assert_allclose(cos, chunk.truth["cos_theta"], atol=1e-9)
+    # bins equally spaced in y = 1/(1 - c), the variable the sampler is flat in
+    c10 = math.cos(math.radians(10))
+    y = np.linspace(1 / (1 + c10), 1 / (1 - c10), 21)
+    edges = 1 - 1 / y
+    s = HEAD_ON.sqrt_s_gev**2
+    prob = np.array([integrate.quad(lambda c: textbook(s, c), a, b)[0]
+                     for a, b in zip(edges[:-1], edges[1:], strict=True)])
+    prob /= prob.sum()
+    obs = np.histogram(cos, edges)[0]
+    chi2 = float(((obs - prob * obs.sum()) ** 2 / (prob * obs.sum())).sum())
+    assert stats.chi2.sf(chi2, len(obs) - 1) > 1e-3
+
+
+def test_four_momentum_conservation_with_radiation():
+    proc = make({}, beams=NO_SPREAD)
+    chunk, st = proc.generate(np.random.default_rng(5), 5_000)
+    p = chunk.particles
+    idx = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+    em, ep = NO_SPREAD.nominal_four_momenta()
+    tot = em + ep
+    for j, name in enumerate(("px", "py", "pz", "e")):
+        sums = np.bincount(idx, weights=p[name], minlength=chunk.n_events)
+        np.testing.assert_allclose(sums, tot[j], rtol=0, atol=1e-9 * tot[3])
+    m2 = p["e"] ** 2 - p["px"] ** 2 - p["py"] ** 2 - p["pz"] ** 2
+    lep = np.abs(p["pdg"]) == 11
+    np.testing.assert_allclose(np.sqrt(np.maximum(m2[lep], 0)), M_E, rtol=1e-4)
+    assert np.all(np.abs(m2[~lep]) < 1e-9 * p["e"][~lep] ** 2 + 1e-12)
+    # each event: e- first, e+ second, then photons
+    first = chunk.offset[:-1]
+    assert np.all(p["pdg"][first] == 11)
+    assert np.all(p["pdg"][first + 1] == -11)
+    assert np.all(p["pdg"][lep == 0] == 22)
+    assert np.count_nonzero(~lep) > 0
+    assert st.n_overweight <= 1e-3 * st.n_trials
+
+
+def test_cuts_hold_in_cm_frame():
+    proc = make({}, {"theta_min_deg": 30.0, "theta_max_deg": 150.0, "e_min_gev": 1.0})
+    chunk, _ = proc.generate(np.random.default_rng(6), 5_000)
+    p = chunk.particles
+    lep = np.abs(p["pdg"]) == 11
+    bz = HEAD_ON.boost[2]
+    g = 1 / math.sqrt(1 - bz * bz)
+    pz = g * (p["pz"][lep] - bz * p["e"][lep])
+    e = g * (p["e"][lep] - bz * p["pz"][lep])
+    cos = pz / np.sqrt(e**2 - M_E**2)
+    assert np.all(e >= 1.0 - 1e-9)
+    assert np.all(np.abs(cos) <= math.cos(math.radians(30)) + 1e-9)
+
+
+def test_reproducible_and_registered():
+    a, sa = make().generate(np.random.default_rng(7), 500)
+    b, sb = make().generate(np.random.default_rng(7), 500)
+    for k in a.particles:
+        np.testing.assert_array_equal(a.particles[k], b.particles[k])
+    assert sa == sb
+    assert get_process("bhabha") is Bhabha
+    card = load_sample(CARD)
+    assert card.process == "bhabha"
+    assert card.cuts == {"theta_min_deg": 10.0, "theta_max_deg": 170.0, "e_min_gev": 0.15}
+    card.build()
+
+
+@pytest.mark.parametrize(("cuts", "key"), [
+    ({"theta_min_deg": 120.0, "theta_max_deg": 100.0}, "theta_min_deg"),
+    ({"e_min_gev": 6.0}, "e_min_gev"),
+    ({"theta_min_deg": 0.5}, "theta_min_deg"),
+    ({"theta_min_deg": 100.0, "theta_max_deg": 170.0}, "theta_min_deg"),
+])
+def test_bad_cards(cuts, key):
+    def build():
+        proc = Bhabha(parse_table({}, Bhabha.params, "process"),
+                      parse_table(cuts, Bhabha.cuts, "cuts"), HEAD_ON)
+        proc.validate("card.toml [process]")
+
+    with pytest.raises(CardError, match=key):
+        build()
+    with pytest.raises(CardError, match="unknown key"):
+        parse_table({"theta_min": 10.0}, Bhabha.cuts, "cuts")

@@ -1,0 +1,149 @@
+"""Validation of e+e- -> q qbar (gen.processes.qqbar) against continuum data near 10.6 GeV.
+
+Reference numbers (each with its source and tolerance):
+
+- Mean charged multiplicity of continuum events, <n_ch> = 8.35 +- 0.02 (stat) +- 0.20 (syst)
+  at sqrt(s) = 10.47 GeV (ARGUS, H. Albrecht et al., Z. Phys. C 54 (1992) 13; unfolded,
+  corrected for radiative effects). Tolerance: 3 x the total uncertainty plus the change of
+  <n_ch> between 10.47 and 10.58 GeV (< 0.1, d<n>/d ln s ~ 1 at these energies).
+  The model is run without ISR (ARGUS corrected for it). KNOWN DEFICIT, marked
+  xfail(strict): the model gives 6.85 +- 0.05: no parton shower beyond the hardest gluon (the
+  kinked string is approximated by two independent pieces), no popcorn baryons. The strict
+  marker makes the test fail as soon as the model reaches the data, so the marker is removed.
+- Thrust: no stored reference value was found for the 10.5 GeV continuum; the test checks the
+  model's internal physics: gluon radiation must lower <T> significantly (5 sigma), and <T>
+  must lie in the two-jet range 0.8 < <T> < 0.95 expected at this energy.
+- Charged-hadron x_p = 2 |p*| / sqrt(s) spectrum (BaBar arXiv:1306.2895 at 10.54 GeV, Belle
+  arXiv:1301.6183 at 10.52 GeV): their tables are not in the stored sources; the test checks
+  the normalisation int dn/dx_p = <n_ch> and prints the spectrum for a manual comparison.
+- Cross sections with ISR versus the Belle II Physics Book (arXiv:1808.10567: u 1.61, d 0.40,
+  s 0.38, c 1.30 nb): c cbar within 5 % (+ 3 sigma MC) and u/d within 5 statistical sigma
+  (charge^2); d/s (the book's
+  0.40/0.38 includes s-mass effects we neglect) and the absolute values are printed (ours:
+  hadronic mass above 2 GeV, so the light-quark radiative-return tail below it is missing).
+
+Default size is small (CI, ~1 min); QQBAR_VALIDATION_EVENTS raises it (e.g. 50000).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from gen.beams import Beams
+from gen.cards import parse_table
+from gen.processes.qqbar import QQbar
+
+EVENTS = int(os.environ.get("QQBAR_VALIDATION_EVENTS", "3000"))
+ARGUS_NCH, ARGUS_ERR = 8.35, math.hypot(0.02, 0.20)
+BOOK_NB = {"u": 1.61, "d": 0.40, "s": 0.38, "c": 1.30}
+CHARGED = [11, 13, 211, 321, 2212]
+BEAMS = Beams(spread_her_gev=0.0, spread_ler_gev=0.0)
+
+pytestmark = pytest.mark.validation
+
+
+def run(params: dict, n: int = EVENTS, seed: int = 1):
+    p = parse_table(params, QQbar.params, "process")
+    proc = QQbar(p, parse_table({}, QQbar.cuts, "cuts"), BEAMS)
+    proc.validate("validation")
+    proc.prepare(np.random.default_rng(seed), 50_000)
+    return proc.generate(np.random.default_rng(seed + 1), n)
+
+
+def cm_momenta(chunk):
+    """(px, py, pz) in the nominal e+e- c.m. frame (Lorentz boost by -beta of the beams)."""
+    b = BEAMS.boost
+    p = chunk.particles
+    v = np.stack([p["px"], p["py"], p["pz"]], axis=1)
+    b2 = float(b @ b)
+    g = 1 / math.sqrt(1 - b2)
+    bp = v @ b
+    return v + ((g - 1) * bp / b2 - g * p["e"])[:, None] * b[None, :]
+
+
+def thrust(p: np.ndarray) -> float:
+    """Thrust max_n sum|p.n| / sum|p| by hemisphere iteration from the six hardest particles
+    (the JETSET PYTHRU strategy; exact for the event sizes here within 1e-3)."""
+    norm = np.linalg.norm(p, axis=1)
+    best = 0.0
+    for n in p[np.argsort(-norm)[:6]] / np.sort(norm)[::-1][:6, None]:
+        for _ in range(30):
+            s = np.where(p @ n >= 0, 1.0, -1.0)
+            m = (s[:, None] * p).sum(axis=0)
+            nn = m / np.linalg.norm(m)
+            if np.allclose(nn, n):
+                break
+            n = nn
+        best = max(best, float(np.abs(p @ n).sum() / norm.sum()))
+    return best
+
+
+def event_observables(chunk):
+    p = chunk.particles
+    pcm = cm_momenta(chunk)
+    fin = p["status"] == 1
+    vis = fin & ~np.isin(np.abs(p["pdg"]), [12, 14, 16])
+    chg = fin & np.isin(np.abs(p["pdg"]), CHARGED)
+    n_ch = np.add.reduceat(chg.astype(int), chunk.offset[:-1])
+    t = np.array([thrust(pcm[a:b][vis[a:b]]) for a, b in zip(chunk.offset[:-1],
+                                                            chunk.offset[1:], strict=True)])
+    x_p = 2 * np.linalg.norm(pcm[chg], axis=1) / BEAMS.sqrt_s_gev
+    return n_ch, t, x_p
+
+
+@pytest.fixture(scope="module")
+def default_sample():
+    return run({})
+
+
+@pytest.mark.xfail(strict=True, reason="known deficit of the model: <n_ch> ~6.85 vs ARGUS 8.35 "
+                   "(only the hardest gluon, no full parton shower)")
+def test_mean_charged_multiplicity_vs_argus():
+    # ARGUS unfolded radiative effects: compare with the ISR-free model
+    chunk, _ = run({"isr": False})
+    n_ch, _, _ = event_observables(chunk)
+    mean, err = n_ch.mean(), n_ch.std() / math.sqrt(n_ch.size)
+    print(f"<n_ch> = {mean:.3f} +- {err:.3f}  (ARGUS 10.47 GeV: {ARGUS_NCH} +- {ARGUS_ERR:.2f})")
+    assert abs(mean - ARGUS_NCH) < 3 * math.hypot(ARGUS_ERR, err) + 0.1
+
+
+def test_thrust_and_gluon_radiation(default_sample):
+    chunk, _ = default_sample
+    _, t_glu, _ = event_observables(chunk)
+    chunk0, _ = run({"gluon_radiation": False})
+    _, t_0, _ = event_observables(chunk0)
+    err = math.hypot(t_glu.std() / math.sqrt(t_glu.size), t_0.std() / math.sqrt(t_0.size))
+    print(f"<T> = {t_glu.mean():.4f} (hardest gluon) / {t_0.mean():.4f} (q qbar string only)")
+    assert 0.8 < t_glu.mean() < 0.95
+    assert t_0.mean() - t_glu.mean() > 5 * err
+
+
+def test_xp_spectrum_normalisation(default_sample):
+    chunk, _ = default_sample
+    n_ch, _, x_p = event_observables(chunk)
+    edges = np.linspace(0.0, 1.0, 21)
+    dn, _ = np.histogram(x_p, edges)
+    dndx = dn / chunk.n_events / np.diff(edges)
+    print("x_p bins:", np.round(edges[:-1], 2).tolist())
+    print("1/N dn/dx_p:", np.round(dndx, 3).tolist())
+    assert math.isclose((dndx * np.diff(edges)).sum(), n_ch.mean(), rel_tol=1e-9)
+    assert np.all(x_p <= 1.0 + 1e-9)
+
+
+def test_cross_sections_vs_physics_book():
+    chunk, st = run({"decays": False}, n=max(EVENTS, 20_000))
+    n = chunk.n_events
+    counts = dict(zip("dusc", np.bincount(chunk.truth["flavour"], minlength=5)[1:], strict=True))
+    sigma = {f: st.cross_section_pb * 1e-3 * counts[f] / n for f in "udsc"}
+    print({f: round(v, 3) for f, v in sigma.items()}, "nb; Physics Book:", BOOK_NB)
+    # u/d = 4 (charge^2): multinomial error of the ratio of two counts
+    rel = math.sqrt(1 / counts["u"] + 1 / counts["d"])
+    assert abs(sigma["u"] / sigma["d"] / (BOOK_NB["u"] / BOOK_NB["d"]) - 1) < 5 * rel
+    # c cbar has no radiative tail below the 2 GeV cut (open-charm threshold 3.73 GeV): 5 %
+    # for the O(alpha_s^2) terms of R (~2 %) and the c-mass choice in beta (~1 %), + 3 stat
+    rel_c = math.hypot(1 / math.sqrt(counts["c"]), st.cross_section_err_pb / st.cross_section_pb)
+    assert abs(sigma["c"] / BOOK_NB["c"] - 1) < 0.05 + 3 * rel_c
