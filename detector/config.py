@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from gen.cards import SCHEMA_VERSION, CardError, Param, check
+from gen.cards import SCHEMA_VERSION, CardError, Param, check, short_repr
 
 
 def _par(default: Any, doc: str, minimum: float | None = None, maximum: float | None = None,
@@ -326,6 +326,10 @@ class DetectorConfig:
         if not isinstance(table, dict):
             raise CardError(f"{where}: expected a table, got {table!r}")
         allowed = sorted([*_SECTIONS, "schema_version"])
+        for kind, command in (("sample", "b2dark generate"), ("search", "b2dark run")):
+            if kind in table:
+                raise CardError(f"{where}: this is a {kind} card, not a detector card; use it "
+                                f"with '{command} {where}'")
         sections = {}
         for key, value in table.items():
             if key == "schema_version":
@@ -335,14 +339,14 @@ class DetectorConfig:
                 continue
             if key not in _SECTIONS:
                 raise CardError(
-                    f"{where}: unknown key {key!r}; allowed keys: {', '.join(allowed)}")
+                    f"{where}: unknown key {short_repr(key)}; allowed keys: {', '.join(allowed)}")
             schema = _schema(_SECTIONS[key])
             if not isinstance(value, dict):
-                raise CardError(f"{where}.{key}: expected a table, got {value!r}")
+                raise CardError(f"{where}.{key}: expected a table, got {short_repr(value)}")
             unknown = sorted(set(value) - set(schema))
             if unknown:
-                raise CardError(f"{where}.{key}: unknown key {unknown[0]!r}; allowed keys: "
-                                f"{', '.join(sorted(schema))}")
+                raise CardError(f"{where}.{key}: unknown key {short_repr(unknown[0])}; allowed "
+                                f"keys: {', '.join(sorted(schema))}")
             parsed = {k: schema[k].parse(v, f"{where}.{key}.{k}") for k, v in value.items()}
             section = _SECTIONS[key](**parsed)
             section.validate(f"{where}.{key}")

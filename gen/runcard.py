@@ -21,15 +21,31 @@ from pathlib import Path
 from typing import Any
 
 from gen.beams import Beams
-from gen.cards import SCHEMA_VERSION, CardError, Param, parse_table, read_toml
+from gen.cards import SCHEMA_VERSION, CardError, Param, parse_table, read_toml, short_repr
 from gen.processes import get_process
 from gen.processes.base import Process
 
+#: largest event count of one sample: 1e10 events are ~1 TB of HDF5 and days of CPU here; larger
+#: requests are typos (e.g. a luminosity in pb^-1), not physics
+MAX_EVENTS = 10**10
+#: largest luminosity of one sample: 100 ab^-1, twice the Belle II goal of 50 ab^-1
+#: (Belle II Physics Book, arXiv:1808.10567, sec. 1)
+MAX_LUMI_FB = 1.0e5
+#: seeds are stored as an int64 HDF5 attribute
+MAX_SEED = 2**63 - 1
+
 SAMPLE_SCHEMA = {
     "process": Param(str, required=True, doc="process name"),
-    "events": Param(int, default=0, minimum=0, doc="number of unweighted events (0: use lumi_fb)"),
-    "lumi_fb": Param(float, default=0.0, minimum=0.0, doc="integrated luminosity in fb^-1"),
-    "seed": Param(int, default=1, minimum=0, doc="random seed (non-negative integer)"),
+    "events": Param(
+        int, default=0, minimum=0, maximum=MAX_EVENTS,
+        doc="number of unweighted events (0: use lumi_fb)",
+    ),
+    "lumi_fb": Param(
+        float, default=0.0, minimum=0.0, maximum=MAX_LUMI_FB, doc="integrated luminosity in fb^-1"
+    ),
+    "seed": Param(
+        int, default=1, minimum=0, maximum=MAX_SEED, doc="random seed (non-negative integer)"
+    ),
 }
 
 BEAMS_SCHEMA = {
@@ -47,6 +63,9 @@ BEAMS_SCHEMA = {
 }
 
 TOP_SCHEMA = {"schema_version", "sample", "beams", "process", "cuts"}
+VERSION_PARAM = Param(int, SCHEMA_VERSION, "card schema version")
+#: top-level tables of a detector card (detector/config.py; gen does not import detector)
+DETECTOR_TABLES = {"tracking", "calorimeter", "pid", "trigger"}
 
 
 @dataclass(frozen=True)
@@ -76,13 +95,19 @@ def parse_sample(table: dict, text: str, where: str) -> SampleCard:
     """Validate a sample card already read from TOML (``where`` names it in errors)."""
     if "search" in table:
         raise CardError(f"{where}: this is a search card; run it with 'b2dark run {where}'")
+    if "sample" not in table and set(table) & DETECTOR_TABLES:
+        raise CardError(
+            f"{where}: this is a detector card; use it with 'b2dark simulate EVENTS --detector "
+            f"{where}'"
+        )
     unknown = sorted(set(table) - TOP_SCHEMA)
     if unknown:
         raise CardError(
-            f"{where}: unknown table or key {unknown[0]!r}; "
+            f"{where}: unknown table or key {short_repr(unknown[0])}; "
             f"allowed: {', '.join(sorted(TOP_SCHEMA))}"
         )
-    version = table.get("schema_version", SCHEMA_VERSION)
+    version = VERSION_PARAM.parse(table.get("schema_version", SCHEMA_VERSION),
+                                  f"{where} schema_version")
     if version != SCHEMA_VERSION:
         raise CardError(
             f"{where}: schema_version {version!r} is not supported (use {SCHEMA_VERSION})"

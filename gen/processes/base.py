@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gen.beams import Beams
-from gen.cards import Param
+from gen.cards import CardError, Param, check
 from gen.events import EventChunk, SamplingStats
 
 #: the pilot maximum weight is scaled by this factor (standard practice, e.g. Pythia/Herwig)
@@ -57,9 +57,16 @@ class Process(ABC):
         if not np.all(np.isfinite(w)):
             raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")
         if not np.any(w > 0):
-            raise ValueError(
+            raise CardError(
                 f"process {self.name!r}: no accepted phase-space point in {points} pilot trials; "
                 "loosen the generator-level cuts"
             )
         self.w_max = float(w.max()) * PILOT_SAFETY
         self.pilot_cross_section_pb = float(w.mean())
+
+
+def check_momentum_reachable(value: float, key: str, beams: Beams, where: str) -> None:
+    """A lab-momentum cut above the total beam energy can never be passed: reject it at load."""
+    limit = beams.e_her_gev + beams.e_ler_gev
+    check(value < limit, f"{where}: {key} ({value}) must be below the total beam energy "
+                         f"{limit:.3f} GeV")

@@ -75,12 +75,16 @@ import math
 import numpy as np
 
 from gen.beams import cm_to_lab1, lab_to_cm1, sample_collision1
-from gen.cards import Param, check
+from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, M_MU, MUON
 from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
-from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.processes.base import (
+    PILOT_POINTS,
+    PILOT_SAFETY,
+    Process,
+)
 from gen.processes.mumu import (
     MUON_PAIR_CUTS,
     N_PAR,
@@ -1107,7 +1111,7 @@ class EEMuMu(Process):
             if n_acc >= PILOT_MIN_ACCEPTED:
                 break
         if n_acc == 0:
-            raise ValueError(
+            raise CardError(
                 f"process {self.name!r}: no accepted phase-space point in {stats.n_trials} pilot "
                 "trials; loosen the generator-level cuts"
             )

@@ -72,14 +72,19 @@ import math
 import numpy as np
 
 from gen.beams import cm_to_lab1, sample_collision1
-from gen.cards import Param, check
+from gen.cards import CardError, Param, check
 from gen.constants import ELECTRON, GEV2_TO_PB, M_E, M_MU, M_TAU, MUON, TAU
 from gen.decays.tau import decay_tau1, max_tree_rows, rows_to_particles, tau_tables
 from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
 from gen.helicity import me2_summed, onshell_dot, pair_q2, permutation_sign
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
-from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.processes.base import (
+    PILOT_POINTS,
+    PILOT_SAFETY,
+    Process,
+    check_momentum_reachable,
+)
 from gen.processes.eemumu import excess_quantile
 
 #: final state -> (pdg of l_a, pdg of l_b, identical-particle factor)
@@ -904,6 +909,8 @@ class FourLepton(Process):
 
     def validate(self, where: str) -> None:
         c = self.c
+        p_min = c["charged_p_min_gev"]
+        check_momentum_reachable(p_min, "cuts.charged_p_min_gev", self.beams, where)
         check(
             c["charged_theta_min_deg"] < c["charged_theta_max_deg"],
             f"{where}: cuts.charged_theta_min_deg ({c['charged_theta_min_deg']}) must be below "
@@ -967,7 +974,7 @@ class FourLepton(Process):
         w, _ = self.weights_and_ratios(rng, batch)
         self._check_pilot(w)
         if not np.any(w > 0.0):
-            raise ValueError(f"process {self.name!r}: no accepted phase-space point in "
+            raise CardError(f"process {self.name!r}: no accepted phase-space point in "
                              f"{w.size} pilot trials; loosen the generator-level cuts")
         self.w_max = PILOT_SAFETY * excess_quantile(w[w > 0.0], PILOT_TRUNCATION)
         self.pilot_cross_section_pb = float(w.mean())

@@ -78,13 +78,18 @@ import numpy as np
 from scipy.optimize import linprog
 
 from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
-from gen.cards import Param, check
+from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.events import PARTICLE_FIELDS, EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
-from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.processes.base import (
+    PILOT_POINTS,
+    PILOT_SAFETY,
+    Process,
+    check_momentum_reachable,
+)
 from gen.processes.ffbar import (  # M_Z, GAMMA_Z, SIN2_THETA_EFF re-exported (bhabha)
     GAMMA_Z,  # noqa: F401
     M_Z,  # noqa: F401
@@ -157,6 +162,7 @@ N_PAR = 23
 
 def validate_muon_pair_cuts(cuts: dict, beams: Beams, where: str) -> None:
     """Cross-key checks of ``MUON_PAIR_CUTS`` (min below max); CardError names ``where``."""
+    check_momentum_reachable(cuts["mu_p_min_gev"], "cuts.mu_p_min_gev", beams, where)
     check(
         cuts["mu_theta_min_deg"] < cuts["mu_theta_max_deg"],
         f"{where}: cuts.mu_theta_min_deg ({cuts['mu_theta_min_deg']}) must be below "
@@ -913,6 +919,9 @@ class MuMu(Process):
     cuts = {**MUON_PAIR_CUTS, **PHOTON_VETO_CUTS}
 
     def validate(self, where: str) -> None:
+        sqrt_s = self.beams.sqrt_s_gev
+        check(sqrt_s > 2.0 * M_MU, f"{where}: the beams' sqrt(s) = {sqrt_s:.4f} GeV is below the "
+                                   f"muon-pair threshold {2.0 * M_MU:.4f} GeV")
         validate_muon_pair_cuts(self.c, self.beams, where)
         validate_photon_veto(self.c, where)
 
@@ -1050,7 +1059,7 @@ class MuMu(Process):
             if n_acc >= PILOT_MIN_ACCEPTED:
                 break
         if n_acc == 0:
-            raise ValueError(
+            raise CardError(
                 f"process {self.name!r}: no accepted phase-space point in {stats.n_trials} pilot "
                 "trials; loosen the generator-level cuts"
             )

@@ -63,7 +63,7 @@ from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1
-from gen.processes.base import Process
+from gen.processes.base import Process, check_momentum_reachable
 from gen.processes.ffbar import born_sigma_ff, pair_trial_cm1
 from gen.radiation import (
     ISR_HARD_FRACTION,
@@ -352,6 +352,8 @@ class TauTau(Process):
     def validate(self, where: str) -> None:
         c = self.c
         validate_photon_veto(c, where)
+        p_min = c["charged_p_min_gev"]
+        check_momentum_reachable(p_min, "cuts.charged_p_min_gev", self.beams, where)
         check(
             c["charged_theta_min_deg"] < c["charged_theta_max_deg"],
             f"{where}: cuts.charged_theta_min_deg ({c['charged_theta_min_deg']}) must be below "

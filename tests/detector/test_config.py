@@ -104,3 +104,21 @@ def test_random_overrides_round_trip(eff, sigma, thr, veto, n):
     assert again == config
     assert again.tracking.efficiency == eff
     assert again.trigger.fff_min_tracks == n
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"sample": {"process": "mumu"}}, "this is a sample card"),
+        ({"search": {"name": "zprime_invisible"}}, "this is a search card"),
+        ({"trigger": {"fff_min_tracks": 2**64}}, "64-bit integer"),
+        ({"tracking": {"b_field_t": 10**400}}, "finite number"),
+        ({"schema_version": True}, "expected an integer"),
+        ({"pid": {"mu_efficiency": float("nan")}}, "finite number"),
+    ],
+)
+def test_foreign_cards_and_huge_numbers_are_card_errors(table, message):
+    with pytest.raises(CardError, match=message) as info:
+        DetectorConfig.from_toml(table, "det.toml")
+    assert str(info.value).startswith("det.toml")
+    assert "\n" not in str(info.value)
