@@ -22,9 +22,9 @@ from analysis.selections import two_track_events
 from analysis.variables import pair_recoil, pair_topology
 from detector.reco_io import iter_reco_chunks, load_detector_card, open_reco
 from gen.beams import Beams
-from gen.cards import CardError, Param, parse_table, read_toml
+from gen.cards import SCHEMA_VERSION, CardError, Param, parse_table, read_toml, short_repr
 from gen.constants import M_MU
-from gen.runcard import SampleCard, load_sample
+from gen.runcard import MAX_EVENTS, MAX_LUMI_FB, MAX_SEED, VERSION_PARAM, SampleCard, load_sample
 
 NAME = "zprime_invisible"
 
@@ -35,16 +35,21 @@ SEARCH_SCHEMA = {
         required=True,
         minimum=0.0,
         exclusive_minimum=True,
+        maximum=MAX_LUMI_FB,
         doc="integrated luminosity (fb^-1)",
     ),
     "cl": Param(float, 0.9, "confidence level of the upper limits", minimum=0.5, maximum=0.999),
-    "seed": Param(int, 2023, "seed of the pseudo-dataset reported as 'observed'", minimum=0),
+    "seed": Param(
+        int, 2023, "seed of the pseudo-dataset reported as 'observed'", minimum=0, maximum=MAX_SEED
+    ),
     "detector_card": Param(str, "", "detector card (TOML) overriding the default Belle II"),
 }
 SIGNAL_SCHEMA = {
     "card": Param(str, required=True, doc="signal sample card; its mass_gev is set per grid point"),
     "masses_gev": Param(list, required=True, doc="Z' mass hypotheses (GeV)"),
-    "events_per_mass": Param(int, 20000, "signal events per mass point", minimum=100),
+    "events_per_mass": Param(
+        int, 20000, "signal events per mass point", minimum=100, maximum=MAX_EVENTS
+    ),
     "hypotheses_per_interval": Param(
         int, 2, "interpolated mass hypotheses between grid masses", minimum=0, maximum=50
     ),
@@ -152,10 +157,19 @@ def load_card(path: str | Path) -> SearchCard:
     """Read and validate the search card and every sample card it names."""
     table, text = read_toml(path)
     where = str(path)
+    if "sample" in table:
+        raise CardError(f"{where}: this is a sample card; use 'b2dark generate {where}'")
     unknown = sorted(set(table) - TOP)
     if unknown:
         raise CardError(
-            f"{where}: unknown table or key {unknown[0]!r}; allowed: {', '.join(sorted(TOP))}"
+            f"{where}: unknown table or key {short_repr(unknown[0])}; allowed: "
+            f"{', '.join(sorted(TOP))}"
+        )
+    version = VERSION_PARAM.parse(table.get("schema_version", SCHEMA_VERSION),
+                                  f"{where} schema_version")
+    if version != SCHEMA_VERSION:
+        raise CardError(
+            f"{where}: schema_version {version!r} is not supported (use {SCHEMA_VERSION})"
         )
     for required in ("search", "signal", "backgrounds"):
         if required not in table:
@@ -164,17 +178,18 @@ def load_card(path: str | Path) -> SearchCard:
     signal = parse_table(table["signal"], SIGNAL_SCHEMA, f"{where} [signal]")
     backgrounds = parse_table(table["backgrounds"], BACKGROUND_SCHEMA, f"{where} [backgrounds]")
     base = Path(path).parent
-    masses = signal["masses_gev"]
-    if not masses or not all(
-        isinstance(m, (int, float)) and not isinstance(m, bool) and m > 0 for m in masses
-    ):
+    masses = _finite_numbers(signal["masses_gev"])
+    if not masses or not all(m > 0 for m in masses):
         raise CardError(
             f"{where} [signal].masses_gev: expected a non-empty list of positive masses"
         )
-    signal["masses_gev"] = sorted(float(m) for m in masses)
-    signal_card = load_sample(base / signal["card"])
+    signal["masses_gev"] = sorted(masses)
+    signal_card = _named(load_sample, base, signal["card"], f"{where} [signal].card")
     if signal_card.process != "mumu_zprime":
-        raise CardError(f"{base / signal['card']}: the signal card must use process 'mumu_zprime'")
+        raise CardError(
+            f"{where} [signal].card: {signal_card.path} must use process 'mumu_zprime', not "
+            f"{signal_card.process!r}"
+        )
     for m in signal["masses_gev"]:  # every grid mass must pass the process's physics checks
         try:
             _signal_at(signal_card, m, signal["events_per_mass"]).build()
@@ -183,24 +198,49 @@ def load_card(path: str | Path) -> SearchCard:
     bkg_cards = []
     for name in backgrounds["cards"]:
         if not isinstance(name, str):
-            raise CardError(f"{where} [backgrounds].cards: expected card paths, got {name!r}")
-        bkg_cards.append(load_sample(base / name))
+            raise CardError(
+                f"{where} [backgrounds].cards: expected card paths, got {short_repr(name)}"
+            )
+        bkg_cards.append(_named(load_sample, base, name, f"{where} [backgrounds].cards"))
     if search["detector_card"]:
+        # a bad detector card fails now, not after the samples are made
+        _named(load_detector_card, base, search["detector_card"], f"{where} [search].detector_card")
         search["detector_card"] = str(base / search["detector_card"])
     selection = parse_table(table.get("selection", {}), SELECTION_SCHEMA, f"{where} [selection]")
     for key in ("cos_recoil_muon_max_grid", "acoplanarity_min_grid"):
-        grid = selection[key]
-        if not grid or not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-            for x in grid
-        ):
+        grid = _finite_numbers(selection[key])
+        if not grid:
             raise CardError(f"{where} [selection].{key}: expected a non-empty list of numbers")
-        selection[key] = [float(x) for x in grid]
+        selection[key] = grid
     fit = parse_table(table.get("fit", {}), FIT_SCHEMA, f"{where} [fit]")
     syst = parse_table(table.get("systematics", {}), SYSTEMATICS_SCHEMA, f"{where} [systematics]")
     return SearchCard(
         where, text, search, signal, signal_card, tuple(bkg_cards), selection, fit, syst
     )
+
+
+def _finite_numbers(values: list) -> list[float]:
+    """``values`` as floats, or [] unless every entry is a finite number (not a bool)."""
+    out = []
+    for x in values:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            return []
+        if isinstance(x, int) and abs(x) > 1e300:  # float() of a huge TOML integer overflows
+            return []
+        if not math.isfinite(x):
+            return []
+        out.append(float(x))
+    return out
+
+
+def _named(load, base: Path, name: str, where: str):
+    """Load the card ``name`` (relative to the search card); errors name both cards."""
+    if not name.strip():  # the empty name would read the folder
+        raise CardError(f"{where}: empty path; name a card file relative to the search card")
+    try:
+        return load(base / name)
+    except CardError as exc:
+        raise CardError(f"{where}: {exc}") from None
 
 
 def _signal_at(card: SampleCard, mass: float, events: int) -> SampleCard:
