@@ -10,10 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
+from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS
+
 EXIT_USAGE = 2
+#: an unexpected exception (a bug): still one line on stderr, the traceback only with -v
+EXIT_INTERNAL = 1
 
 
 def _searches():
@@ -28,7 +33,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     card = load_sample(args.card)
     attrs = generate_sample(
-        card, args.output, events=args.events, seed=args.seed, workers=args.workers
+        card,
+        args.output,
+        events=args.events,
+        seed=args.seed,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_blocks=args.chunk_blocks,
     )
     print(
         json.dumps(
@@ -45,7 +56,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from detector.reco_io import load_detector_card, simulate_file
 
     config = load_detector_card(args.detector)
-    simulate_file(args.events_path, args.output, config)
+    simulate_file(
+        args.events_path,
+        args.output,
+        config,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        chunk_blocks=args.chunk_blocks,
+    )
     return 0
 
 
@@ -65,7 +83,7 @@ def _search_module(card_path: str):
     table, _ = read_toml(card_path)
     name = table.get("search", {}).get("name") if isinstance(table.get("search"), dict) else None
     searches = _searches()
-    if name not in searches:
+    if not isinstance(name, str) or name not in searches:
         valid = ", ".join(sorted(searches))
         raise CardError(
             f"{card_path}: [search].name {name!r} is not a known search ({valid}); "
@@ -80,10 +98,12 @@ def _samples(args: argparse.Namespace) -> Path | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from analysis.lock import locked
+    from gen.distributed import runner
 
     module = _search_module(args.card)
     card = module.load_card(args.card)
-    with locked(Path(args.output)):
+    # one cluster for all samples of the search (inner stages reuse the open runner)
+    with locked(Path(args.output)), runner(args.workers, args.scheduler):
         module.run(card, Path(args.output), workers=args.workers, samples=_samples(args))
     print(str(Path(args.output) / "results.json"))
     return 0
@@ -91,10 +111,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_project(args: argparse.Namespace) -> int:
     from analysis.lock import locked
+    from gen.distributed import runner
 
     module = _search_module(args.card)
     card = module.load_card(args.card)
-    with locked(Path(args.output)):
+    with locked(Path(args.output)), runner(args.workers, args.scheduler):
         module.project(
             card,
             Path(args.output),
@@ -136,6 +157,37 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _add_distribution(p: argparse.ArgumentParser, chunks: bool = True) -> None:
+    """--workers / --scheduler (gen/distributed.py) and the chunk size of shards."""
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="1: in this process; N > 1: a local Dask cluster of N processes (same output)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on an existing Dask scheduler, e.g. tcp://host:8786 (same output)",
+    )
+    if chunks:
+        p.add_argument(
+            "--chunk-blocks",
+            type=_positive_int,
+            default=CHUNK_BLOCKS,
+            help=f"blocks of {BLOCK_EVENTS} events per chunk/shard, the unit of work and of "
+            f"resuming (default {CHUNK_BLOCKS}; does not change the output)",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="b2dark", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
@@ -146,15 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="events file (HDF5)")
     p.add_argument("--events", type=int, help="override the card's number of events")
     p.add_argument("--seed", type=int, help="override the card's seed")
-    p.add_argument(
-        "--workers", type=int, default=1, help="worker threads (same events for any number)"
-    )
+    _add_distribution(p)
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("simulate", help="run the parametrized Belle II detector on an events file")
     p.add_argument("events_path", metavar="EVENTS", help="events file (HDF5)")
     p.add_argument("-o", "--output", required=True, help="reco file (HDF5)")
     p.add_argument("--detector", help="detector card (TOML) overriding the default Belle II")
+    _add_distribution(p)
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser(
@@ -162,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("card")
     p.add_argument("-o", "--output", default="out", help="output folder (default: out)")
-    p.add_argument("--workers", type=int, default=1)
+    _add_distribution(p, chunks=False)
     p.add_argument(
         "--samples", help="folder of the events/reco samples (default: the output folder)"
     )
@@ -172,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("card")
     p.add_argument("--lumi", type=float, nargs="+", required=True, help="luminosities in fb^-1")
     p.add_argument("-o", "--output", default="out/projection", help="output folder")
-    p.add_argument("--workers", type=int, default=1)
+    _add_distribution(p, chunks=False)
     p.add_argument(
         "--samples", default="out", help="folder of the samples to reuse (default: out, as run)"
     )
@@ -202,31 +253,70 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="b2dark: %(message)s"
     )
     from analysis.lock import LockedError
+    from gen import interrupt
     from gen.cards import CardError
+    from gen.distributed import ClusterError
     from gen.io import FileFormatError
+    from gen.runcard import MAX_EVENTS, MAX_SEED
+    from gen.shards import ShardsBusyError
 
-    numeric = [("events", 1), ("workers", 1), ("points", 1), ("seed", 0)]
-    for name, minimum in numeric:
+    # (option, minimum, maximum): the card limits of gen/runcard.py apply to overrides too
+    numeric = [("events", 1, MAX_EVENTS), ("workers", 1, 1024), ("points", 1, MAX_EVENTS),
+               ("seed", 0, MAX_SEED)]
+    for name, minimum, maximum in numeric:
         value = getattr(args, name, None)
-        if value is not None and value < minimum:
-            print(f"b2dark: error: --{name} must be >= {minimum}, got {value}", file=sys.stderr)
+        if value is not None and not minimum <= value <= maximum:
+            print(f"b2dark: error: --{name} must be in [{minimum}, {maximum}], got {value}",
+                  file=sys.stderr)
             return EXIT_USAGE
-    if getattr(args, "lumi", None) and any(x <= 0 for x in args.lumi):
-        print("b2dark: error: --lumi values must be positive (fb^-1)", file=sys.stderr)
+    if getattr(args, "lumi", None) and not all(0 < x < math.inf for x in args.lumi):
+        print("b2dark: error: --lumi values must be positive and finite (fb^-1)", file=sys.stderr)
         return EXIT_USAGE
+    if args.command in ("generate", "simulate", "export"):  # fail before any work is done
+        output = Path(args.output)
+        if output.is_dir():
+            print(f"b2dark: error: {output}: is a folder; -o names the output file",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        if not output.parent.is_dir():
+            print(f"b2dark: error: {output.parent}: output folder does not exist; create it",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    # Ctrl-C / SIGTERM (batch systems, `kill`) stop at the next block: temporary files are
+    # removed and finished shards stay for a restart (gen/interrupt.py)
+    restore_signals = interrupt.install()
     try:
         return args.func(args)
-    except (CardError, FileFormatError, FileNotFoundError, IsADirectoryError, LockedError) as exc:
-        print(f"b2dark: error: {exc}", file=sys.stderr)
+    except (CardError, FileFormatError, LockedError, ClusterError, ShardsBusyError) as exc:
+        print(f"b2dark: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `b2dark describe detector | head`
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # missing or unwritable paths, full disk, h5py I/O errors
+        print(f"b2dark: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("b2dark: interrupted; partial outputs were removed", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user error: still one line unless -v asks for more
+        if args.verbose:
+            raise
+        print(f"b2dark: internal error: {_one_line(exc, True)} (rerun with -v for the traceback "
+              "and report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        restore_signals()
+
+
+def _one_line(exc: BaseException, with_type: bool = False) -> str:
+    """The exception's message on one line (the CLI's error contract: one line on stderr)."""
+    text = " ".join(str(exc).split())
+    if with_type:
+        text = f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+    return text
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 A sample is regenerated only if its reco file is missing, incomplete, or was made from a different
 card text, seed, event count or detector configuration; so re-running a search after an
-interruption redoes only what is missing.
+interruption redoes only what is missing (down to the chunks of an interrupted sample).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from detector.reco_io import open_reco, simulate_file
+from gen.distributed import runner
 from gen.generate import generate_sample
 from gen.io import FileFormatError
 from gen.runcard import SampleCard
@@ -37,9 +38,20 @@ def sample_key(card: SampleCard, detector_toml: str) -> str:
 
 
 def ensure_sample(
-    card: SampleCard, name: str, outdir: Path, detector_config, workers: int = 1
+    card: SampleCard,
+    name: str,
+    outdir: Path,
+    detector_config,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> Path:
-    """The reco file of ``card`` under ``outdir``, producing events and reco files if needed."""
+    """The reco file of ``card`` under ``outdir``, producing events and reco files if needed.
+
+    Generation and simulation run chunk by chunk (gen/distributed.py: in this process, on
+    ``workers`` local Dask processes or on ``scheduler``; an open runner, e.g. the one
+    ``b2dark run`` starts, is reused) into shards, so an interrupted sample resumes where it
+    stopped.
+    """
     key = sample_key(card, detector_config.to_toml())
     events_path = outdir / "events" / f"{name}.h5"
     reco_path = outdir / "reco" / f"{name}.h5"
@@ -53,6 +65,9 @@ def ensure_sample(
         except FileFormatError:
             pass
     log.info("generating %s", name)
-    generate_sample(card, events_path, workers=workers)
-    simulate_file(events_path, reco_path, detector_config, extra_attrs={"sample_key": key})
+    with runner(workers, scheduler):  # one cluster for both stages
+        generate_sample(card, events_path)
+        simulate_file(
+            events_path, reco_path, detector_config, extra_attrs={"sample_key": key}
+        )
     return reco_path

@@ -2,12 +2,16 @@
 
 Block k of the events file (``gen.streams.BLOCK_EVENTS`` events) is simulated with the stream
 ``stream(seed, DETECTOR, k)``: the detector's randomness never touches the generator's streams,
-and the reco file does not depend on how the work is split. Layout: shared/DESIGN.md, "Reco file".
+and the reco file does not depend on how the work is split. Chunks of ``CHUNK_BLOCKS`` blocks are
+the unit of work and of a shard file, as for generation (gen/distributed.py, gen/shards.py): an
+interrupted simulation, restarted, redoes only the missing chunks. Layout: shared/DESIGN.md,
+"Reco file".
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,17 +19,22 @@ from typing import Any
 import h5py
 import numpy as np
 
+from gen import interrupt
+from gen.distributed import runner
 from gen.generate import progress_bar
 from gen.io import (
     FileFormatError,
     H5Writer,
     _check_lengths,
-    iter_event_chunks,
     open_checked,
     open_events,
     package_version,
+    read_event_range,
 )
-from gen.streams import BLOCK_EVENTS, DETECTOR, stream
+from gen.shards import ShardStore, chunk_plan, code_digest, digest
+from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS, DETECTOR, stream
+
+log = logging.getLogger("b2dark")
 
 RECO_FORMAT = "b2dark.reco/1"
 _OFFSETS = {"events/track_offset": "tracks/px", "events/cluster_offset": "clusters/e"}
@@ -62,16 +71,54 @@ def _rename(out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return renamed
 
 
+def simulate_blocks(config, task: tuple[int, int, int, list]) -> list[dict[str, np.ndarray]]:
+    """The unit of (distributed) work: task = (seed, chunk, first block, the blocks' EventChunks).
+
+    Block k is simulated with ``stream(seed, DETECTOR, k)``; returns each block's reco datasets.
+    """
+    from detector.simulate import simulate_chunk
+
+    seed, _, first, blocks = task
+    parts = []
+    for j, chunk in enumerate(blocks):
+        interrupt.check()
+        rng = stream(seed, DETECTOR, first + j)
+        out = _rename(simulate_chunk(chunk.particles, chunk.offset, rng, config))
+        out["events/weight"] = chunk.weight
+        for name, value in chunk.truth.items():
+            out[f"truth/{name}"] = value
+        parts.append(out)
+    return parts
+
+
+def _read_blocks(f: h5py.File, first: int, sizes: list[int]) -> list:
+    start = first * BLOCK_EVENTS
+    blocks = []
+    for n in sizes:
+        blocks.append(read_event_range(f, start, start + n))
+        start += n
+    return blocks
+
+
 def simulate_file(
     events_path: str | Path,
     reco_path: str | Path,
     config=None,
     seed: int | None = None,
     extra_attrs: dict[str, Any] | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    chunk_blocks: int = CHUNK_BLOCKS,
 ) -> dict[str, Any]:
-    """Simulate the detector on an events file; returns the reco file's root attributes."""
+    """Simulate the detector on an events file; returns the reco file's root attributes.
+
+    Chunks of ``chunk_blocks`` blocks run here, on a local Dask cluster or on ``scheduler``
+    (gen/distributed.py; the client reads the events and sends them), each into a shard
+    (gen/shards.py); a restarted run reuses the shards made from the same events file (sha256),
+    detector configuration and seed.
+    """
     from detector.config import DetectorConfig
-    from detector.simulate import simulate_chunk
 
     config = config or DetectorConfig()
     events_path = Path(events_path)
@@ -89,25 +136,55 @@ def simulate_file(
             }
         )
         n_events = int(attrs["n_events"])
-        with (
-            H5Writer(reco_path, {"format": RECO_FORMAT, **attrs}, _OFFSETS) as writer,
-            progress_bar(n_events, f"detector {attrs.get('process', '')}") as bar,
-        ):
-            writer.append(
-                {
-                    "events/track_offset": np.zeros(1, np.int64),
-                    "events/cluster_offset": np.zeros(1, np.int64),
-                }
+        plan = chunk_plan(n_events, chunk_blocks)
+        base = {
+            "kind": "reco",
+            "version": package_version(),
+            "code": code_digest("detector"),
+            "events_sha256": attrs["events_sha256"],
+            "detector": attrs["detector"],
+            "seed": seed,
+        }
+        keys = [
+            digest({**base, "chunk": c, "first_block": first, "sizes": sizes})
+            for c, (first, sizes) in enumerate(plan)
+        ]
+        with ShardStore(reco_path, _OFFSETS) as store:
+            todo = []
+            for c, (_, sizes) in enumerate(plan):
+                if store.verified(c, keys[c], sum(sizes)) is None:
+                    todo.append(c)
+                else:
+                    log.info("chunk %d: reused", c)
+            log.info(
+                "%s: %d events in %d chunks, %d to do", reco_path, n_events, len(plan), len(todo)
             )
-            for start, chunk in iter_event_chunks(f, BLOCK_EVENTS):
-                rng = stream(seed, DETECTOR, start // BLOCK_EVENTS)
-                out = simulate_chunk(chunk.particles, chunk.offset, rng, config)
-                out = _rename(out)
-                out["events/weight"] = chunk.weight
-                for name, value in chunk.truth.items():
-                    out[f"truth/{name}"] = value
-                writer.append(out)
-                bar.update(chunk.n_events)
+            with (
+                runner(workers, scheduler) as run,
+                progress_bar(n_events, f"detector {attrs.get('process', '')}") as bar,
+            ):
+                bar.update(n_events - sum(sum(plan[c][1]) for c in todo))
+                # events are read lazily, as the runner asks for the next task
+                tasks = (
+                    (seed, c, plan[c][0], _read_blocks(f, plan[c][0], plan[c][1])) for c in todo
+                )
+                for i, parts in run.map_unordered(simulate_blocks, config, tasks):
+                    c = todo[i]
+                    n = sum(plan[c][1])
+                    store.write(c, parts, {"shard_key": keys[c], "n_events": n})
+                    log.info("chunk %d: simulated", c)
+                    bar.update(n)
+            with H5Writer(reco_path, {"format": RECO_FORMAT, **attrs}, _OFFSETS) as writer:
+                writer.append(
+                    {
+                        "events/track_offset": np.zeros(1, np.int64),
+                        "events/cluster_offset": np.zeros(1, np.int64),
+                    }
+                )
+                for c in range(len(plan)):
+                    interrupt.check()
+                    writer.append(store.read(c))
+            store.remove()
     return attrs
 
 

@@ -75,13 +75,34 @@ class EventChunk:
     def n_particles(self) -> int:
         return int(self.offset[-1])
 
-    def check(self, process: str) -> None:
-        """Raise if any momentum, energy or weight is not finite (names the process)."""
-        for name in ("px", "py", "pz", "e"):
-            if not np.all(np.isfinite(self.particles[name])):
-                raise FloatingPointError(f"process {process!r} produced a non-finite {name}")
-        if not np.all(np.isfinite(self.weight)):
-            raise FloatingPointError(f"process {process!r} produced a non-finite weight")
+    def check(
+        self,
+        process: str,
+        *,
+        seed: int | None = None,
+        chunk: int | None = None,
+        block: int | None = None,
+    ) -> None:
+        """Raise FloatingPointError if a weight, momentum or energy is NaN or infinite.
+
+        The one-line message names the process and, when given, the seed, chunk and block, so
+        the failing random stream can be replayed alone (``gen.streams.stream(seed, 0, block)``).
+        """
+        where = ", ".join(
+            f"{label} {value}"
+            for label, value in (("seed", seed), ("chunk", chunk), ("block", block))
+            if value is not None
+        )
+        for name in ("weight", "px", "py", "pz", "e"):
+            values = self.weight if name == "weight" else self.particles[name]
+            bad = ~np.isfinite(values)
+            if bad.any():
+                i = int(np.argmax(bad))
+                event = i if name == "weight" else int(np.searchsorted(self.offset, i, "right")) - 1
+                raise FloatingPointError(
+                    f"process {process!r} produced a non-finite {name} ({float(values[i])!r}) "
+                    f"at event {event} of the checked events" + (f" ({where})" if where else "")
+                )
 
     @classmethod
     def concatenate(cls, chunks: list[EventChunk]) -> EventChunk:

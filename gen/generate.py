@@ -1,24 +1,34 @@
-"""Generation driver: sample card -> unweighted events, streamed block by block to HDF5.
+"""Generation driver: sample card -> unweighted events, chunk by chunk into shards, then HDF5.
 
 Block k (``gen.streams.BLOCK_EVENTS`` events) always draws from ``stream(seed, GENERATION, k)``,
-so the events do not depend on the number of workers; workers are threads running nogil numba
-kernels, results are written in block order with a bounded number of blocks in flight (memory
-stays flat in the number of events).
+so the events do not depend on the number of workers or where they ran. A chunk of
+``CHUNK_BLOCKS`` blocks is the unit of work (gen/distributed.py) and of a shard file
+(gen/shards.py): an interrupted run, restarted, redoes only the missing chunks. At most
+2 x workers chunks are in flight, so memory stays flat in the number of events.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gen.events import EventChunk, SamplingStats
-from gen.io import chunk_arrays, events_writer, package_version
+import numpy as np
+
+from gen import interrupt
+from gen.cards import CardError
+from gen.distributed import runner
+from gen.events import SamplingStats
+from gen.io import EVENTS_OFFSETS, chunk_arrays, events_writer, package_version
 from gen.processes.base import Process
-from gen.runcard import SampleCard
-from gen.streams import BLOCK_EVENTS, GENERATION, PILOT, stream
+from gen.runcard import MAX_EVENTS, SampleCard
+from gen.shards import ShardStore, chunk_plan, code_digest, digest
+from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS, GENERATION, PILOT, stream
+
+log = logging.getLogger("b2dark")
 
 
 def progress_bar(total: int, desc: str, unit: str = "ev"):
@@ -45,13 +55,23 @@ def planned_events(card: SampleCard, proc: Process) -> int:
     """Events to generate: the card's count, or sigma(pilot) x lumi (1 pb x 1/fb = 1000 events)."""
     if card.events > 0:
         return card.events
-    return max(1, round(proc.pilot_cross_section_pb * 1000.0 * card.lumi_fb))
+    n = max(1, round(proc.pilot_cross_section_pb * 1000.0 * card.lumi_fb))
+    if n > MAX_EVENTS:
+        raise CardError(
+            f"{card.path}: sample.lumi_fb = {card.lumi_fb} fb^-1 means {n:.3g} events "
+            f"(sigma = {proc.pilot_cross_section_pb:.4g} pb), above the limit {MAX_EVENTS:.0e}; "
+            "lower lumi_fb or tighten the generator cuts"
+        )
+    return n
 
 
-def _block(proc: Process, seed: int, k: int, n: int) -> tuple[EventChunk, SamplingStats]:
-    chunk, stats = proc.generate(stream(seed, GENERATION, k), n)
-    chunk.check(proc.name)
-    return chunk, stats
+def _block(proc: Process, seed: int, k: int, n: int, chunk: int | None = None):
+    try:
+        chunk_events, stats = proc.generate(stream(seed, GENERATION, k), n)
+    except FloatingPointError as exc:  # a process's own EventChunk.check: add where it happened
+        raise FloatingPointError(f"{exc} (seed {seed}, chunk {chunk}, block {k})") from None
+    chunk_events.check(proc.name, seed=seed, chunk=chunk, block=k)
+    return chunk_events, stats
 
 
 def iter_blocks(proc: Process, seed: int, n_events: int, workers: int = 1):
@@ -74,6 +94,53 @@ def iter_blocks(proc: Process, seed: int, n_events: int, workers: int = 1):
             yield pending.pop(0).result()
 
 
+def generate_chunk(
+    proc: Process, task: tuple[int, int, int, list[int]]
+) -> tuple[list[dict[str, np.ndarray]], np.ndarray]:
+    """The unit of (distributed) work: task = (seed, chunk, first block, events per block).
+
+    Returns each block's datasets and a (blocks, 4) array of its SamplingStats sums.
+    """
+    seed, chunk, first, sizes = task
+    parts, stats = [], np.zeros((len(sizes), 4))
+    for j, n in enumerate(sizes):
+        interrupt.check()
+        events, st = _block(proc, seed, first + j, n, chunk)
+        parts.append(chunk_arrays(events))
+        stats[j] = (st.n_trials, st.sum_w, st.sum_w2, st.n_overweight)
+    return parts, stats
+
+
+def _shard_key(card: SampleCard, proc: Process, chunk: int, first: int, sizes: list[int]) -> str:
+    """Everything that fixes a chunk's events (the pilot's w_max too, in case the code changed)."""
+    return digest(
+        {
+            "kind": "events",
+            "version": package_version(),
+            "code": code_digest("gen"),
+            "process": card.process,
+            "card": card.text,
+            "params": {k: repr(v) for k, v in sorted(card.params.items())},
+            "cuts": {k: repr(v) for k, v in sorted(card.cuts.items())},
+            "beams": repr(card.beams),
+            "seed": card.seed,
+            "w_max": repr(proc.w_max),
+            "chunk": chunk,
+            "first_block": first,
+            "sizes": sizes,
+        }
+    )
+
+
+def _total_stats(block_stats: list[np.ndarray]) -> SamplingStats:
+    """Block statistics summed in block order (the same float sums for any split of the work)."""
+    total = SamplingStats()
+    for rows in block_stats:
+        for n, sw, sw2, nover in rows:
+            total += SamplingStats(int(n), float(sw), float(sw2), int(nover))
+    return total
+
+
 def generate_sample(
     card: SampleCard,
     output: str | Path,
@@ -81,13 +148,22 @@ def generate_sample(
     events: int | None = None,
     seed: int | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
+    chunk_blocks: int = CHUNK_BLOCKS,
 ) -> dict[str, Any]:
-    """Generate the card's sample into ``output``; returns the file's root attributes."""
+    """Generate the card's sample into ``output``; returns the file's root attributes.
+
+    Chunks of ``chunk_blocks`` blocks run in this process (workers=1), on a local Dask cluster
+    (workers>1) or on ``scheduler`` (gen/distributed.py), each into a shard (gen/shards.py);
+    shards of an interrupted run that match card, seed and chunk are reused, the rest redone.
+    """
     if seed is not None:
         card = card.replace(seed=seed)
     if events is not None:
         card = card.replace(events=events, lumi_fb=0.0)
+    output = Path(output)
     proc = prepare(card)
+    interrupt.check()
     n_events = planned_events(card, proc)
     attrs = {
         "process": card.process,
@@ -99,12 +175,35 @@ def generate_sample(
         "b2dark_version": package_version(),
         "lumi_fb": card.lumi_fb,
     }
-    total = SamplingStats()
-    with events_writer(output, attrs) as writer, progress_bar(n_events, card.process) as bar:
-        for chunk, stats in iter_blocks(proc, card.seed, n_events, workers):
-            writer.append(chunk_arrays(chunk))
-            total += stats
-            bar.update(chunk.n_events)
+    plan = chunk_plan(n_events, chunk_blocks)
+    keys = [_shard_key(card, proc, c, first, sizes) for c, (first, sizes) in enumerate(plan)]
+    stats: dict[int, np.ndarray] = {}
+    with ShardStore(output, EVENTS_OFFSETS) as store:
+        todo = []
+        for c, (_, sizes) in enumerate(plan):
+            found = store.verified(c, keys[c], sum(sizes))
+            if found is None:
+                todo.append(c)
+            else:
+                stats[c] = np.asarray(found["block_stats"])
+                log.info("chunk %d: reused", c)
+        log.info("%s: %d events in %d chunks, %d to do", output, n_events, len(plan), len(todo))
+        with (
+            runner(workers, scheduler) as run,
+            progress_bar(n_events, card.process) as bar,
+        ):
+            bar.update(sum(sum(plan[c][1]) for c in stats))
+            tasks = ((card.seed, c, plan[c][0], plan[c][1]) for c in todo)
+            for i, (parts, block_stats) in run.map_unordered(generate_chunk, proc, tasks):
+                c = todo[i]
+                n = sum(plan[c][1])
+                store.write(
+                    c, parts, {"shard_key": keys[c], "n_events": n, "block_stats": block_stats}
+                )
+                stats[c] = block_stats
+                log.info("chunk %d: generated", c)
+                bar.update(n)
+        total = _total_stats([stats[c] for c in range(len(plan))])
         result = {
             "cross_section_pb": total.cross_section_pb,
             "cross_section_err_pb": total.cross_section_err_pb,
@@ -112,7 +211,11 @@ def generate_sample(
             "n_overweight": total.n_overweight,
             "w_max_pb": proc.w_max,
         }
-        writer.set_attrs(result)
+        with events_writer(output, {**attrs, **result}) as writer:
+            for c in range(len(plan)):
+                interrupt.check()
+                writer.append(store.read(c))
+        store.remove()
     return {**attrs, **result}
 
 

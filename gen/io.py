@@ -106,11 +106,35 @@ class H5Writer:
             self.abort()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | Path) -> int:
+    """Remove temporary files of ``path`` left by killed writers (their pid is gone)."""
+    path = Path(path)
+    removed = 0
+    for tmp in path.parent.glob(f".{path.name}.tmp-*"):
+        pid = tmp.name.rpartition("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+#: offset datasets of an events file and the dataset whose length they index
+EVENTS_OFFSETS = {"events/offset": "particles/pdg"}
+
+
 def events_writer(path: str | Path, attrs: Mapping[str, Any]) -> H5Writer:
     """A writer for an events file; ``attrs`` are the root attributes of the contract."""
-    return H5Writer(
-        path, {"format": EVENTS_FORMAT, **attrs}, offsets={"events/offset": "particles/pdg"}
-    )
+    return H5Writer(path, {"format": EVENTS_FORMAT, **attrs}, offsets=EVENTS_OFFSETS)
 
 
 def chunk_arrays(chunk: EventChunk) -> dict[str, np.ndarray]:
@@ -183,24 +207,24 @@ def open_events(path: str | Path) -> h5py.File:
     return f
 
 
+def read_event_range(f: h5py.File, start: int, stop: int) -> EventChunk:
+    """Events ``start:stop`` of an open events file, as a chunk with local offsets."""
+    off = f["events/offset"][start : stop + 1]
+    a, b = int(off[0]), int(off[-1])
+    truth_names = list(f["truth"]) if "truth" in f else []
+    return EventChunk(
+        weight=f["events/weight"][start:stop],
+        offset=off - a,
+        particles={k: f[f"particles/{k}"][a:b] for k in PARTICLE_FIELDS},
+        truth={k: f[f"truth/{k}"][start:stop] for k in truth_names},
+    )
+
+
 def iter_event_chunks(f: h5py.File, chunk_events: int) -> Iterator[tuple[int, EventChunk]]:
     """Yield (first event index, EventChunk with local offsets) over an open events file."""
     n = int(f.attrs["n_events"])
-    offsets = f["events/offset"]
-    truth_names = list(f["truth"]) if "truth" in f else []
     for start in range(0, n, chunk_events):
-        stop = min(n, start + chunk_events)
-        off = offsets[start : stop + 1]
-        a, b = int(off[0]), int(off[-1])
-        yield (
-            start,
-            EventChunk(
-                weight=f["events/weight"][start:stop],
-                offset=off - a,
-                particles={k: f[f"particles/{k}"][a:b] for k in PARTICLE_FIELDS},
-                truth={k: f[f"truth/{k}"][start:stop] for k in truth_names},
-            ),
-        )
+        yield start, read_event_range(f, start, min(n, start + chunk_events))
 
 
 def read_events(path: str | Path) -> tuple[dict[str, Any], EventChunk]:

@@ -13,6 +13,9 @@ import numpy as np
 
 #: events per reproducibility block (the unit of random streams; I/O chunks hold whole blocks)
 BLOCK_EVENTS = 8192
+#: blocks per chunk, the unit of (distributed) work and of a shard file; a chunk's events do not
+#: depend on this number (each block keeps its own stream), only the granularity of resuming does
+CHUNK_BLOCKS = 16
 
 GENERATION = 0
 PILOT = 1
