@@ -1,126 +1,104 @@
-"""Benchmark: events/s per core of every generator (after JIT), to disk, detector, peak memory.
+"""Events/s per core of every registered generator after JIT, and its random draws per event.
 
-    python benchmarks/bench_generators.py [--events 200000] [--out /tmp/bench]
+    python benchmarks/bench_generators.py [--quick] [--only NAME]
 
-Figures go into issue notes, never into timed tests. One thread per measurement (per core).
+Iterates over gen.processes.REGISTRY (a process added there appears automatically; one that
+fails to build is reported, not fatal). Processes with required parameters get them from
+``BENCH_PARAMS``; extra variants (masses, ISR off) are in ``VARIANTS``. Unweighted events
+(``Process.generate``), one thread. Draws per event: the PCG64 state advance of the generate
+call divided by the events (``common.pcg64_draws``); the physics limit of a generator on this
+machine is (RNG draws/s in a numba kernel) / (draws per event).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import tempfile
-import time
+import sys
+import traceback
 from pathlib import Path
 
-import numpy as np
+_HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(_HERE), str(_HERE.parent)]  # scripts: the repo and this folder
 
-from gen.beams import Beams
-from gen.generate import generate_sample
-from gen.processes import get_process
-from gen.runcard import load_sample, parse_sample
-from gen.streams import GENERATION, PILOT, stream
+from common import Row, lcg_distance, print_table, sample_card, timed  # noqa: E402
 
-CASES = {
-    "mumu_zprime M=0.1": ("mumu_zprime", {"mass_gev": 0.1}, {}),
-    "mumu_zprime M=1": ("mumu_zprime", {"mass_gev": 1.0}, {}),
-    "mumu_zprime M=5": ("mumu_zprime", {"mass_gev": 5.0}, {}),
-    "mumu (Born)": ("mumu", {"isr": False, "fsr": False}, {}),
-    "mumu (ISR+FSR)": ("mumu", {}, {}),
-    "tautau": ("tautau", {}, {}),
-    "eemumu": ("eemumu", {}, {}),
+#: parameters for processes whose card has required keys
+BENCH_PARAMS: dict[str, dict] = {"mumu_zprime": {"mass_gev": 1.0}}
+#: extra variants: label -> (process, params)
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "mumu_zprime M=0.1": ("mumu_zprime", {"mass_gev": 0.1}),
+    "mumu_zprime M=5": ("mumu_zprime", {"mass_gev": 5.0}),
+    "mumu_zprime M=1 isr=false": ("mumu_zprime", {"mass_gev": 1.0, "isr": False}),
+    "mumu isr=fsr=false (Born)": ("mumu", {"isr": False, "fsr": False}),
 }
-#: the search's background cards (generator-level cuts of cards/zprime_invisible.toml)
-SEARCH_CARDS = ("mumu", "tautau", "eemumu")
-CARDS = Path(__file__).resolve().parents[1] / "cards" / "samples"
 
 
-def _card(process: str, params: dict, cuts: dict, events: int):
-    table = {
-        "sample": {"process": process, "events": events, "seed": 1},
-        "process": params,
-        "cuts": cuts,
-    }
-    return parse_sample(table, repr(table), f"bench:{process}")
+CARDS = _HERE.parent / "cards" / "samples"
 
 
-def bench_process(label, process, params, cuts, n):
-    card = _card(process, params, cuts, n)
+def cases() -> dict[str, tuple[str, dict, dict]]:
+    """label -> (process, params, cuts): the registry, the variants, the sample cards."""
+    from gen.processes import REGISTRY
+    from gen.runcard import load_sample
+
+    out = {name: (name, BENCH_PARAMS.get(name, {}), {}) for name in REGISTRY}
+    out.update({label: (proc, params, {}) for label, (proc, params) in VARIANTS.items()})
+    for path in sorted(CARDS.glob("*.toml")):
+        try:
+            card = load_sample(path)
+            out[f"{path.stem} (card cuts)"] = (card.process, card.params, card.cuts)
+        except Exception as exc:  # noqa: BLE001 - a broken card is reported, not fatal
+            out[f"{path.stem} (card cuts)"] = ("?", {"error": str(exc)}, {})
+    return out
+
+
+def bench_one(label: str, process: str, params: dict, cuts: dict, seconds: float) -> Row:
+    """Unweighted events/s per CPU second after JIT, unweighting efficiency, draws per event."""
+    from gen.streams import GENERATION, PILOT, stream
+
+    card = sample_card(process, params, cuts)
     proc = card.build()
     proc.prepare(stream(1, PILOT, 0))
-    proc.generate(stream(1, GENERATION, 99), 1000)  # JIT warm-up
-    t0 = time.perf_counter()
-    chunk, stats = proc.generate(stream(1, GENERATION, 0), n)
-    dt = time.perf_counter() - t0
-    eff = n / stats.n_trials
-    t0 = time.perf_counter()
-    proc.trial_weights(stream(1, GENERATION, 1), n)
-    dtw = time.perf_counter() - t0
-    print(
-        f"{label:32s} {n / dt:12.3g} ev/s  unweighting eff {eff:7.3f}  "
-        f"trials/s {n / dtw:10.3g}  sigma {stats.cross_section_pb:10.4g} pb"
+    proc.generate(stream(1, GENERATION, 99), 200)  # JIT (or cache load) outside the timing
+    (_, stats), cpu, _ = timed(lambda: proc.generate(stream(1, GENERATION, 98), 500))
+    n = int(min(max(500, 500 * seconds / max(cpu, 1e-6)), 2_000_000))
+    rng = stream(1, GENERATION, 0)
+    st0 = rng.bit_generator.state["state"]
+    (chunk, stats), cpu, wall = timed(lambda: proc.generate(rng, n))
+    draws = lcg_distance(st0["state"], rng.bit_generator.state["state"]["state"], inc=st0["inc"])
+    eff = n / stats.n_trials if stats.n_trials else float("nan")
+    return Row(
+        "generator", label, n / cpu, "ev/s/core",
+        note=f"unweighting eff {eff:.3f}; {draws / n:.1f} draws/ev ({draws / stats.n_trials:.1f}"
+        f"/trial); {stats.n_trials / cpu:.3g} trials/s; wall {n / wall:.3g} ev/s; "
+        f"sigma {stats.cross_section_pb:.4g} pb; {n} ev",
+        extra={"draws_per_event": draws / n, "efficiency": eff, "n": n},
     )
 
 
-def bench_disk(out: Path, n: int):
-    card = _card("mumu", {}, {}, n)
-    generate_sample(card, out / "warm.h5", events=1000)
-    t0 = time.perf_counter()
-    attrs = generate_sample(card, out / "disk.h5")
-    dt = time.perf_counter() - t0
-    size = (out / "disk.h5").stat().st_size
-    print(
-        f"{'mumu to disk (1 worker)':32s} {attrs['n_events'] / dt:12.3g} ev/s  "
-        f"{size / dt / 1e6:8.1f} MB/s"
-    )
-    t0 = time.perf_counter()
-    generate_sample(card, out / "disk2.h5", workers=2)
-    dt2 = time.perf_counter() - t0
-    print(f"{'mumu to disk (2 workers)':32s} {attrs['n_events'] / dt2:12.3g} ev/s")
-    return out / "disk.h5"
-
-
-def bench_detector(events: Path, out: Path):
-    from detector.reco_io import simulate_file
-
-    simulate_file(events, out / "warm_reco.h5")
-    t0 = time.perf_counter()
-    attrs = simulate_file(events, out / "reco.h5")
-    dt = time.perf_counter() - t0
-    print(f"{'detector (mumu events)':32s} {attrs['n_events'] / dt:12.3g} ev/s")
+def run(quick: bool = False, only: str = "") -> list[Row]:
+    rows = []
+    seconds = 0.5 if quick else 2.0
+    for label, (process, params, cuts) in cases().items():
+        if only and only not in label:
+            continue
+        try:
+            rows.append(bench_one(label, process, params, cuts, seconds))
+        except Exception as exc:  # noqa: BLE001 - a broken process is reported, not fatal
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:110]
+            rows.append(Row("generator", label, None, "ev/s/core", note=f"FAILED {msg}"))
+            if not quick:
+                traceback.print_exc(limit=2)
+        print(f"  {rows[-1].item}: {rows[-1].value} {rows[-1].note}", file=sys.stderr)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--only", default="", help="substring of the cases to run")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="", help="substring of the labels to run")
     args = parser.parse_args()
-    raw = np.random.Generator(np.random.PCG64(1))
-    t0 = time.perf_counter()
-    raw.random(20_000_000)
-    print(f"{'PCG64 raw draws':32s} {20e6 / (time.perf_counter() - t0):12.3g} /s")
-    for label, (process, params, cuts) in CASES.items():
-        if args.only in label:
-            try:
-                get_process(process)
-            except Exception as exc:  # noqa: BLE001 - a missing process is reported, not fatal
-                print(f"{label:32s} unavailable: {exc}")
-                continue
-            bench_process(label, process, params, cuts, args.events)
-    for name in SEARCH_CARDS:
-        if args.only in name:
-            card = load_sample(CARDS / f"{name}.toml")
-            bench_process(
-                f"{name} (search-card cuts)", card.process, card.params, card.cuts, args.events // 4
-            )
-    with tempfile.TemporaryDirectory() as tmp:
-        out = args.out or Path(tmp)
-        out.mkdir(parents=True, exist_ok=True)
-        events = bench_disk(out, args.events)
-        bench_detector(events, out)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {rss:.0f} MiB  (beams: {Beams().sqrt_s_gev:.4f} GeV)")
+    print_table(run(args.quick, args.only))
 
 
 if __name__ == "__main__":

@@ -70,24 +70,54 @@ def _beam_vector(energy: float, half_angle: float, zsign: float):
 
 
 @kernel
+def sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler):
+    """Draw the two beam energies (Gaussian spreads): the only random part of a collision."""
+    eh = e_her + spread_her * rng.standard_normal() if spread_her > 0.0 else e_her
+    el = e_ler + spread_ler * rng.standard_normal() if spread_ler > 0.0 else e_ler
+    return eh, el
+
+
+@kernel
+def collision_sqrt_s1(eh, el, half_angle):
+    """sqrt(s) of beams with energies ``eh`` (e-) and ``el`` (e+) crossing at 2 ``half_angle``."""
+    # the same arithmetic as before the split, so every process keeps its events bit for bit
+    ax, ay, az, ae = _beam_vector(eh, half_angle, 1.0)
+    cx, cy, cz, ce = _beam_vector(el, half_angle, -1.0)
+    tx, ty, tz, te = ax + cx, ay + cy, az + cz, ae + ce
+    return math.sqrt(te * te - tx * tx - ty * ty - tz * tz)
+
+
+@kernel
+def collision_frame1(eh, el, half_angle):
+    """(bx, by, bz, nx, ny, nz) of a collision: c.m. velocity in the lab, e- direction in the c.m.
+
+    Deterministic in the beam energies, so a process needs it only for accepted events (the
+    weight depends on sqrt(s) alone, ``collision_sqrt_s1``).
+    """
+    ax, ay, az, ae = _beam_vector(eh, half_angle, 1.0)
+    cx, cy, cz, ce = _beam_vector(el, half_angle, -1.0)
+    tx, ty, tz, te = ax + cx, ay + cy, az + cz, ae + ce
+    bx, by, bz = tx / te, ty / te, tz / te
+    # e- direction in the c.m. frame: boost the e- beam by -b
+    qx, qy, qz, _ = boost1(ax, ay, az, ae, -bx, -by, -bz)
+    q = math.sqrt(qx * qx + qy * qy + qz * qz)
+    return bx, by, bz, qx / q, qy / q, qz / q
+
+
+@kernel
 def sample_collision1(rng, e_her, e_ler, spread_her, spread_ler, half_angle):
     """Draw one collision: returns (sqrt_s, bx, by, bz, nx, ny, nz).
 
     ``b`` is the velocity of the e+e- centre of mass in the lab; ``n`` the unit direction of the
     e- beam in that centre-of-mass frame. A process generates its final state in the c.m. frame
-    with the e- along +z, then calls ``cm_to_lab1`` with (b, n).
+    with the e- along +z, then calls ``cm_to_lab1`` with (b, n). Hit-or-miss samplers can split
+    it: ``sample_beam_energies1`` + ``collision_sqrt_s1`` per trial, ``collision_frame1`` only
+    for accepted trials (same random draws, same values).
     """
-    eh = e_her + spread_her * rng.standard_normal() if spread_her > 0.0 else e_her
-    el = e_ler + spread_ler * rng.standard_normal() if spread_ler > 0.0 else e_ler
-    ax, ay, az, ae = _beam_vector(eh, half_angle, 1.0)
-    cx, cy, cz, ce = _beam_vector(el, half_angle, -1.0)
-    tx, ty, tz, te = ax + cx, ay + cy, az + cz, ae + ce
-    sqrt_s = math.sqrt(te * te - tx * tx - ty * ty - tz * tz)
-    bx, by, bz = tx / te, ty / te, tz / te
-    # e- direction in the c.m. frame: boost the e- beam by -b
-    qx, qy, qz, _ = boost1(ax, ay, az, ae, -bx, -by, -bz)
-    q = math.sqrt(qx * qx + qy * qy + qz * qz)
-    return sqrt_s, bx, by, bz, qx / q, qy / q, qz / q
+    eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
+    sqrt_s = collision_sqrt_s1(eh, el, half_angle)
+    bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
+    return sqrt_s, bx, by, bz, nx, ny, nz
 
 
 @kernel

@@ -28,14 +28,15 @@ Q = q1 + q2, a_i = q1.p_i, b_i = q2.p_i, c = M^2 + 2 m^2:
 In the c.m. frame with the e- along +z (a_i = sqrt(s)(E_i - z_i)/2, b_i = sqrt(s)(E_i + z_i)/2)
 this is ``32 e^4 g'^2 / s * F`` with F as in ``_msq_core``.
 
-Phase space (c.m. frame, per trial sqrt(s) from ``gen.beams.sample_collision1``): the Z' momentum
-|k| = M sinh(u) with u drawn from min(u^2, 1) (close to the soft spectrum tanh(u)^2 du, i.e. dE/E
-above E ~ M with the threshold suppression below), its direction isotropic; the muons decay
-isotropically in azimuth in the mu+ mu- rest frame, with the polar angle chi to the Z' direction
-drawn from the mixture (1/D1 + 1/D2)/2 of the two collinear propagators (exactly invertible in
-chi). Unweighting efficiency without ISR (sigma / w_max with the 1.3 pilot safety factor)
-0.30-0.44 for M = 0.01-8 GeV. Trial weight (pb) = GEV2_TO_PB * 1/(2s) * (1/4) sum |M|^2 * dPhi_3 /
-(sampling density).
+Phase space (c.m. frame, per trial sqrt(s) from ``gen.beams.sample_beam_energies1`` and
+``collision_sqrt_s1``; the lab frame, ``collision_frame1``, only for accepted events): the Z'
+momentum |k| = M sinh(u) with u drawn from min(u^2, 1) (close to the soft spectrum tanh(u)^2 du,
+i.e. dE/E above E ~ M with the threshold suppression below), its direction isotropic; the muons
+decay isotropically in azimuth in the mu+ mu- rest frame, with the polar angle chi to the Z'
+direction drawn from the mixture (1/D1 + 1/D2)/2 of the two collinear propagators (exactly
+invertible in chi). Unweighting efficiency without ISR (sigma / w_max, pilot safety factor
+``PILOT_SAFETY_SHARP_EDGE``) 0.42, 0.50, 0.39 for M = 0.1, 1, 5 GeV. Trial weight (pb) =
+GEV2_TO_PB * 1/(2s) * (1/4) sum |M|^2 * dPhi_3 / (sampling density).
 
 Initial-state radiation (card ``isr``, default true; ``gen.radiation``): per trial both beams
 radiate one effective collinear photon each (``isr_photons1``: Kuraev-Fadin structure functions
@@ -53,9 +54,19 @@ e+ direction in that frame; Collins, Soper, Phys. Rev. D 16 (1977) 2219; the sam
 ``gen.processes.mumu``), which neglects
 O(p_T(gamma)^2 / s') effects, within the collinear (leading-log) accuracy of the structure
 functions themselves. FSR off the muons and initial-final interference are not included.
-Unweighting efficiency with ISR (sigma / w_max, see ``ISR_HARD_FRACTION``) 0.35, 0.38, 0.27,
-0.31 for M = 0.1, 1, 5, 8 GeV (0.37, 0.44, 0.34, 0.44 without). ISR changes sigma by +11 %, +3 %,
--8 %, -16 % at these masses.
+Acceptance first: s' = (1 - v1)(1 - v2) s is exact in the recoil scheme of ``isr_photons1``, so a
+trial draws only the energy fractions; the photon directions and energies
+(``_isr_photon_momenta1``, bit for bit those of ``isr_photons1``) are drawn for accepted trials.
+Unweighting efficiency with ISR (sigma / w_max, see ``ISR_HARD_FRACTION``) 0.39, 0.43, 0.30
+for M = 0.1, 1, 5 GeV (0.35, 0.38, 0.27 with the generic safety factor 1.3). ISR changes sigma
+by +11 %, +3 %, -8 %, -16 % at M = 0.1, 1, 5, 8 GeV (vacuum polarisation off).
+
+Vacuum polarisation (card ``vacuum_polarisation``, default true): the s-channel photon is
+dressed with the running coupling at its virtuality, the reduced s' after ISR (s without ISR):
+|M|^2 -> |M|^2 / |1 - Delta alpha(s')|^2 (``gen.vacpol.vp_factor1``: one-loop leptons plus the
+Burkhardt-Pietrzyk hadronic parametrisation; +7.7 % at sqrt(s') = 10.58 GeV), as for the
+e+ e- -> mu+ mu- background (``gen.processes.mumu``). The g' vertex and the Z' propagator are
+not dressed (Z' on shell, g' defined at the Z' mass).
 
 Decay: only ``decay = "invisible"`` for now: the Z' is written as a final-state particle (status 1).
 The sample cross section is the PRODUCTION cross section sigma(e+ e- -> mu+ mu- Z'); multiply by
@@ -78,19 +89,38 @@ import math
 
 import numpy as np
 
-from gen.beams import cm_to_lab1, sample_collision1
+from gen.beams import (
+    cm_to_lab1,
+    collision_frame1,
+    collision_sqrt_s1,
+    sample_beam_energies1,
+)
 from gen.cards import CardError, Param
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
-from gen.events import EventChunk, SamplingStats
+from gen.events import PARTICLE_FIELDS, EventChunk, SamplingStats
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
 from gen.pdgids import ZPRIME
-from gen.processes.base import Process
-from gen.processes.mumu import chunk_from_arrays
-from gen.radiation import ISR_K_FACTOR, isr_photons1
+from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
+from gen.radiation import (
+    ISR_K_FACTOR,
+    ll_beta,
+    sample_emission_angle1,
+    sample_isr_fraction1,
+)
+from gen.vacpol import vp_factor1
 
 #: decay modes of the Z' the process can write (see module docstring)
 DECAY_MODES = ("invisible",)
+#: safety factor on the pilot maximum weight, instead of the generic ``PILOT_SAFETY`` (1.3): the
+#: weights of this sampler have a sharp upper edge (see ``ISR_HARD_FRACTION``), so the pilot
+#: maximum (2e5 trials) is already close to the true one. Measured (default beams, VP on): the
+#: largest of 4e6 further trials exceeds the pilot maximum by at most 1.6 % with ISR and 4.7 %
+#: without (M = 10 GeV, next to the kinematic limit) for M = 0.01, 0.1, 1, 5, 8, 10 GeV;
+#: 1.15 leaves three times that margin and raises the unweighting efficiency by 1.3/1.15 = 13 %.
+#: Overweight trials stay counted in n_overweight (tests require <= 1e-3 of the trials).
+PILOT_SAFETY_SHARP_EDGE = 1.15
+
 #: default coupling: near the (g-2)_mu-favoured band and the Belle II reach (arXiv:1912.11276);
 #: the cross section scales exactly as g'^2 and the kinematics do not depend on g'
 DEFAULT_G_PRIME = 1.0e-3
@@ -106,6 +136,8 @@ ISR_HARD_FRACTION = 0.05
 _E4 = (4.0 * math.pi * ALPHA_EM) ** 2  # e^4, e^2 = 4 pi alpha (PDG 2024, Physical constants)
 _TWO_PI = 2.0 * math.pi
 _PS_NORM = 1.0 / (32.0 * math.pi**3)  # see _sample_cm1
+#: the hard point of a trial below threshold (weight 0, no momenta)
+_NO_HARD = (0.0,) * 13
 
 
 @kernel
@@ -297,11 +329,12 @@ def _sample_cm_arrays(rng, n, sqrt_s, m, mz):
 
 
 @kernel
-def _hard1(rng, sqrt_s, m, mz, g_prime):
+def _hard1(rng, sqrt_s, m, mz, g_prime, vp):
     """Hard point at c.m. energy ``sqrt_s`` (e- along +z): (w, 12 momenta mu-, mu+, Z').
 
     w (pb) = GEV2_TO_PB * 1/(2s) * (1/4) sum|M|^2 * dPhi_3 / (sampling density); 0 below
-    threshold.
+    threshold. ``vp``: times the vacuum polarisation of the s-channel photon,
+    |1/(1 - Delta alpha(s))|^2 (``gen.vacpol.vp_factor1``; module docstring).
     """
     p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kx, ky, kz, ek, d1, d2, psw = _sample_cm1(
         rng, sqrt_s, m, mz
@@ -323,95 +356,134 @@ def _hard1(rng, sqrt_s, m, mz, g_prime):
         )
         # flux 1/(2s) (massless beams), spin average 1/4, GeV^-2 -> pb
         w = GEV2_TO_PB * 0.125 * msq * psw / (sqrt_s * sqrt_s)
+        if vp:
+            w *= vp_factor1(sqrt_s * sqrt_s)
     return (w, p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kx, ky, kz, ek)
 
 
 @kernel
-def _trial1(rng, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime):
-    """One trial: collision, c.m. point and weight (pb). Returns (w, sqrt_s, b, n, 12 momenta)."""
-    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
-        rng, e_her, e_ler, spread_her, spread_ler, half_angle
-    )
-    h = _hard1(rng, sqrt_s, m, mz, g_prime)
-    return (
-        h[0], sqrt_s, bx, by, bz, nx, ny, nz,
-        h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12],
-    )  # fmt: skip
-
-
-@kernel
-def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime):
+def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp):
     out = np.empty(n)
     for i in range(n):
-        out[i] = _trial1(rng, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime)[0]
+        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
+        out[i] = _hard1(rng, collision_sqrt_s1(eh, el, half_angle), m, mz, g_prime, vp)[0]
     return out
 
 
 @kernel
 def _generate(
-    rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime,
+    rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
     px, py, pz, e, sqrt_s_out,
 ):  # fmt: skip
-    """Hit-or-miss until n events; fills particles 3 i .. 3 i + 2 (mu-, mu+, Z') in the lab."""
+    """Hit-or-miss until n events; fills particles 3 i .. 3 i + 2 (mu-, mu+, Z') in the lab.
+
+    The weight needs only sqrt(s): the lab frame of the collision (``collision_frame1``, a
+    deterministic function of the drawn beam energies) is computed for accepted trials only.
+    """
     n_trials = 0
     sum_w = 0.0
     sum_w2 = 0.0
     n_over = 0
     i = 0
     while i < n:
-        t = _trial1(rng, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime)
-        w = t[0]
+        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
+        sqrt_s = collision_sqrt_s1(eh, el, half_angle)
+        h = _hard1(rng, sqrt_s, m, mz, g_prime, vp)
+        w = h[0]
         n_trials += 1
         sum_w += w
         sum_w2 += w * w
         if w > w_max:
             n_over += 1
         if rng.random() * w_max < w:
-            bx, by, bz, nx, ny, nz = t[2], t[3], t[4], t[5], t[6], t[7]
+            bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
             for j in range(3):
                 q = 3 * i + j
                 px[q], py[q], pz[q], e[q] = cm_to_lab1(
-                    t[8 + 4 * j], t[9 + 4 * j], t[10 + 4 * j], t[11 + 4 * j],
+                    h[1 + 4 * j], h[2 + 4 * j], h[3 + 4 * j], h[4 + 4 * j],
                     bx, by, bz, nx, ny, nz,
                 )  # fmt: skip
-            sqrt_s_out[i] = t[1]
+            sqrt_s_out[i] = sqrt_s
             i += 1
     return n_trials, sum_w, sum_w2, n_over
 
 
 # ------------------------------------------------------------------ initial-state radiation
 @kernel
-def _isr_trial1(
-    rng, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime,
-    hard_fraction, x_min, e_min, kk, ff,
-):  # fmt: skip
-    """One ISR trial. Returns (w, sqrt_s, sqrt_s_prime, bx, by, bz, nx, ny, nz).
+def _isr_fractions1(rng, sqrt_s, hard_fraction, x_min, e_min):
+    """Energy part of ``gen.radiation.isr_photons1``: (weight, v1, v2), same draws in order.
 
-    ``kk`` (2, 4) receives the ISR photons (c.m. frame, e- along +z; zero rows: no photon);
-    if w > 0, ``ff`` rows 0-2 receive mu-, mu+, Z' in the rest frame of Q = P - k1 - k2 with
-    the colliding e- along +z (rotated onto the beam axis by ``_isr_to_lab1``). Weight (pb) =
-    ISR weight (``isr_photons1``) * ISR_K_FACTOR * hard weight at s' = Q^2 (``_hard1``), an
-    unbiased estimator of K_ISR int dx1 dx2 D(x1) D(x2) sigma_hard(x1 x2 s) (gen.radiation).
+    Photons softer than ``e_min`` (c.m.) are dropped (v = 0) as there. Its recoil scheme makes
+    s' = (P - k1 - k2)^2 = (1 - v1)(1 - v2) s exactly, so the weight of a trial needs no photon
+    angle: ``_isr_photon_momenta1`` draws them for accepted trials only.
     """
-    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
-        rng, e_her, e_ler, spread_her, spread_ler, half_angle
-    )
-    wi, _, _ = isr_photons1(rng, sqrt_s, M_E, hard_fraction, x_min, e_min, kk)
-    qx = -(kk[0, 0] + kk[1, 0])
-    qy = -(kk[0, 1] + kk[1, 1])
-    qz = -(kk[0, 2] + kk[1, 2])
-    qe = sqrt_s - kk[0, 3] - kk[1, 3]
-    sp = qe * qe - qx * qx - qy * qy - qz * qz
+    beta = ll_beta(sqrt_s * sqrt_s, M_E)
+    v1, w1 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
+    v2, w2 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
+    eb = 0.5 * sqrt_s
+    if v1 * eb < e_min:
+        v1 = 0.0
+    if v2 * eb < e_min:
+        v2 = 0.0
+    return w1 * w2, v1, v2
+
+
+@kernel
+def _isr_photon_momenta1(rng, sqrt_s, v1, v2, k):
+    """Angle part of ``gen.radiation.isr_photons1`` for fractions from ``_isr_fractions1``.
+
+    Fills ``k`` (2, 4) exactly as ``isr_photons1`` does (same draws in the same order, so
+    ``_isr_fractions1`` + ``_isr_photon_momenta1`` on one stream reproduce it bit for bit,
+    tests/gen/test_mumu_zprime.py): directions from the dipole leg distribution, energies
+    lam v_i E_beam with lam fixed by (P - k1 - k2)^2 = (1 - v1)(1 - v2) s.
+    """
+    eb = 0.5 * sqrt_s
+    for i in range(2):
+        for j in range(4):
+            k[i, j] = 0.0
+        v = v1 if i == 0 else v2
+        if v <= 0.0:
+            continue
+        c, sn = sample_emission_angle1(rng, eb, M_E)
+        phi = _TWO_PI * rng.random()
+        zsign = 1.0 if i == 0 else -1.0
+        k[i, 0] = sn * math.cos(phi)
+        k[i, 1] = sn * math.sin(phi)
+        k[i, 2] = zsign * c
+    # A lam^2 - B lam + C = 0 (gen.radiation.isr_photons1), the root continuous with lam = C/B
+    w1e, w2e = v1 * eb, v2 * eb
+    one_m_cos12 = 1.0 - (k[0, 0] * k[1, 0] + k[0, 1] * k[1, 1] + k[0, 2] * k[1, 2])
+    a_ = 2.0 * w1e * w2e * one_m_cos12
+    b_ = 2.0 * sqrt_s * (w1e + w2e)
+    c_ = b_ - 4.0 * w1e * w2e
+    lam = 1.0
+    if b_ > 0.0:
+        lam = 2.0 * c_ / (b_ + math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)))
+    for i in range(2):
+        w = lam * (w1e if i == 0 else w2e)
+        for j in range(3):
+            k[i, j] *= w
+        k[i, 3] = w
+
+
+@kernel
+def _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min):
+    """Weight of one ISR trial at c.m. energy ``sqrt_s``: (w, v1, v2, sqrt_s_prime, hard point).
+
+    w (pb) = ISR weight (``_isr_fractions1``) * ISR_K_FACTOR * hard weight at
+    s' = (1 - v1)(1 - v2) s (``_hard1``, whose momenta are in the rest frame of Q = P - k1 - k2
+    with the colliding e- along +z); an unbiased estimator of
+    K_ISR int dx1 dx2 D(x1) D(x2) sigma_hard(x1 x2 s) (gen.radiation). w = 0 below the
+    mu mu Z' threshold.
+    """
+    wi, v1, v2 = _isr_fractions1(rng, sqrt_s, hard_fraction, x_min, e_min)
+    sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
     thr = mz + 2.0 * m
-    if wi <= 0.0 or qe <= 0.0 or sp <= thr * thr:  # below the mu mu Z' threshold: weight 0
-        return (0.0, sqrt_s, 0.0, bx, by, bz, nx, ny, nz)
+    if wi <= 0.0 or sp <= thr * thr:
+        return 0.0, v1, v2, 0.0, _NO_HARD
     sqrt_sp = math.sqrt(sp)
-    h = _hard1(rng, sqrt_sp, m, mz, g_prime)
-    w = wi * ISR_K_FACTOR * h[0]
-    ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = h[1], h[2], h[3], h[4]
-    ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = h[5], h[6], h[7], h[8]
-    ff[2, 0], ff[2, 1], ff[2, 2], ff[2, 3] = h[9], h[10], h[11], h[12]
-    return (w, sqrt_s, sqrt_sp, bx, by, bz, nx, ny, nz)
+    h = _hard1(rng, sqrt_sp, m, mz, g_prime, vp)
+    return wi * ISR_K_FACTOR * h[0], v1, v2, sqrt_sp, h
 
 
 @kernel
@@ -456,26 +528,28 @@ def _isr_to_lab1(sqrt_s, bx, by, bz, nx, ny, nz, kk, ff, buf):
 
 @kernel
 def _isr_trial_weights(
-    rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime,
+    rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
     hard_fraction, x_min, e_min,
 ):  # fmt: skip
     out = np.empty(n)
-    kk = np.zeros((2, 4))
-    ff = np.zeros((3, 4))
     for i in range(n):
-        out[i] = _isr_trial1(
-            rng, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime,
-            hard_fraction, x_min, e_min, kk, ff,
-        )[0]  # fmt: skip
+        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
+        sqrt_s = collision_sqrt_s1(eh, el, half_angle)
+        out[i] = _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min)[0]
     return out
 
 
 @kernel
 def _isr_generate(
-    rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime,
+    rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
     hard_fraction, x_min, e_min,
 ):  # fmt: skip
-    """Hit-or-miss until n events; returns particle arrays, offsets, truth and statistics."""
+    """Hit-or-miss until n events; returns particle arrays, offsets, truth and statistics.
+
+    Acceptance first: a trial draws the beam energies, the ISR energy fractions and the hard
+    point; the collision frame and the photon directions (which do not change the weight) are
+    drawn for accepted trials only.
+    """
     cap = 5 * n
     mom = np.zeros((cap, 4))
     pdg = np.zeros(cap, np.int32)
@@ -492,18 +566,23 @@ def _isr_generate(
     i = 0
     pos = 0
     while i < n:
-        t = _isr_trial1(
-            rng, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime,
-            hard_fraction, x_min, e_min, kk, ff,
-        )  # fmt: skip
-        w = t[0]
+        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
+        sqrt_s = collision_sqrt_s1(eh, el, half_angle)
+        w, v1, v2, sqrt_sp, h = _isr_trial1(
+            rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min
+        )
         n_trials += 1
         sum_w += w
         sum_w2 += w * w
         if w > w_max:
             n_over += 1
         if w > 0.0 and rng.random() * w_max < w:
-            npart = _isr_to_lab1(t[1], t[3], t[4], t[5], t[6], t[7], t[8], kk, ff, buf)
+            bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
+            _isr_photon_momenta1(rng, sqrt_s, v1, v2, kk)
+            for r in range(3):
+                for j in range(4):
+                    ff[r, j] = h[1 + 4 * r + j]
+            npart = _isr_to_lab1(sqrt_s, bx, by, bz, nx, ny, nz, kk, ff, buf)
             for r in range(npart):
                 for j in range(4):
                     mom[pos + r, j] = buf[r, j]
@@ -512,11 +591,29 @@ def _isr_generate(
             pdg[pos + 1] = -MUON
             pdg[pos + 2] = ZPRIME
             pos += npart
-            t_sqrt_s[i] = t[1]
-            t_sqrt_sp[i] = t[2]
+            t_sqrt_s[i] = sqrt_s
+            t_sqrt_sp[i] = sqrt_sp
             i += 1
             offset[i] = pos
     return mom[:pos], pdg[:pos], offset, t_sqrt_s, t_sqrt_sp, n_trials, sum_w, sum_w2, n_over
+
+
+def _chunk_from_arrays(mom: np.ndarray, pdg: np.ndarray, offset: np.ndarray,
+                       truth: dict[str, np.ndarray]) -> EventChunk:
+    """An ``EventChunk`` (weight 1, status 1, mother -1, vertex 0) from kernel output.
+
+    The same as ``gen.processes.mumu.chunk_from_arrays``, kept here so that importing the signal
+    does not import the mu mu background (and its dependencies): warm start-up time.
+    """
+    npart = pdg.shape[0]
+    particles = {k: np.zeros(npart, dtype=t) for k, t in PARTICLE_FIELDS.items()}
+    particles["pdg"][:] = pdg
+    particles["status"][:] = 1
+    particles["mother"][:] = -1
+    for j, name in enumerate(("px", "py", "pz", "e")):
+        particles[name][:] = mom[:, j]
+    return EventChunk(weight=np.ones(offset.shape[0] - 1), offset=offset.astype(np.int64),
+                      particles=particles, truth=truth)
 
 
 class MuMuZPrime(Process):
@@ -553,6 +650,12 @@ class MuMuZPrime(Process):
             default=True,
             doc="initial-state radiation (Kuraev-Fadin structure functions, photons written)",
         ),
+        "vacuum_polarisation": Param(
+            bool,
+            default=True,
+            doc="running alpha in the s-channel photon: |M|^2 times |1/(1 - Delta alpha(s'))|^2 "
+            "(gen.vacpol; +7.7 % at 10.58 GeV)",
+        ),
         "photon_min_energy_gev": Param(
             float,
             default=1e-4,
@@ -574,7 +677,10 @@ class MuMuZPrime(Process):
             )
 
     def _args(self) -> tuple:
-        return (*self.beams.as_tuple(), M_MU, float(self.p["mass_gev"]), float(self.p["g_prime"]))
+        return (
+            *self.beams.as_tuple(), M_MU, float(self.p["mass_gev"]), float(self.p["g_prime"]),
+            bool(self.p["vacuum_polarisation"]),
+        )  # fmt: skip
 
     def _isr_args(self) -> tuple:
         """``_args`` plus the ISR sampling: hard-channel fraction, x_min, photon energy cut."""
@@ -583,6 +689,11 @@ class MuMuZPrime(Process):
         return (
             *self._args(), ISR_HARD_FRACTION, x_min, float(self.p["photon_min_energy_gev"])
         )
+
+    def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
+        """Pilot run (``Process.prepare``) with ``PILOT_SAFETY_SHARP_EDGE`` as safety factor."""
+        super().prepare(rng, points)
+        self.w_max *= PILOT_SAFETY_SHARP_EDGE / PILOT_SAFETY
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.p["isr"]:
@@ -618,6 +729,6 @@ class MuMuZPrime(Process):
             "sqrt_s": sqrt_s,
             "sqrt_s_prime": sqrt_sp,
         }
-        chunk = chunk_from_arrays(mom, pdg, offset, truth)
+        chunk = _chunk_from_arrays(mom, pdg, offset, truth)
         chunk.check(self.name)
         return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))

@@ -45,3 +45,18 @@ def test_energy_spread_gives_the_expected_sqrt_s_spread():
     expected = 0.5 * b.sqrt_s_gev * math.hypot(5.13e-3 / 7.004, 2.375e-3 / 4.002)
     assert s.std() == pytest.approx(expected, rel=4 * 1 / math.sqrt(2 * 20000) + 0.01)
     assert s.mean() == pytest.approx(b.sqrt_s_gev, abs=4 * expected / math.sqrt(20000))
+
+
+def test_split_collision_kernels_reproduce_sample_collision_bit_for_bit():
+    # hit-or-miss samplers draw the energies per trial and the frame only for accepted trials
+    from gen.beams import collision_frame1, collision_sqrt_s1, sample_beam_energies1
+
+    b = Beams()
+    r1, r2 = stream(3, 0), stream(3, 0)
+    for _ in range(200):
+        whole = sample_collision1(r1, *b.as_tuple())
+        eh, el = sample_beam_energies1(r2, *b.as_tuple()[:4])
+        split = (collision_sqrt_s1(eh, el, b.half_crossing_angle_rad),
+                 *collision_frame1(eh, el, b.half_crossing_angle_rad))
+        assert split == whole
+    assert r1.random() == r2.random()  # the same number of draws

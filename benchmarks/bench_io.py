@@ -1,0 +1,113 @@
+"""Events/s to disk (generate_sample), HDF5 bandwidth against plain h5py, detector simulation.
+
+    python benchmarks/bench_io.py [--quick]
+
+Generation into a temporary file, one worker; then the same datasets written again through the
+project's writer (gen.io.events_writer: chunked, resizable, ~1 MiB chunks) and with plain h5py
+(contiguous datasets, one write each: the practical limit of h5py on this disk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(_HERE), str(_HERE.parent)]  # scripts: the repo and this folder
+
+from common import Row, best_of, print_table, sample_card, timed  # noqa: E402
+
+PROCESS = ("mumu_zprime", {"mass_gev": 1.0})
+
+
+def _read_all(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    arrays: dict[str, np.ndarray] = {}
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+
+        def grab(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                arrays[name] = obj[...]
+
+        f.visititems(grab)
+    return arrays, attrs
+
+
+def _write_plain(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with h5py.File(path, "w") as f:
+        for name, a in arrays.items():
+            f.create_dataset(name, data=a)
+
+
+def _write_project(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> None:
+    from gen.io import events_writer
+
+    with events_writer(path, {k: v for k, v in attrs.items() if k != "format"}) as w:
+        w.append(arrays)
+
+
+def _detector(events: Path, tmp: Path, n: int) -> Row:
+    """Events/s of the detector simulation (detector.reco_io.simulate_file) on that file."""
+    try:
+        from detector.reco_io import simulate_file
+
+        simulate_file(events, tmp / "warm_reco.h5")  # JIT / cache load
+        attrs, cpu, wall = timed(lambda: simulate_file(events, tmp / "reco.h5"))
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal
+        return Row("disk", "detector simulation", None, "ev/s/core", note=f"FAILED {exc}")
+    return Row("disk", f"detector simulation of those {PROCESS[0]} events", n / cpu, "ev/s/core",
+               note=f"file to file, 1 worker; wall {n / wall:.3g} ev/s; {n} ev")
+
+
+def run(quick: bool = False, out: Path | None = None) -> list[Row]:
+    from gen.generate import generate_sample
+
+    n = 100_000 if quick else 1_000_000
+    rows = []
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        tmp = Path(tmp)
+        card = sample_card(*PROCESS, events=n)
+        generate_sample(card, tmp / "warm.h5", events=2000)  # JIT / cache load
+        attrs, cpu, wall = timed(lambda: generate_sample(card, tmp / "disk.h5"))
+        size = (tmp / "disk.h5").stat().st_size
+        # in-memory generation of the same events, for the cost of I/O and bookkeeping
+        from gen.streams import GENERATION, PILOT, stream
+
+        proc = card.build()
+        proc.prepare(stream(1, PILOT, 0))
+        _, mcpu, mwall = timed(lambda: proc.generate(stream(1, GENERATION, 0), n))
+        rows.append(Row(
+            "disk", f"{PROCESS[0]} M=1 to disk (1 worker)", attrs["n_events"] / cpu, "ev/s/core",
+            peer=n / mcpu, peer_name="in memory",
+            note=f"wall {attrs['n_events'] / wall:.3g} ev/s; {size / 1e6:.0f} MB, "
+            f"{size / wall / 1e6:.0f} MB/s of wall time; {n} ev",
+        ))
+        rows.append(_detector(tmp / "disk.h5", tmp, n))
+        arrays, fattrs = _read_all(tmp / "disk.h5")
+        nbytes = sum(a.nbytes for a in arrays.values())
+        rep = 2 if quick else 3
+        _, _, w_plain = best_of(lambda: _write_plain(tmp / "plain.h5", arrays), rep)
+        _, _, w_proj = best_of(lambda: _write_project(tmp / "proj.h5", arrays, fattrs), rep)
+        rows.append(Row(
+            "disk", "HDF5 write, gen.io.events_writer", nbytes / w_proj / 1e6, "MB/s",
+            peer=nbytes / w_plain / 1e6, peer_name="plain h5py",
+            note=f"{nbytes / 1e6:.0f} MB in {len(arrays)} datasets, wall time, page cache",
+        ))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the temporary files")
+    args = parser.parse_args()
+    print_table(run(args.quick, args.out))
+
+
+if __name__ == "__main__":
+    main()
