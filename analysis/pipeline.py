@@ -1,8 +1,10 @@
 """Sample production for a search: card -> events file -> reco file, reused when up to date.
 
 A sample is regenerated only if its reco file is missing, incomplete, or was made from a different
-card text, seed, event count or detector configuration; so re-running a search after an
-interruption redoes only what is missing (down to the chunks of an interrupted sample).
+card text, seed, event count or detector configuration; its events file is reused when complete
+and made from the same card, seed and event count (only the detector stage is redone). So
+re-running a search after an interruption redoes only what is missing (down to the chunks of an
+interrupted sample).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from detector.reco_io import open_reco, simulate_file
 from gen.distributed import runner
 from gen.generate import generate_sample
-from gen.io import FileFormatError
+from gen.io import FileFormatError, open_events
 from gen.runcard import SampleCard
 
 log = logging.getLogger("b2dark")
@@ -64,10 +66,25 @@ def ensure_sample(
                     return reco_path
         except FileFormatError:
             pass
-    log.info("generating %s", name)
+    events_key = sample_key(card, "")
     with runner(workers, scheduler):  # one cluster for both stages
-        generate_sample(card, events_path)
+        if _has_key(events_path, events_key):
+            log.info("reusing events of %s", name)
+        else:
+            log.info("generating %s", name)
+            generate_sample(card, events_path, extra_attrs={"sample_key": events_key})
         simulate_file(
             events_path, reco_path, detector_config, extra_attrs={"sample_key": key}
         )
     return reco_path
+
+
+def _has_key(events_path: Path, key: str) -> bool:
+    """Whether ``events_path`` is a complete events file made under ``key``."""
+    if not events_path.exists():
+        return False
+    try:
+        with open_events(events_path) as f:
+            return f.attrs.get("sample_key") == key
+    except FileFormatError:
+        return False

@@ -150,6 +150,7 @@ def generate_sample(
     workers: int = 1,
     scheduler: str | None = None,
     chunk_blocks: int = CHUNK_BLOCKS,
+    extra_attrs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Generate the card's sample into ``output``; returns the file's root attributes.
 
@@ -174,6 +175,7 @@ def generate_sample(
         "weighted": False,
         "b2dark_version": package_version(),
         "lumi_fb": card.lumi_fb,
+        **(extra_attrs or {}),
     }
     plan = chunk_plan(n_events, chunk_blocks)
     keys = [_shard_key(card, proc, c, first, sizes) for c, (first, sizes) in enumerate(plan)]
