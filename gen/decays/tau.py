@@ -35,7 +35,8 @@ Treatment of the modes (``TauMode.kind``):
   of the three-pion plane; its correlation with that orientation is neglected). The a1- is
   written as an intermediate particle (status 2).
 - ``phase_space``: every other mode, flat n-body phase space (F. James, CERN 68-15; algorithm of
-  ROOT's TGenPhaseSpace) with the daughters listed in the DEC file (fixed PDG masses).
+  ROOT's TGenPhaseSpace; gen.phasespace.genbod1) with the daughters listed in the DEC file (fixed
+  PDG masses).
 
 Sampling: the vector and a1 modes draw Q^2 in the Breit-Wigner variable, with hit-or-miss
 against a piecewise-constant envelope in that variable (``N_ENV`` bins); the envelope and the
@@ -70,6 +71,7 @@ from gen.constants import C_CM_PER_NS, M_TAU, TAU
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
 from gen.kinematics import boost1, direction1, rotate_z_to1, two_body_momentum1
+from gen.phasespace import genbod1, pilot_wmax
 
 #: generator treatments of a tau decay mode
 LEPTONIC, TWO_BODY, VECTOR, A1, PHASE_SPACE = 0, 1, 2, 3, 4
@@ -433,7 +435,7 @@ def _base_arrays() -> TauTables:
     scratch = np.zeros((MAXD, COLS))
     for i in range(nm):
         if kind[i] == PHASE_SPACE and nrow[i] >= 3:
-            base.wmax[i] = _WMAX_SAFETY * _pilot_genbod(
+            base.wmax[i] = _WMAX_SAFETY * pilot_wmax(
                 rng, M_TAU, mass[i], nrow[i], _PILOT_TRIALS_PHSP, scratch)
         elif kind[i] in (VECTOR, A1):
             bins = _pilot_envelope(rng, base, i, _PILOT_TRIALS, scratch)
@@ -444,7 +446,7 @@ def _base_arrays() -> TauTables:
             base.env_cum[i, -1] = 1.0
     for c in range(n_ch):
         if ch_nd[c] >= 3:
-            base.ch_wmax[c] = _WMAX_SAFETY * _pilot_genbod(
+            base.ch_wmax[c] = _WMAX_SAFETY * pilot_wmax(
                 rng, ch_parent[c], base.ch_mass[c], ch_nd[c], _PILOT_TRIALS_PHSP, scratch)
     return base
 
@@ -520,84 +522,8 @@ def _isotropic_two_body(rng, m, m1, m2, out_f, r1, r2):
 
 
 @kernel
-def _genbod(rng, big_m, masses, n, out_f, r0):
-    """Flat n-body phase space (n >= 2) at rest, weight prod(p_i) (F. James, CERN 68-15).
-
-    Algorithm of ROOT's TGenPhaseSpace::Generate: sorted uniform intermediate masses, two-body
-    momenta, random rotation and boost at each step. Writes rows r0..r0+n-1, returns the weight
-    (0 if the masses do not fit).
-    """
-    msum = 0.0
-    for i in range(n):
-        msum += masses[i]
-    tecm = big_m - msum
-    if tecm <= 0.0:
-        return 0.0
-    rno = np.empty(n)
-    rno[0] = 0.0
-    rno[n - 1] = 1.0
-    for i in range(1, n - 1):  # insertion sort of n - 2 uniforms
-        x = rng.random()
-        j = i
-        while j > 1 and rno[j - 1] > x:
-            rno[j] = rno[j - 1]
-            j -= 1
-        rno[j] = x
-    inv = np.empty(n)
-    s = 0.0
-    for i in range(n):
-        s += masses[i]
-        inv[i] = rno[i] * tecm + s
-    pd = np.empty(n)
-    w = 1.0
-    for i in range(n - 1):
-        pd[i] = _pdk(inv[i + 1], inv[i], masses[i + 1])
-        w *= pd[i]
-    _set4(out_f, r0, 0.0, pd[0], 0.0, math.sqrt(pd[0] * pd[0] + masses[0] * masses[0]))
-    i = 1
-    while True:
-        _set4(out_f, r0 + i, 0.0, -pd[i - 1], 0.0,
-              math.sqrt(pd[i - 1] * pd[i - 1] + masses[i] * masses[i]))
-        cz = 2.0 * rng.random() - 1.0
-        sz = math.sqrt(max(0.0, 1.0 - cz * cz))
-        ang = 2.0 * math.pi * rng.random()
-        cy, sy = math.cos(ang), math.sin(ang)
-        for j in range(i + 1):
-            r = r0 + j
-            x, y = out_f[r, 0], out_f[r, 1]
-            out_f[r, 0] = cz * x - sz * y
-            out_f[r, 1] = sz * x + cz * y
-            x, z = out_f[r, 0], out_f[r, 2]
-            out_f[r, 0] = cy * x - sy * z
-            out_f[r, 2] = sy * x + cy * z
-        if i == n - 1:
-            break
-        beta = pd[i] / math.sqrt(pd[i] * pd[i] + inv[i] * inv[i])
-        for j in range(i + 1):
-            _boost_row(out_f, r0 + j, 0.0, beta, 0.0)
-        i += 1
-    return w
-
-
-@kernel
-def _genbod_wmax(big_m, masses, n):
-    """Upper bound of the ``_genbod`` weight (ROOT TGenPhaseSpace::SetDecay)."""
-    msum = 0.0
-    for i in range(n):
-        msum += masses[i]
-    emmax = big_m - msum + masses[0]
-    emmin = 0.0
-    w = 1.0
-    for i in range(1, n):
-        emmin += masses[i - 1]
-        emmax += masses[i]
-        w *= _pdk(emmax, emmin, masses[i])
-    return w
-
-
-@kernel
 def _flat_phase_space(rng, big_m, masses, n, wmax, out_f, r0):
-    """Unweighted flat n-body phase space at rest: accept-reject of ``_genbod`` against wmax.
+    """Unweighted flat n-body phase space at rest: accept-reject of ``genbod1`` (gen.phasespace) against wmax.
 
     Returns 1 if a weight above ``wmax`` was met (n >= 3), else 0.
     """
@@ -609,7 +535,7 @@ def _flat_phase_space(rng, big_m, masses, n, wmax, out_f, r0):
         return 0
     over = 0
     while True:
-        w = _genbod(rng, big_m, masses, n, out_f, r0)
+        w = genbod1(rng, big_m, masses, n, out_f, r0)
         if w > wmax:
             over = 1
         if rng.random() * wmax < w:
@@ -723,7 +649,7 @@ def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
     ea = math.sqrt(pnu * pnu + s)
     _set4(out_f, r0, pnu * ux, pnu * uy, pnu * uz, ea)
     _set4(out_f, r0 + 1, -pnu * ux, -pnu * uy, -pnu * uz, pnu)
-    w_ps = _genbod(rng, q, m3, 3, out_f, r0 + 2) * (q - msum) / q
+    w_ps = genbod1(rng, q, m3, 3, out_f, r0 + 2) * (q - msum) / q
     if w_ps <= 0.0:
         return 0.0
     bx, by, bz = pnu * ux / ea, pnu * uy / ea, pnu * uz / ea
@@ -851,15 +777,6 @@ def _pilot_envelope(rng, tables, mode, n, scratch):
         b = min(int(x * N_ENV), N_ENV - 1)
         out[b] = max(out[b], w)
     return out
-
-
-@kernel
-def _pilot_genbod(rng, big_m, masses, nd, n, scratch):
-    """Largest ``_genbod`` weight over n trials."""
-    wmax = 0.0
-    for _ in range(n):
-        wmax = max(wmax, _genbod(rng, big_m, masses, nd, scratch, 0))
-    return wmax
 
 
 @kernel

@@ -10,7 +10,7 @@ The semileptonic fraction per B is compared with the DEC-file inclusive value it
 reproduce after the string-mode reassignment (gen/decays/generic.py): sum over the B0 / B+
 blocks of the BFs of modes with a direct e or mu.
 
-Default size 4000 events (~2 s after JIT); B2DARK_VALIDATION_EVENTS sets a bigger run.
+Default size 4000 events (~2 s after JIT); B2DARK_VALIDATION_SCALE=N multiplies it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from gen.beams import Beams
 from gen.decays import generic
 from gen.processes.bbbar import BBbar
 
-N_EVENTS = int(os.environ.get("B2DARK_VALIDATION_EVENTS", "4000"))
+#: B2DARK_VALIDATION_SCALE multiplies the default size (as in every validation test)
+N_EVENTS = 4000 * int(os.environ.get("B2DARK_VALIDATION_SCALE", "1"))
 CHARGED = [11, 13, 211, 321, 2212]
 
 

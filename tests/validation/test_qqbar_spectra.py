@@ -22,7 +22,7 @@ Reference numbers (each with its source and tolerance):
   0.40/0.38 includes s-mass effects we neglect) and the absolute values are printed (ours:
   hadronic mass above 2 GeV, so the light-quark radiative-return tail below it is missing).
 
-Default size is small (CI, ~1 min); QQBAR_VALIDATION_EVENTS raises it (e.g. 50000).
+Default size is small (CI, ~1 min); B2DARK_VALIDATION_SCALE=N multiplies it (e.g. 20).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from gen.beams import Beams
 from gen.cards import parse_table
 from gen.processes.qqbar import QQbar
 
-EVENTS = int(os.environ.get("QQBAR_VALIDATION_EVENTS", "3000"))
+#: B2DARK_VALIDATION_SCALE multiplies the default size (as in every validation test)
+EVENTS = 3000 * int(os.environ.get("B2DARK_VALIDATION_SCALE", "1"))
 ARGUS_NCH, ARGUS_ERR = 8.35, math.hypot(0.02, 0.20)
 BOOK_NB = {"u": 1.61, "d": 0.40, "s": 0.38, "c": 1.30}
 CHARGED = [11, 13, 211, 321, 2212]

@@ -7,7 +7,7 @@ Daverveldt, Kleiss, Comput. Phys. Commun. 40 (1986) 285). Target: within 5 %, pl
 standard errors. The equivalent-photon generator (gen.processes.eemumu) must agree with the
 exact e+e-mu+mu- inside its own stated uncertainty band (virtuality cut-off 1/4 ... 4).
 
-Default size is small (CI); FOUR_LEPTON_VALIDATION_TRIALS raises it (e.g. 2_000_000).
+Default size is small (CI); B2DARK_VALIDATION_SCALE=N multiplies it (e.g. 30).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from gen.cards import parse_table
 from gen.processes.eemumu import EEMuMu
 from gen.processes.four_lepton import FourLepton
 
-TRIALS = int(os.environ.get("FOUR_LEPTON_VALIDATION_TRIALS", "60000"))
+#: B2DARK_VALIDATION_SCALE multiplies the default size (as in every validation test)
+TRIALS = 60000 * int(os.environ.get("B2DARK_VALIDATION_SCALE", "1"))
 
 pytestmark = pytest.mark.validation
 
