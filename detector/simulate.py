@@ -3,9 +3,12 @@
 ``simulate_chunk(particles, offset, rng, config)`` takes the particle arrays of whole events
 (events-file contract: pdg, status, mother, px, py, pz, e, vx, vy, vz, t; ``offset`` int64 of
 length n+1 starting at 0) and returns the reco arrays named as in the reco-file contract
-(``RECO_KEYS``). One numba kernel loops over events; randomness comes only from ``rng`` (drawn in
-a fixed order: beam-background counts first, then event by event, particle by particle), so the
-output is a deterministic function of the rng state, the inputs and the configuration.
+(``RECO_KEYS``). One numba kernel loops over events; randomness comes only from ``rng``, which
+seeds one stream per component (tracking, PID, trigger, calorimeter, beam background). Within a
+stream every particle draws a fixed count whatever the smeared outcomes (a lost track still draws
+its smearing and PID, a cluster below threshold its angles), so the output is a deterministic
+function of the rng state, the inputs and the configuration, and changing one setting changes
+only the quantities it acts on (tests/test_reproducibility.py).
 
 Conventions the reco-file writer and the analyses rely on:
 
@@ -120,9 +123,10 @@ def _add_cluster(rng, x0, y0, z0, px, py, pz, e, kind, q, truth, b_t, cp,
             dep = mip_deposit1(rng, ekin, cp)
         else:
             dep = hadron_deposit1(rng, ekin, kind == _HADRON_CHARGED, cp)
+    # angles drawn before the threshold test: the draw count never depends on a smeared outcome
+    th, ph = smear_angles1(rng, theta, phi, max(dep, 1e-9), cp)
     if dep <= cp[C_THRESHOLD]:
         return nc
-    th, ph = smear_angles1(rng, theta, phi, dep, cp)
     c_e[nc] = dep
     c_theta[nc] = th
     c_phi[nc] = ph
@@ -131,8 +135,8 @@ def _add_cluster(rng, x0, y0, z0, px, py, pz, e, kind, q, truth, b_t, cp,
 
 
 @kernel
-def _simulate(rng, pdg, status, px, py, pz, e, vx, vy, vz, offset, tp, cp, pp, gp,
-              boost_x, boost_y, boost_z):
+def _simulate(r_trk, r_pid, r_trg, r_ecl, r_bkg, pdg, status, px, py, pz, e, vx, vy, vz,
+              offset, tp, cp, pp, gp, boost_x, boost_y, boost_z):
     n_ev = offset.shape[0] - 1
     n_p = pdg.shape[0]
     b_t = tp[T_B]
@@ -140,7 +144,7 @@ def _simulate(rng, pdg, status, px, py, pz, e, vx, vy, vz, offset, tp, cp, pp, g
     n_bkg = np.zeros(n_ev, np.int64)
     if cp[C_BKG_MEAN] > 0.0:
         for i in range(n_ev):
-            n_bkg[i] = rng.poisson(cp[C_BKG_MEAN])
+            n_bkg[i] = r_bkg.poisson(cp[C_BKG_MEAN])
     max_mult = 0
     for i in range(n_ev):
         max_mult = max(max_mult, offset[i + 1] - offset[i])
@@ -190,9 +194,13 @@ def _simulate(rng, pdg, status, px, py, pz, e, vx, vy, vz, offset, tp, cp, pp, g
                 pt = math.hypot(px[j], py[j])
                 p = math.sqrt(pt * pt + pz[j] * pz[j])
                 theta = math.atan2(pt, pz[j])
-                if track_found1(rng, px[j], py[j], pz[j], vx[j], vy[j], tp):
-                    d0, z0, pxp, pyp = perigee1(vx[j], vy[j], vz[j], px[j], py[j], pz[j], q, b_t)
-                    sx, sy, sz, sd0, sz0 = smear_track1(rng, pxp, pyp, pz[j], e[j], d0, z0, tp)
+                found = track_found1(r_trk, px[j], py[j], pz[j], vx[j], vy[j], tp)
+                # smearing and PID drawn for every charged particle, kept only if found: a
+                # setting that loses a track does not shift the draws of the others
+                d0, z0, pxp, pyp = perigee1(vx[j], vy[j], vz[j], px[j], py[j], pz[j], q, b_t)
+                sx, sy, sz, sd0, sz0 = smear_track1(r_trk, pxp, pyp, pz[j], e[j], d0, z0, tp)
+                h, eid, muid, piid, kid = draw_pid1(r_pid, a, p, theta, pp)
+                if found:
                     phs = math.atan2(sy, sx)
                     t_px[nt] = sx
                     t_py[nt] = sy
@@ -203,7 +211,6 @@ def _simulate(rng, pdg, status, px, py, pz, e, vx, vy, vz, offset, tp, cp, pp, g
                     t_vx[nt] = sd0 * math.sin(phs)
                     t_vy[nt] = -sd0 * math.cos(phs)
                     t_vz[nt] = sz0
-                    h, eid, muid, piid, kid = draw_pid1(rng, a, p, theta, pp)
                     t_pid[nt] = hypothesis_pdg(h, q)
                     t_e[nt] = eid
                     t_mu[nt] = muid
@@ -211,43 +218,45 @@ def _simulate(rng, pdg, status, px, py, pz, e, vx, vy, vz, offset, tp, cp, pp, g
                     t_k[nt] = kid
                     t_truth[nt] = local
                     nt += 1
-                if (track2d_accepted1(vx[j], vy[j], vz[j], px[j], py[j], pz[j], q, b_t, gp)
-                        and rng.random() < gp[G_EFF]):
-                    phi2d[n2d] = math.atan2(py[j], px[j])
-                    p2d[n2d] = p
-                    klm2d[n2d] = False
+                if track2d_accepted1(vx[j], vy[j], vz[j], px[j], py[j], pz[j], q, b_t, gp):
+                    found2d = r_trg.random() < gp[G_EFF]
+                    klm = False
                     if a == 13 and reaches_klm1(p, theta, pp):
-                        klm2d[n2d] = rng.random() < gp[G_KLM_EFF]
-                    n2d += 1
+                        klm = r_trg.random() < gp[G_KLM_EFF]  # drawn whatever found2d is
+                    if found2d:
+                        phi2d[n2d] = math.atan2(py[j], px[j])
+                        p2d[n2d] = p
+                        klm2d[n2d] = klm
+                        n2d += 1
                 if a == 11:
                     kind = _EM
                 elif a == 13:
                     kind = _MIP
                 else:
                     kind = _HADRON_CHARGED
-                nc = _add_cluster(rng, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j], kind, q,
+                nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j], kind, q,
                                   local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
             elif a == 22:
-                nc = _add_cluster(rng, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j], _EM, 0,
+                nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j], _EM, 0,
                                   local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
             elif a == 111:
                 if cp[C_DECAY_PI0] != 0.0:
-                    cos_t = 2.0 * rng.random() - 1.0
-                    phi = 2.0 * math.pi * rng.random()
+                    cos_t = 2.0 * r_ecl.random() - 1.0
+                    phi = 2.0 * math.pi * r_ecl.random()
                     g = two_body_decay1(px[j], py[j], pz[j], e[j], 0.0, 0.0, cos_t, phi)
-                    nc = _add_cluster(rng, vx[j], vy[j], vz[j], g[0], g[1], g[2], g[3], _EM, 0,
+                    nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], g[0], g[1], g[2], g[3], _EM, 0,
                                       local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
-                    nc = _add_cluster(rng, vx[j], vy[j], vz[j], g[4], g[5], g[6], g[7], _EM, 0,
+                    nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], g[4], g[5], g[6], g[7], _EM, 0,
                                       local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
             elif a == 130 or a == 2112:
-                nc = _add_cluster(rng, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j],
+                nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j],
                                   _HADRON_NEUTRAL, 0, local, b_t, cp, c_e, c_theta, c_phi,
                                   c_truth, nc)
             # neutrinos, invisible BSM states and every other id: nothing
         for _ in range(n_bkg[ev]):
-            eb = rng.exponential(cp[C_BKG_E])
-            cos_t = cos_lo + (cos_hi - cos_lo) * rng.random()
-            phi = 2.0 * math.pi * rng.random() - math.pi
+            eb = r_bkg.exponential(cp[C_BKG_E])
+            cos_t = cos_lo + (cos_hi - cos_lo) * r_bkg.random()
+            phi = 2.0 * math.pi * r_bkg.random() - math.pi
             region = ecl_region1(math.acos(cos_t), cp)
             if in_crystals1(region) and eb > cp[C_THRESHOLD]:
                 c_e[nc] = eb
@@ -302,8 +311,14 @@ def simulate_chunk(
         if not np.all(np.isfinite(arrays[k])):
             raise ValueError(f"particles[{k!r}] has non-finite values")
     bx, by, bz = (float(b) for b in Beams().boost)
+    # one stream per detector component, seeded from ``rng``: changing one component's setting
+    # never moves the random numbers of another
+    r_trk, r_pid, r_trg, r_ecl, r_bkg = (
+        np.random.Generator(np.random.PCG64(int(k))) for k in rng.integers(0, 2**63, size=5)
+    )
     out = _simulate(
-        rng, arrays["pdg"], arrays["status"], arrays["px"], arrays["py"], arrays["pz"],
+        r_trk, r_pid, r_trg, r_ecl, r_bkg,
+        arrays["pdg"], arrays["status"], arrays["px"], arrays["py"], arrays["pz"],
         arrays["e"], arrays["vx"], arrays["vy"], arrays["vz"], offset,
         tracking_params(config.tracking), calorimeter_params(config.calorimeter),
         pid_params(config.pid), trigger_params(config.trigger), bx, by, bz,

@@ -164,13 +164,6 @@ CLUSTERS = {"clusters/e", "clusters/theta", "clusters/phi"}
 TRACK_LIST = {"events/track_offset", "tracks/charge", "tracks/truth"}
 CLUSTER_LIST = {"events/cluster_offset", "clusters/truth"}
 
-SHARED_STREAM = (
-    "detector/simulate.py draws every component from one sequential stream per block, and how "
-    "many numbers it draws depends on outcomes; a setting that changes an outcome moves every "
-    "later draw (clusters, PID, trigger of the other particles). Fix: a fixed number of draws "
-    "per particle, or own sub-streams for tracking, calorimeter, PID, trigger, beam background"
-)
-
 SETTINGS = [
     # (section, key, value, what it may change, what it must change)
     pytest.param("pid", "mu_efficiency", 0.5, PID_OUTPUTS, {"tracks/mu_id"}, id="muon-ID eff"),
@@ -181,8 +174,6 @@ SETTINGS = [
     pytest.param(
         "calorimeter", "res_constant", 0.05, CLUSTERS | CLUSTER_LIST | {"events/trigger"},
         {"clusters/e"}, id="ECL energy resolution",
-        marks=pytest.mark.xfail(strict=True, reason=SHARED_STREAM + " (a cluster that falls "
-                                "below the energy threshold skips its angle draws)"),
     ),
     # PID and trigger thresholds act on measured momenta
     pytest.param("tracking", "sigma_pt_a_per_gev", 0.005,
@@ -190,26 +181,16 @@ SETTINGS = [
                  id="pT resolution"),
     pytest.param(
         "trigger", "trk2d_efficiency", 0.5, {"events/trigger"}, set(), id="L1 track efficiency",
-        marks=pytest.mark.xfail(strict=True, reason=SHARED_STREAM + " (the KLM-trigger draw "
-                                "happens only for 2D-trigger tracks)"),
     ),
     pytest.param(
         "tracking", "efficiency", 0.9,
         TRACK_KINEMATICS | PID_OUTPUTS | TRACK_LIST | {"events/trigger"}, {"tracks/px"},
         id="tracking efficiency",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=SHARED_STREAM + " (a lost track skips its smearing draws)",
-        ),
     ),
     pytest.param(
         "calorimeter", "beam_bkg_clusters_mean", 1.0,
         CLUSTERS | CLUSTER_LIST | {"events/trigger"}, {"clusters/e"},
         id="beam background",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=SHARED_STREAM + " (the beam-background counts are drawn first)",
-        ),
     ),
 ]
 
