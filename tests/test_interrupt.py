@@ -174,3 +174,67 @@ def test_simulate_interrupted_and_resumed(reference, tmp_path, sig, after):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reco.h5"]
     _assert_same(out, reference / "reco.h5")
 
+
+
+SEARCH_CARD = """schema_version = 1
+[search]
+name = "zprime_invisible"
+lumi_fb = 79.7
+[signal]
+card = "samples/sig.toml"
+masses_gev = [1.0, 4.0]
+events_per_mass = 2000
+hypotheses_per_interval = 1
+[backgrounds]
+cards = ["samples/mumu.toml", "samples/tautau.toml"]
+"""
+
+
+def _tiny_search(d: Path) -> Path:
+    """The invisible-Z' search card with small samples (as in tests/analysis)."""
+    samples = d / "samples"
+    samples.mkdir()
+    cards = ROOT / "cards" / "samples"
+    (samples / "sig.toml").write_text((cards / "zprime_invisible_signal.toml").read_text())
+    for name, lumi in (("mumu", 0.5), ("tautau", 0.05)):
+        text = (cards / f"{name}.toml").read_text()
+        lines = [f"lumi_fb = {lumi}" if s.startswith("lumi_fb") else s for s in text.splitlines()]
+        (samples / f"{name}.toml").write_text("\n".join(lines) + "\n")
+    card = d / "search.toml"
+    card.write_text(SEARCH_CARD)
+    return card
+
+
+@pytest.fixture(scope="module")
+def search_reference(tmp_path_factory):
+    """The tiny search card and the results of its uninterrupted run."""
+    d = tmp_path_factory.mktemp("search")
+    card = _tiny_search(d)
+    cmd = [sys.executable, "-m", "analysis.cli", "run", str(card), "-o", str(d / "ref")]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=600)
+    assert done.returncode == 0, done.stderr
+    return card, (d / "ref" / "results.json").read_text()
+
+
+@pytest.mark.parametrize(("sig", "after"), [(signal.SIGKILL, 2), (signal.SIGINT, 3)])
+def test_run_interrupted_and_resumed(search_reference, tmp_path, sig, after):
+    """`b2dark run` stopped while producing its samples (after ``after`` samples began): no
+    results are left, finished samples are reused and the final results equal those of an
+    uninterrupted run."""
+    card, reference_results = search_reference
+    out = tmp_path / "out"
+    base = [sys.executable, "-m", "analysis.cli", "-v", "run", str(card), "-o"]
+
+    code = _run_and_signal(base + [str(out)], "generating", after, sig)
+    assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130)
+    assert not (out / "results.json").exists()
+    finished = {p.name: p.stat().st_mtime_ns for p in (out / "reco").glob("*.h5")}
+    # the samples begun before the interrupted one (a signal may land just after it finished)
+    assert after - 1 <= len(finished) <= after
+
+    rerun = subprocess.run(base + [str(out)], capture_output=True, text=True, env=_env(),
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    for name, mtime in finished.items():  # reused, not redone
+        assert (out / "reco" / name).stat().st_mtime_ns == mtime
+    assert (out / "results.json").read_text() == reference_results
