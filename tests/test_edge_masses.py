@@ -188,11 +188,6 @@ def test_zprime_cross_section_scales_as_g_squared_over_decades():
     np.testing.assert_allclose(sigma[1.0] / sigma[1e-3], 1e6, rtol=1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gen/processes/mumu_zprime.py: g_prime has no upper bound; a perturbative coupling "
-    "needs g'^2/(4 pi) < 1, i.e. Param(..., maximum=math.sqrt(4 * math.pi))",
-)
 def test_zprime_non_perturbative_coupling_is_rejected():
     with pytest.raises(CardError, match="g_prime"):
         _card("mumu_zprime", {"mass_gev": 1.0, "g_prime": 100.0})

@@ -635,9 +635,11 @@ class MuMuZPrime(Process):
         "g_prime": Param(
             float,
             default=DEFAULT_G_PRIME,
-            doc="L_mu - L_tau gauge coupling g' (cross section scales as g'^2)",
+            doc="L_mu - L_tau gauge coupling g' (cross section scales as g'^2); perturbative: "
+            "g'^2/(4 pi) < 1",
             minimum=0.0,
             exclusive_minimum=True,
+            maximum=math.sqrt(4.0 * math.pi),
         ),
         "decay": Param(
             str,
