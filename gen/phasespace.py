@@ -45,13 +45,22 @@ def genbod1(rng, big_m: float, masses, n: int, out, r0: int) -> float:
 
     Returns 0 (rows untouched) if the masses do not fit.
     """
+    return genbod_work1(rng, big_m, masses, n, out, r0, np.empty(3 * n))
+
+
+@kernel
+def genbod_work1(rng, big_m: float, masses, n: int, out, r0: int, work) -> float:
+    """``genbod1`` with caller-provided scratch ``work`` (>= 3 n floats): no allocation per
+    event, which dominates the cost of a three-body decay."""
     msum = 0.0
     for i in range(n):
         msum += masses[i]
     tecm = big_m - msum
     if tecm <= 0.0:
         return 0.0
-    rno = np.empty(n)
+    rno = work[:n]
+    inv = work[n:2 * n]
+    pd = work[2 * n:3 * n]
     rno[0] = 0.0
     rno[n - 1] = 1.0
     for i in range(1, n - 1):  # insertion sort of n - 2 uniforms
@@ -61,12 +70,10 @@ def genbod1(rng, big_m: float, masses, n: int, out, r0: int) -> float:
             rno[j] = rno[j - 1]
             j -= 1
         rno[j] = x
-    inv = np.empty(n)
     s = 0.0
     for i in range(n):
         s += masses[i]
         inv[i] = rno[i] * tecm + s
-    pd = np.empty(n)
     w = 1.0
     for i in range(n - 1):
         pd[i] = pdk(inv[i + 1], inv[i], masses[i + 1])
@@ -145,8 +152,9 @@ def genbod_unweighted1(rng, big_m: float, masses, n: int, wmax: float, out, r0: 
     callers count these), 0 otherwise. Two bodies need no unweighting (the weight is constant).
     """
     over = 0
+    work = np.empty(3 * n)
     while True:
-        w = genbod1(rng, big_m, masses, n, out, r0)
+        w = genbod_work1(rng, big_m, masses, n, out, r0, work)
         if n == 2:
             return 0
         if w > wmax:
@@ -175,9 +183,10 @@ def _generate_kernel(rng, big_m, masses, n, n_events, weighted, wmax):
     out = np.empty((n_events * n, 4))
     w = np.ones(n_events)
     over = 0
+    work = np.empty(3 * n)
     for k in range(n_events):
         if weighted:
-            w[k] = genbod1(rng, big_m, masses, n, out, k * n)
+            w[k] = genbod_work1(rng, big_m, masses, n, out, k * n, work)
         else:
             over += genbod_unweighted1(rng, big_m, masses, n, wmax, out, k * n)
     return out, w, over

@@ -230,18 +230,15 @@ def sample_emission_angle1(rng, e: float, m: float):
 
 
 @kernel
-def isr_photons1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min: float,
-                 e_min: float, k):
-    """ISR of both beams in the e+e- c.m. frame (e- along +z); photons written to ``k``.
+def isr_fractions1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min: float,
+                   e_min: float):
+    """Energy part of ``isr_photons1``: ``(weight, v1, v2)``, the first draws of that kernel.
 
-    ``k``: float64 array (2, 4) receiving (px, py, pz, e) of the e- beam's photon (row 0) and
-    the e+ beam's photon (row 1); a row is zero when that beam's photon is softer than
-    ``e_min`` (GeV, c.m.) or absent. Returns ``(weight, v1, v2)``: weight = D(x1) D(x2) / pdf
-    (multiply by ``ISR_K_FACTOR`` and sigma_0(s'), s' = (P - k1 - k2)^2); v_i = 1 - x_i as used
-    in the kinematics (0 below ``e_min``). Structure functions with beta = ``ll_beta(s, m_beam)``.
+    Photons softer than ``e_min`` (GeV, c.m.) are dropped (v = 0). The recoil scheme of
+    ``isr_photon_momenta1`` makes s' = (P - k1 - k2)^2 = (1 - v1)(1 - v2) s exactly, so a trial's
+    weight needs no photon angle: a sampler may draw the angles for accepted trials only.
     """
-    s = sqrt_s * sqrt_s
-    beta = ll_beta(s, m_beam)
+    beta = ll_beta(sqrt_s * sqrt_s, m_beam)
     eb = 0.5 * sqrt_s
     v1, w1 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
     v2, w2 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
@@ -249,6 +246,17 @@ def isr_photons1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min:
         v1 = 0.0
     if v2 * eb < e_min:
         v2 = 0.0
+    return w1 * w2, v1, v2
+
+
+@kernel
+def isr_photon_momenta1(rng, sqrt_s: float, m_beam: float, v1: float, v2: float, k) -> None:
+    """Angle part of ``isr_photons1``: photon four-momenta for the fractions ``v1``, ``v2``.
+
+    ``k`` (2, 4) as in ``isr_photons1``: directions from one dipole leg of each beam, energies
+    lam v_i E_beam with lam fixed by (P - k1 - k2)^2 = (1 - v1)(1 - v2) s.
+    """
+    eb = 0.5 * sqrt_s
     for i in range(2):
         for j in range(4):
             k[i, j] = 0.0
@@ -277,7 +285,22 @@ def isr_photons1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min:
         for j in range(3):
             k[i, j] *= w
         k[i, 3] = w
-    return w1 * w2, v1, v2
+
+
+@kernel
+def isr_photons1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min: float,
+                 e_min: float, k):
+    """ISR of both beams in the e+e- c.m. frame (e- along +z); photons written to ``k``.
+
+    ``k``: float64 array (2, 4) receiving (px, py, pz, e) of the e- beam's photon (row 0) and
+    the e+ beam's photon (row 1); a row is zero when that beam's photon is softer than
+    ``e_min`` (GeV, c.m.) or absent. Returns ``(weight, v1, v2)``: weight = D(x1) D(x2) / pdf
+    (multiply by ``ISR_K_FACTOR`` and sigma_0(s'), s' = (P - k1 - k2)^2); v_i = 1 - x_i as used
+    in the kinematics (0 below ``e_min``). Structure functions with beta = ``ll_beta(s, m_beam)``.
+    """
+    w, v1, v2 = isr_fractions1(rng, sqrt_s, m_beam, hard_fraction, x_min, e_min)
+    isr_photon_momenta1(rng, sqrt_s, m_beam, v1, v2, k)
+    return w, v1, v2
 
 
 @kernel

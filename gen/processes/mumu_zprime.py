@@ -56,7 +56,8 @@ O(p_T(gamma)^2 / s') effects, within the collinear (leading-log) accuracy of the
 functions themselves. FSR off the muons and initial-final interference are not included.
 Acceptance first: s' = (1 - v1)(1 - v2) s is exact in the recoil scheme of ``isr_photons1``, so a
 trial draws only the energy fractions; the photon directions and energies
-(``_isr_photon_momenta1``, bit for bit those of ``isr_photons1``) are drawn for accepted trials.
+(``gen.radiation.isr_photon_momenta1``, the second half of ``isr_photons1``) are drawn for
+accepted trials.
 Unweighting efficiency with ISR (sigma / w_max, see ``ISR_HARD_FRACTION``) 0.39, 0.43, 0.30
 for M = 0.1, 1, 5 GeV (0.35, 0.38, 0.27 with the generic safety factor 1.3). ISR changes sigma
 by +11 %, +3 %, -8 %, -16 % at M = 0.1, 1, 5, 8 GeV (vacuum polarisation off).
@@ -102,12 +103,7 @@ from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
 from gen.pdgids import ZPRIME
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
-from gen.radiation import (
-    ISR_K_FACTOR,
-    ll_beta,
-    sample_emission_angle1,
-    sample_isr_fraction1,
-)
+from gen.radiation import ISR_K_FACTOR, isr_fractions1, isr_photon_momenta1
 from gen.vacpol import vp_factor1
 
 #: decay modes of the Z' the process can write (see module docstring)
@@ -134,7 +130,6 @@ DEFAULT_G_PRIME = 1.0e-3
 ISR_HARD_FRACTION = 0.05
 
 _E4 = (4.0 * math.pi * ALPHA_EM) ** 2  # e^4, e^2 = 4 pi alpha (PDG 2024, Physical constants)
-_TWO_PI = 2.0 * math.pi
 _PS_NORM = 1.0 / (32.0 * math.pi**3)  # see _sample_cm1
 #: the hard point of a trial below threshold (weight 0, no momenta)
 _NO_HARD = (0.0,) * 13
@@ -410,73 +405,16 @@ def _generate(
 
 # ------------------------------------------------------------------ initial-state radiation
 @kernel
-def _isr_fractions1(rng, sqrt_s, hard_fraction, x_min, e_min):
-    """Energy part of ``gen.radiation.isr_photons1``: (weight, v1, v2), same draws in order.
-
-    Photons softer than ``e_min`` (c.m.) are dropped (v = 0) as there. Its recoil scheme makes
-    s' = (P - k1 - k2)^2 = (1 - v1)(1 - v2) s exactly, so the weight of a trial needs no photon
-    angle: ``_isr_photon_momenta1`` draws them for accepted trials only.
-    """
-    beta = ll_beta(sqrt_s * sqrt_s, M_E)
-    v1, w1 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
-    v2, w2 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
-    eb = 0.5 * sqrt_s
-    if v1 * eb < e_min:
-        v1 = 0.0
-    if v2 * eb < e_min:
-        v2 = 0.0
-    return w1 * w2, v1, v2
-
-
-@kernel
-def _isr_photon_momenta1(rng, sqrt_s, v1, v2, k):
-    """Angle part of ``gen.radiation.isr_photons1`` for fractions from ``_isr_fractions1``.
-
-    Fills ``k`` (2, 4) exactly as ``isr_photons1`` does (same draws in the same order, so
-    ``_isr_fractions1`` + ``_isr_photon_momenta1`` on one stream reproduce it bit for bit,
-    tests/gen/test_mumu_zprime.py): directions from the dipole leg distribution, energies
-    lam v_i E_beam with lam fixed by (P - k1 - k2)^2 = (1 - v1)(1 - v2) s.
-    """
-    eb = 0.5 * sqrt_s
-    for i in range(2):
-        for j in range(4):
-            k[i, j] = 0.0
-        v = v1 if i == 0 else v2
-        if v <= 0.0:
-            continue
-        c, sn = sample_emission_angle1(rng, eb, M_E)
-        phi = _TWO_PI * rng.random()
-        zsign = 1.0 if i == 0 else -1.0
-        k[i, 0] = sn * math.cos(phi)
-        k[i, 1] = sn * math.sin(phi)
-        k[i, 2] = zsign * c
-    # A lam^2 - B lam + C = 0 (gen.radiation.isr_photons1), the root continuous with lam = C/B
-    w1e, w2e = v1 * eb, v2 * eb
-    one_m_cos12 = 1.0 - (k[0, 0] * k[1, 0] + k[0, 1] * k[1, 1] + k[0, 2] * k[1, 2])
-    a_ = 2.0 * w1e * w2e * one_m_cos12
-    b_ = 2.0 * sqrt_s * (w1e + w2e)
-    c_ = b_ - 4.0 * w1e * w2e
-    lam = 1.0
-    if b_ > 0.0:
-        lam = 2.0 * c_ / (b_ + math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)))
-    for i in range(2):
-        w = lam * (w1e if i == 0 else w2e)
-        for j in range(3):
-            k[i, j] *= w
-        k[i, 3] = w
-
-
-@kernel
 def _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min):
     """Weight of one ISR trial at c.m. energy ``sqrt_s``: (w, v1, v2, sqrt_s_prime, hard point).
 
-    w (pb) = ISR weight (``_isr_fractions1``) * ISR_K_FACTOR * hard weight at
+    w (pb) = ISR weight (``gen.radiation.isr_fractions1``) * ISR_K_FACTOR * hard weight at
     s' = (1 - v1)(1 - v2) s (``_hard1``, whose momenta are in the rest frame of Q = P - k1 - k2
     with the colliding e- along +z); an unbiased estimator of
     K_ISR int dx1 dx2 D(x1) D(x2) sigma_hard(x1 x2 s) (gen.radiation). w = 0 below the
     mu mu Z' threshold.
     """
-    wi, v1, v2 = _isr_fractions1(rng, sqrt_s, hard_fraction, x_min, e_min)
+    wi, v1, v2 = isr_fractions1(rng, sqrt_s, M_E, hard_fraction, x_min, e_min)
     sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
     thr = mz + 2.0 * m
     if wi <= 0.0 or sp <= thr * thr:
@@ -578,7 +516,7 @@ def _isr_generate(
             n_over += 1
         if w > 0.0 and rng.random() * w_max < w:
             bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
-            _isr_photon_momenta1(rng, sqrt_s, v1, v2, kk)
+            isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
             for r in range(3):
                 for j in range(4):
                     ff[r, j] = h[1 + 4 * r + j]

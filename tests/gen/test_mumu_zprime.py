@@ -537,11 +537,11 @@ def test_isr_off_is_unchanged():
 def test_split_isr_kernels_reproduce_isr_photons_bit_for_bit():
     """Acceptance-first ISR: energy fractions per trial, photon directions for accepted trials.
 
-    ``_isr_fractions1`` + ``_isr_photon_momenta1`` on one stream must give exactly what
+    ``isr_fractions1`` + ``isr_photon_momenta1`` on one stream must give exactly what
     ``gen.radiation.isr_photons1`` gives (same draws, same arithmetic), and s' = (1 - v1)(1 - v2) s
     (used for the weight before the photons exist) must equal (P - k1 - k2)^2.
     """
-    from gen.radiation import isr_photons1
+    from gen.radiation import isr_fractions1, isr_photon_momenta1, isr_photons1
 
     sqrt_s, x_min = 10.58, (1.0 + 2 * M_MU) ** 2 / 10.58**2
     ka, kb = np.zeros((2, 4)), np.zeros((2, 4))
@@ -549,8 +549,8 @@ def test_split_isr_kernels_reproduce_isr_photons_bit_for_bit():
     n_photons = 0
     for _ in range(3000):
         wa, va1, va2 = isr_photons1(ra, sqrt_s, M_E, 0.05, x_min, 1e-3, ka)
-        wb, vb1, vb2 = mz._isr_fractions1(rb, sqrt_s, 0.05, x_min, 1e-3)
-        mz._isr_photon_momenta1(rb, sqrt_s, vb1, vb2, kb)
+        wb, vb1, vb2 = isr_fractions1(rb, sqrt_s, M_E, 0.05, x_min, 1e-3)
+        isr_photon_momenta1(rb, sqrt_s, M_E, vb1, vb2, kb)
         assert (wa, va1, va2) == (wb, vb1, vb2)
         np.testing.assert_array_equal(ka, kb)
         q = np.array([sqrt_s, 0.0, 0.0, 0.0]) - ka[:, [3, 0, 1, 2]].sum(axis=0)
