@@ -523,7 +523,7 @@ def _isotropic_two_body(rng, m, m1, m2, out_f, r1, r2):
 
 @kernel
 def _flat_phase_space(rng, big_m, masses, n, wmax, out_f, r0):
-    """Unweighted flat n-body phase space at rest: accept-reject of ``genbod1`` (gen.phasespace) against wmax.
+    """Unweighted flat n-body phase space at rest: hit-or-miss of ``genbod1`` against wmax.
 
     Returns 1 if a weight above ``wmax`` was met (n >= 3), else 0.
     """
