@@ -255,18 +255,12 @@ def _sample_born_cos(rng, s: float, z_exchange: bool, vp: bool) -> float:
 
 
 @kernel
-def _mumu_trial(rng, par, veto, buf, kk, ff):
-    """One trial point: weight (pb) and the event in ``buf`` rows (mu-, mu+, photons), lab.
+def _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx, bqy, bqz, bx, by, bz, nx, ny, nz):
+    """The c.m. event of a trial into ``buf`` in the lab, and the generator-level cuts.
 
-    Returns (weight, n_particles, sqrt_s, sqrt_s_prime, n_isr, n_fsr).
+    Row order: mu-, mu+, ISR photons (e- beam, e+ beam), FSR photons (mu-, mu+; those set in
+    ``mask``). Returns (accepted, n_particles, n_isr, n_fsr).
     """
-    (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, msp, _,
-     mask) = pair_trial_cm1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF],
-                            M_MU, par[P_ISR] > 0.5, par[P_FSR] > 0.5, par[P_ZEX] > 0.5,
-                            par[P_VP] > 0.5, par[P_EMIN], par[P_HARD], par[P_XMIN], kk, ff)
-    if w <= 0.0:
-        return 0.0, 0, sqrt_s, 0.0, 0, 0
-    # order: mu-, mu+, ISR photons (e- beam, e+ beam), FSR photons (mu-, mu+); c.m. -> lab
     n = 0
     n_isr = 0
     n_fsr = 0
@@ -295,6 +289,24 @@ def _mumu_trial(rng, par, veto, buf, kk, ff):
         for r in range(2, n):
             if photon_vetoed1(veto, buf[r, 0], buf[r, 1], buf[r, 2], buf[r, 3]):
                 accepted = False
+    return accepted, n, n_isr, n_fsr
+
+
+@kernel
+def _mumu_trial(rng, par, veto, buf, kk, ff):
+    """One trial point: weight (pb) and the event in ``buf`` rows (mu-, mu+, photons), lab.
+
+    Returns (weight, n_particles, sqrt_s, sqrt_s_prime, n_isr, n_fsr).
+    """
+    (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, msp, _,
+     mask) = pair_trial_cm1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF],
+                            M_MU, par[P_ISR] > 0.5, par[P_FSR] > 0.5, par[P_ZEX] > 0.5,
+                            par[P_VP] > 0.5, par[P_EMIN], par[P_HARD], par[P_XMIN], kk, ff)
+    if w <= 0.0:
+        return 0.0, 0, sqrt_s, 0.0, 0, 0
+    # order: mu-, mu+, ISR photons (e- beam, e+ beam), FSR photons (mu-, mu+); c.m. -> lab
+    accepted, n, n_isr, n_fsr = _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx, bqy, bqz,
+                                                     bx, by, bz, nx, ny, nz)
     if not accepted:
         w = 0.0
     return w, n, sqrt_s, msp, n_isr, n_fsr
@@ -700,34 +712,8 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
                 ff[3, 0], ff[3, 1], ff[3, 2], ff[3, 3] = kbx, kby, kbz, kbe
                 mask |= 2
     # ---- event in the lab (same order as _mumu_trial) and generator-level cuts
-    n = 0
-    n_isr = 0
-    n_fsr = 0
-    for r in range(4):
-        if r >= 2 and not (mask & (1 << (r - 2))):
-            continue
-        v = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], bqx, bqy, bqz)
-        lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
-        for j in range(4):
-            buf[n, j] = lab[j]
-        n += 1
-        if r >= 2:
-            n_fsr += 1
-        if r == 1:
-            for i in range(2):
-                if kk[i, 3] > 0.0:
-                    lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3],
-                                     bx, by, bz, nx, ny, nz)
-                    for j in range(4):
-                        buf[n, j] = lab[j]
-                    n += 1
-                    n_isr += 1
-    accepted = muon_pair_cuts1(par, buf[0, 0], buf[0, 1], buf[0, 2], buf[0, 3],
-                               buf[1, 0], buf[1, 1], buf[1, 2], buf[1, 3])
-    if accepted:
-        for r in range(2, n):
-            if photon_vetoed1(veto, buf[r, 0], buf[r, 1], buf[r, 2], buf[r, 3]):
-                accepted = False
+    accepted, n, n_isr, n_fsr = _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx, bqy, bqz,
+                                                     bx, by, bz, nx, ny, nz)
     if not accepted:
         return 0.0, n, sqrt_s, msp, n_isr, n_fsr
     # ---- per-photon ratios rr[photon, mode] = q_mode / q_plain of that photon's variables at
