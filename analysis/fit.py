@@ -44,6 +44,7 @@ expansion (a steep convex wall), so the minimiser never sees ``log`` of a non-po
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +52,8 @@ import numpy as np
 from iminuit import Minuit
 from numpy.typing import ArrayLike
 from scipy.special import xlogy
+
+from gen.jit import kernel
 
 __all__ = [
     "Dataset",
@@ -334,6 +337,68 @@ def _bb_gamma(
     return root
 
 
+@kernel
+def _nll_grad_kernel(mu, theta, s, b, lnk, n, nsat, g, h, bb_mask, d2, grad):
+    """Compiled :meth:`_Core.nll_grad_reference` (same formulae, bin by bin): the likelihood of
+    a 20-bin template fit is evaluated ~10^5 times per search, where NumPy's per-call overhead
+    dominated. Fills ``grad`` (1 + n_sys) and returns the nll.
+    """
+    n_sys, n_comp = lnk.shape
+    n_bins = s.size
+    f = np.ones(n_comp)
+    for k in range(n_comp):
+        acc = 0.0
+        for j in range(n_sys):
+            acc += theta[j] * lnk[j, k]
+        f[k] = math.exp(acc)
+    val = 0.0
+    cons = 0.0
+    ws = 0.0  # sum_i w_i s_i
+    wnus = 0.0  # sum_i w_i nus_i
+    wb = np.zeros(n_comp - 1)  # sum_i w_i gamma_i b_ki f_k
+    for i in range(n_bins):
+        nus = mu * f[0] * s[i]
+        nub = 0.0
+        for k in range(n_comp - 1):
+            nub += f[k + 1] * b[k, i]
+        gam = 1.0
+        if bb_mask[i]:
+            a = nub
+            bq = nub * nub * d2[i] + nus - h[i] * nub
+            c = nub * d2[i] * (nus - n[i]) - h[i] * nus
+            sq = math.sqrt(max(bq * bq - 4.0 * a * c, 0.0))
+            q = -0.5 * (bq + math.copysign(sq, bq))
+            gam = (c / q if q != 0.0 else 0.0) if bq >= 0.0 else q / a
+            cons += 0.5 * (gam - h[i]) ** 2 / d2[i]
+        nu = nus + gam * nub
+        # Poisson term with the quadratic continuation below the floor (_poisson_terms)
+        pos = n[i] > 0.0
+        t = _NU_FLOOR if pos else 0.0
+        nuc = t if nu < t else nu
+        ratio = n[i] / nuc if pos else 0.0
+        v = nuc - (n[i] * math.log(nuc) if pos else 0.0) + nsat[i]
+        d1 = 1.0 - ratio
+        if nu < t:
+            curv = ratio / t if pos else 1.0 / _NU_FLOOR**2
+            dx = nu - t
+            v += d1 * dx + 0.5 * curv * dx * dx
+            d1 += curv * dx
+        val += v
+        ws += d1 * s[i]
+        wnus += d1 * nus
+        for k in range(n_comp - 1):
+            wb[k] += d1 * gam * f[k + 1] * b[k, i]
+    grad[0] = f[0] * ws
+    for j in range(n_sys):
+        dt = theta[j] - g[j]
+        cons += 0.5 * dt * dt
+        acc = lnk[j, 0] * wnus + dt
+        for k in range(n_comp - 1):
+            acc += lnk[j, k + 1] * wb[k]
+        grad[1 + j] = acc
+    return val + cons
+
+
 class _Core:
     """Arrays of a model restricted to its active bins, and the nll with its gradient."""
 
@@ -360,6 +425,11 @@ class _Core:
                 d2 = np.zeros_like(btot)
                 d2[m] = w2[m] / btot[m] ** 2
                 self.bb = (m, d2)
+        self._bb_mask = np.zeros(self.s.size, dtype=np.bool_)
+        self._d2 = np.ones(self.s.size)
+        if self.bb is not None:
+            self._bb_mask[:] = self.bb[0]
+            self._d2[self.bb[0]] = self.bb[1][self.bb[0]]
 
     @property
     def has_free_nuisance(self) -> bool:
@@ -409,6 +479,19 @@ class _Core:
     def nll_grad(
         self, mu: float, theta: np.ndarray, prep: tuple, want_grad: bool = True
     ) -> tuple[float, np.ndarray | None]:
+        """nll (module docstring) and its gradient in (mu, theta), compiled."""
+        n, nsat, g, h = prep
+        grad = np.empty(1 + self.n_sys)
+        val = _nll_grad_kernel(
+            float(mu), np.asarray(theta, dtype=np.float64), self.s, self.b, self.lnk, n, nsat,
+            g, h, self._bb_mask, self._d2, grad,
+        )
+        return val, (grad if want_grad else None)
+
+    def nll_grad_reference(
+        self, mu: float, theta: np.ndarray, prep: tuple, want_grad: bool = True
+    ) -> tuple[float, np.ndarray | None]:
+        """NumPy evaluation of :meth:`nll_grad` (the reference its kernel is tested against)."""
         n, nsat, g, h = prep
         f = self.factors(theta)
         nus = (mu * f[0]) * self.s

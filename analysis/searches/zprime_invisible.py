@@ -11,7 +11,7 @@ generator's cross section, sigma ∝ g'^2 (the branching fractions do not depend
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -306,6 +306,8 @@ def sample_scale(reco_path: Path, lumi_fb: float) -> float:
 
 #: fine binning of M_rec^2 (GeV^2); fit windows regroup it
 FINE_LO, FINE_HI, FINE_WIDTH = -4.0, 72.0, 0.01
+#: M_rec^2 (GeV^2) where a background ends sharply: recoil against massless photons (mu mu gamma)
+BACKGROUND_EDGES_M2 = (0.0,)
 
 
 def fine_edges() -> np.ndarray:
@@ -325,6 +327,8 @@ class Selected:
     weight: np.ndarray
     pseudo: np.ndarray | None = None
     n_generated: int = 0
+    #: memo of derived arrays per (what, cut, half): every mass hypothesis asks for the same ones
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -399,11 +403,24 @@ def build_templates(card: SearchCard, outdir: Path, workers: int = 1) -> Templat
 
 
 def _mask(s: Selected, cut: tuple[float, float], half: int | None) -> np.ndarray:
-    """Events passing ``cut``; ``half`` 0 (even events), 1 (odd) or None (all)."""
-    m = (s.cos_rec_mu <= cut[0]) & (s.acop >= cut[1])
-    if half is not None:
-        m &= (s.event % 2) == half
-    return m
+    """Events passing ``cut``; ``half`` 0 (even events), 1 (odd) or None (all). Memoised."""
+    key = ("mask", cut, half)
+    if key not in s.memo:
+        m = (s.cos_rec_mu <= cut[0]) & (s.acop >= cut[1])
+        if half is not None:
+            m &= (s.event % 2) == half
+        s.memo[key] = m
+    return s.memo[key]
+
+
+def _sorted_m2(s: Selected, cut: tuple[float, float], half: int | None):
+    """(sorted M^2, cumulative weight from 0) of the events passing ``cut``. Memoised."""
+    key = ("sorted", cut, half)
+    if key not in s.memo:
+        m = _mask(s, cut, half)
+        order = np.argsort(s.m2[m], kind="stable")
+        s.memo[key] = (s.m2[m][order], np.concatenate([[0.0], np.cumsum(s.weight[m][order])]))
+    return s.memo[key]
 
 
 def _half_generated(s: Selected, half: int | None) -> float:
@@ -439,8 +456,8 @@ def signal_at(
 
     def at(j):
         s = t.signals[j]
-        m = _mask(s, cut, half)
-        return np.sort(s.m2[m]), m.sum() / max(_half_generated(s, half), 1.0)
+        m2_sorted, _ = _sorted_m2(s, cut, half)
+        return m2_sorted, m2_sorted.size / max(_half_generated(s, half), 1.0)
 
     if mass <= grid[0] or len(grid) == 1:
         return (*at(0), t.signal_sigma_pb[0])
@@ -453,25 +470,51 @@ def signal_at(
         return a, ea, t.signal_sigma_pb[j]
     if a.size == 0 or b.size == 0:
         return np.empty(0), 0.0, 0.0
-    q = (np.arange(n_quantiles) + 0.5) / n_quantiles
-    sample = (1 - f) * np.quantile(a, q) + f * np.quantile(b, q)
+    sample = (1 - f) * _quantiles(t.signals[j], a, cut, half, n_quantiles) + f * _quantiles(
+        t.signals[j + 1], b, cut, half, n_quantiles
+    )
     sigma = math.exp(
         (1 - f) * math.log(t.signal_sigma_pb[j]) + f * math.log(t.signal_sigma_pb[j + 1])
     )
     return sample, (1 - f) * ea + f * eb, sigma
 
 
+def _quantiles(s: Selected, values: np.ndarray, cut, half, n: int) -> np.ndarray:
+    """The ``n`` mid-point quantiles of ``values`` (a sorted selection of ``s``). Memoised."""
+    key = ("quantiles", cut, half, n)
+    if key not in s.memo:
+        s.memo[key] = np.quantile(values, (np.arange(n) + 0.5) / n)
+    return s.memo[key]
+
+
 def fit_window(sample: np.ndarray, fit: dict[str, Any], edges: np.ndarray) -> tuple[int, int]:
-    """Fine-bin index range [lo, hi) of the fit window around the signal peak."""
+    """Fine-bin index range [lo, hi) of the fit window around the signal peak.
+
+    The window holds ``bins`` groups of equal width; when it contains a physical edge of the
+    backgrounds (``BACKGROUND_EDGES_M2``) one group boundary sits on it. The mu mu (gamma)
+    background, which dominates at low recoil mass, recoils against massless photons:
+    M_rec^2 >= 0 up to the resolution, while a light Z' peaks on both sides of zero. A group
+    straddling M_rec^2 = 0 would mix the nearly background-free side with the background, and
+    whether it does would depend on where the quantiles put the window, i.e. jump from one mass
+    hypothesis to the next.
+    """
     lo, hi = np.quantile(sample, [fit["window_quantile_low"], fit["window_quantile_high"]])
     width = hi - lo
     lo -= fit["window_widen"] * width
     hi += fit["window_widen"] * width
-    i_lo = int(np.clip(np.searchsorted(edges, lo) - 1, 0, len(edges) - 2))
-    i_hi = int(np.clip(np.searchsorted(edges, hi), i_lo + 1, len(edges) - 1))
-    # at least `bins` fine bins so the window can be regrouped
-    while i_hi - i_lo < fit["bins"]:
-        i_lo, i_hi = max(0, i_lo - 1), min(len(edges) - 1, i_hi + 1)
+    n_fine = len(edges) - 1
+    bins = fit["bins"]
+    i_lo = int(np.clip(np.searchsorted(edges, lo) - 1, 0, n_fine - 1))
+    i_hi = int(np.clip(np.searchsorted(edges, hi), i_lo + 1, n_fine))
+    group = max(1, -(-(i_hi - i_lo) // bins))
+    for edge in BACKGROUND_EDGES_M2:
+        i_edge = int(round((edge - edges[0]) / (edges[1] - edges[0])))
+        if i_lo < i_edge < i_hi:
+            # raise the low end (by less than a group) onto the edge's grid
+            i_lo = i_edge - group * ((i_edge - i_lo) // group)
+    i_hi = i_lo + group * bins
+    if i_hi > n_fine:
+        i_lo, i_hi = max(0, n_fine - group * bins), n_fine
     return i_lo, i_hi
 
 
@@ -485,8 +528,9 @@ def _background_in(t: Templates, cut, half, lo: float, hi: float) -> float:
     total = 0.0
     factor = 2.0 if half is not None else 1.0
     for s in t.backgrounds.values():
-        m = _mask(s, cut, half) & (s.m2 >= lo) & (s.m2 < hi)
-        total += factor * s.weight[m].sum()
+        m2, cum = _sorted_m2(s, cut, half)
+        i, j = np.searchsorted(m2, [lo, hi], side="left")
+        total += factor * (cum[j] - cum[i])
     return total
 
 

@@ -110,6 +110,24 @@ def test_hypotheses_and_interpolation():
     assert e_even == pytest.approx(0.3)
 
 
+@pytest.mark.parametrize("centre", [0.01, 0.04, 0.06, 0.3, 3.0, 40.0, 70.0])
+def test_fit_window_has_equal_groups_and_a_boundary_on_the_photon_edge(centre):
+    """Every hypothesis near M^2 = 0 gets a group boundary exactly on the mu mu gamma edge."""
+    fit = {"window_quantile_low": 0.02, "window_quantile_high": 0.9, "window_widen": 0.5,
+           "bins": 20}
+    edges = z.fine_edges()
+    sample = np.random.default_rng(3).normal(centre, 0.1 + 0.02 * centre, 4000)
+    i_lo, i_hi = z.fit_window(sample, fit, edges)
+    assert 0 <= i_lo < i_hi <= len(edges) - 1
+    assert (i_hi - i_lo) % fit["bins"] == 0
+    group_edges = edges[i_lo : i_hi + 1 : (i_hi - i_lo) // fit["bins"]]
+    lo, hi = np.quantile(sample, [0.02, 0.9])
+    assert group_edges[0] <= lo + 1e-9
+    assert group_edges[-1] >= min(hi, edges[-1]) - 1e-9
+    if group_edges[0] < 0.0 < group_edges[-1]:
+        assert np.min(np.abs(group_edges)) < 1e-9
+
+
 def test_run_end_to_end_on_a_tiny_card(tmp_path):
     samples = tmp_path / "samples"
     samples.mkdir()
