@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     from gen.io import FileFormatError
     from gen.runcard import MAX_EVENTS, MAX_SEED
     from gen.shards import ShardsBusyError
+    from gen.startup import load_numba_extensions
 
     # (option, minimum, maximum): the card limits of gen/runcard.py apply to overrides too
     numeric = [("events", 1, MAX_EVENTS), ("workers", 1, 1024), ("points", 1, MAX_EVENTS),
@@ -283,9 +284,11 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
     # Ctrl-C / SIGTERM (batch systems, `kill`) stop at the next block: temporary files are
-    # removed and finished shards stay for a restart (gen/interrupt.py)
+    # removed and finished chunks stay for a restart (gen/interrupt.py, gen/shards.py)
     restore_signals = interrupt.install()
     try:
+        # before the first kernel: numba's extension hooks minus vector's (sympy, ~0.6-1 s)
+        load_numba_extensions()
         return args.func(args)
     except (CardError, FileFormatError, LockedError, ClusterError, ShardsBusyError) as exc:
         print(f"b2dark: error: {_one_line(exc)}", file=sys.stderr)

@@ -4,7 +4,10 @@
 
 Generation into a temporary file, one worker; then the same datasets written again through the
 project's writer (gen.io.events_writer: chunked, resizable, ~1 MiB chunks) and with plain h5py
-(contiguous datasets, one write each: the practical limit of h5py on this disk).
+(contiguous datasets, one write each: the practical limit of h5py on this disk). The bytes this
+process hands to write() during generation (``wchar`` of /proc/self/io) divided by the file size
+say how often every event was written: 1 when chunks go straight into the output (gen/shards.py,
+head file), 2 when they went through shards first.
 """
 
 from __future__ import annotations
@@ -51,6 +54,15 @@ def _write_project(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> No
         w.append(arrays)
 
 
+def _written_bytes() -> int | None:
+    """Bytes this process passed to write()/pwrite() so far (Linux /proc/self/io), else None."""
+    try:
+        with open("/proc/self/io") as f:
+            return next(int(ln.split()[1]) for ln in f if ln.startswith("wchar:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
 def _detector(events: Path, tmp: Path, n: int) -> Row:
     """Events/s of the detector simulation (detector.reco_io.simulate_file) on that file."""
     try:
@@ -73,8 +85,11 @@ def run(quick: bool = False, out: Path | None = None) -> list[Row]:
         tmp = Path(tmp)
         card = sample_card(*PROCESS, events=n)
         generate_sample(card, tmp / "warm.h5", events=2000)  # JIT / cache load
+        w0 = _written_bytes()
         attrs, cpu, wall = timed(lambda: generate_sample(card, tmp / "disk.h5"))
+        w1 = _written_bytes()
         size = (tmp / "disk.h5").stat().st_size
+        times = f"{(w1 - w0) / size:.2f}" if w0 is not None and w1 is not None else "n/a"
         # in-memory generation of the same events, for the cost of I/O and bookkeeping
         from gen.streams import GENERATION, PILOT, stream
 
@@ -85,7 +100,8 @@ def run(quick: bool = False, out: Path | None = None) -> list[Row]:
             "disk", f"{PROCESS[0]} M=1 to disk (1 worker)", attrs["n_events"] / cpu, "ev/s/core",
             peer=n / mcpu, peer_name="in memory",
             note=f"wall {attrs['n_events'] / wall:.3g} ev/s; {size / 1e6:.0f} MB, "
-            f"{size / wall / 1e6:.0f} MB/s of wall time; {n} ev",
+            f"{size / wall / 1e6:.0f} MB/s of wall time; bytes written / file size {times}; "
+            f"{n} ev",
         ))
         rows.append(_detector(tmp / "disk.h5", tmp, n))
         arrays, fattrs = _read_all(tmp / "disk.h5")

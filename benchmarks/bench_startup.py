@@ -5,10 +5,12 @@
 Each measurement is a fresh ``python -c`` that imports the signal process, builds it from a card,
 runs a small pilot and generates one event, with ``NUMBA_CACHE_DIR`` pointing at a new folder
 (cold: every kernel compiled) and then at the same folder again (warm: kernels loaded from the
-cache). Target: warm < 1 s. Peak RSS is the child's own VmHWM (/proc/self/status); the
+cache). The pilot is shortened to 2000 trials: the start-up, not the pilot, is measured here.
+Then the command line itself, warm: ``b2dark --help`` and ``b2dark generate`` of the signal card
+with 1000 events (``analysis.cli.main``, full pilot of 2e5 trials, file written). Target: warm
+``b2dark generate`` < 1 s. Peak RSS is the child's own VmHWM (/proc/self/status); the
 ``resource.getrusage(RUSAGE_CHILDREN)`` maximum is listed too, but on Linux it can include the
-parent's RSS at fork time. The pilot is shortened to 2000 trials: the start-up,
-not the pilot, is measured here.
+parent's RSS at fork time. CPU times are the child's (user + system).
 """
 
 from __future__ import annotations
@@ -48,13 +50,31 @@ print(json.dumps({"import": t1 - t0, "first_event": t2 - t1, "rss_mib": rss}))
 """
 
 
-def _child(cache: Path) -> dict:
+#: the command line in a child: analysis.cli.main (what `b2dark` runs), then the child's VmHWM
+CLI_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+from analysis.cli import main
+code = 0
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:  # --help
+    code = exc.code
+t1 = time.perf_counter()
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
+print(json.dumps({"import": 0.0, "first_event": t1 - t0, "code": code,
+                  "rss_mib": int(hwm[0].split()[1]) / 1024}))
+"""
+SIGNAL_CARD = _HERE.parent / "cards" / "samples" / "zprime_invisible_signal.toml"
+
+
+def _child(cache: Path, code: str = CHILD, args: tuple[str, ...] = ()) -> dict:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     env["PYTHONPATH"] = os.pathsep.join([str(_HERE.parent), env.get("PYTHONPATH", "")])
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    res = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env,
-                         cwd=_HERE.parent, timeout=900, check=True)
+    res = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                         env=env, cwd=_HERE.parent, timeout=900, check=True)
     out = json.loads(res.stdout.strip().splitlines()[-1])
     out["total"] = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -68,6 +88,18 @@ def run(quick: bool = False) -> list[Row]:
         cache = Path(tmp) / "numba_cache"
         cold = _child(cache)
         warm = min((_child(cache) for _ in range(1 if quick else 3)), key=lambda r: r["cpu"])
+        out = Path(tmp) / "ev.h5"
+        gen_args = ("generate", str(SIGNAL_CARD), "-o", str(out), "--events", "1000")
+        _child(cache, CLI_CHILD, gen_args)  # the kernels of the full signal generator
+        cli = {
+            "b2dark --help": ("--help",),
+            "b2dark generate signal card, 1000 events": gen_args,
+        }
+        cli_runs = {
+            name: min((_child(cache, CLI_CHILD, a) for _ in range(1 if quick else 3)),
+                      key=lambda r: r["cpu"])
+            for name, a in cli.items()
+        }
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     for name, r in (("cold (empty numba cache)", cold), ("warm (cached kernels)", warm)):
         rows.append(Row(
@@ -75,6 +107,12 @@ def run(quick: bool = False) -> list[Row]:
             note=f"wall {r['total']:.2f} s; in the child (wall): import {r['import']:.2f} s, "
             f"build+pilot+1 event {r['first_event']:.2f} s, "
             f"peak RSS {r['rss_mib']:.0f} MiB",
+        ))
+    for name, r in cli_runs.items():
+        rows.append(Row(
+            "startup", f"{name}, warm", r["cpu"], "s (CPU)",
+            note=f"wall {r['total']:.2f} s; exit {r['code']}; peak RSS {r['rss_mib']:.0f} MiB; "
+            f"load average {os.getloadavg()[0]:.1f}",
         ))
     rows.append(Row("startup", "max RSS of any child process so far", children, "MiB",
                     note="resource.getrusage(RUSAGE_CHILDREN).ru_maxrss: includes the TF peer "

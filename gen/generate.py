@@ -1,10 +1,11 @@
-"""Generation driver: sample card -> unweighted events, chunk by chunk into shards, then HDF5.
+"""Generation driver: sample card -> unweighted events, chunk by chunk, into the HDF5 file.
 
 Block k (``gen.streams.BLOCK_EVENTS`` events) always draws from ``stream(seed, GENERATION, k)``,
 so the events do not depend on the number of workers or where they ran. A chunk of
-``CHUNK_BLOCKS`` blocks is the unit of work (gen/distributed.py) and of a shard file
-(gen/shards.py): an interrupted run, restarted, redoes only the missing chunks. At most
-2 x workers chunks are in flight, so memory stays flat in the number of events.
+``CHUNK_BLOCKS`` blocks is the unit of work (gen/distributed.py) and of resuming (gen/shards.py):
+chunks that finish in order are appended once to the output under construction, others wait in
+a shard; an interrupted run, restarted, redoes only the missing chunks. At most 2 x workers chunks
+are in flight, so memory stays flat in the number of events.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +22,35 @@ from gen import interrupt
 from gen.cards import CardError
 from gen.distributed import runner
 from gen.events import SamplingStats
-from gen.io import EVENTS_OFFSETS, chunk_arrays, events_writer, package_version
+from gen.io import EVENTS_FORMAT, EVENTS_OFFSETS, chunk_arrays, package_version
 from gen.processes.base import Process
 from gen.runcard import MAX_EVENTS, SampleCard
-from gen.shards import ShardStore, chunk_plan, code_digest, digest
+from gen.shards import HeadFile, ShardStore, chunk_plan, code_digest, digest
 from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS, GENERATION, PILOT, stream
 
 log = logging.getLogger("b2dark")
 
 
+class _NoBar:
+    """The part of tqdm's interface the drivers use, doing nothing (output not a terminal)."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
 def progress_bar(total: int, desc: str, unit: str = "ev"):
-    """A tqdm bar on a terminal, a silent stand-in otherwise."""
+    """A tqdm bar on a terminal, a silent stand-in otherwise (tqdm not even imported: start-up)."""
+    if not sys.stderr.isatty():
+        return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(
-        total=total,
-        desc=desc,
-        unit=unit,
-        unit_scale=True,
-        disable=not sys.stderr.isatty(),
-        leave=False,
-    )
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
 
 
 def prepare(card: SampleCard) -> Process:
@@ -84,6 +92,8 @@ def iter_blocks(proc: Process, seed: int, n_events: int, workers: int = 1):
         for k, n in enumerate(sizes):
             yield _block(proc, seed, k, n)
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = []
         next_k = 0
@@ -172,7 +182,7 @@ def generate_sample(
         "seed": card.seed,
         "n_events": n_events,
         "sqrt_s_gev": card.beams.sqrt_s_gev,
-        "weighted": False,
+        "weighted": bool(proc.weighted),
         "b2dark_version": package_version(),
         "lumi_fb": card.lumi_fb,
         **(extra_attrs or {}),
@@ -181,42 +191,57 @@ def generate_sample(
     keys = [_shard_key(card, proc, c, first, sizes) for c, (first, sizes) in enumerate(plan)]
     stats: dict[int, np.ndarray] = {}
     with ShardStore(output, EVENTS_OFFSETS) as store:
-        todo = []
-        for c, (_, sizes) in enumerate(plan):
-            found = store.verified(c, keys[c], sum(sizes))
-            if found is None:
-                todo.append(c)
-            else:
-                stats[c] = np.asarray(found["block_stats"])
+        head = HeadFile(store, keys)
+        try:
+            for c, rec in enumerate(head.records):
+                stats[c] = np.asarray(rec["block_stats"], dtype=np.float64)
                 log.info("chunk %d: reused", c)
-        log.info("%s: %d events in %d chunks, %d to do", output, n_events, len(plan), len(todo))
-        with (
-            runner(workers, scheduler) as run,
-            progress_bar(n_events, card.process) as bar,
-        ):
-            bar.update(sum(sum(plan[c][1]) for c in stats))
-            tasks = ((card.seed, c, plan[c][0], plan[c][1]) for c in todo)
-            for i, (parts, block_stats) in run.map_unordered(generate_chunk, proc, tasks):
-                c = todo[i]
-                n = sum(plan[c][1])
-                store.write(
-                    c, parts, {"shard_key": keys[c], "n_events": n, "block_stats": block_stats}
-                )
-                stats[c] = block_stats
-                log.info("chunk %d: generated", c)
-                bar.update(n)
-        total = _total_stats([stats[c] for c in range(len(plan))])
-        result = {
-            "cross_section_pb": total.cross_section_pb,
-            "cross_section_err_pb": total.cross_section_err_pb,
-            "n_trials": total.n_trials,
-            "n_overweight": total.n_overweight,
-            "w_max_pb": proc.w_max,
-        }
-        with events_writer(output, {**attrs, **result}) as writer:
-            for c in range(len(plan)):
-                interrupt.check()
-                writer.append(store.read(c))
+            todo = []
+            for c in range(head.n_chunks, len(plan)):
+                found = store.verified(c, keys[c], sum(plan[c][1]))
+                if found is None:
+                    todo.append(c)
+                else:
+                    stats[c] = np.asarray(found["block_stats"])
+                    log.info("chunk %d: reused", c)
+            log.info(
+                "%s: %d events in %d chunks, %d to do", output, n_events, len(plan), len(todo)
+            )
+            journal = {c: {"block_stats": st.tolist()} for c, st in stats.items()}
+            head.drain(journal)
+            with (
+                runner(workers, scheduler) as run,
+                progress_bar(n_events, card.process) as bar,
+            ):
+                bar.update(sum(sum(plan[c][1]) for c in stats))
+                tasks = ((card.seed, c, plan[c][0], plan[c][1]) for c in todo)
+                for i, (parts, block_stats) in run.map_unordered(generate_chunk, proc, tasks):
+                    c = todo[i]
+                    n = sum(plan[c][1])
+                    journal[c] = {"block_stats": block_stats.tolist()}
+                    if c == head.n_chunks:  # in order: straight into the output, written once
+                        head.append(c, parts, journal[c])
+                    else:  # finished early (Dask): a shard until its turn
+                        store.write(
+                            c, parts, {"shard_key": keys[c], "n_events": n,
+                                       "block_stats": block_stats}
+                        )
+                    stats[c] = block_stats
+                    log.info("chunk %d: generated", c)
+                    bar.update(n)
+                    head.drain(journal)
+            interrupt.check()
+            total = _total_stats([stats[c] for c in range(len(plan))])
+            result = {
+                "cross_section_pb": total.cross_section_pb,
+                "cross_section_err_pb": total.cross_section_err_pb,
+                "n_trials": total.n_trials,
+                "n_overweight": total.n_overweight,
+                "w_max_pb": proc.w_max,
+            }
+            head.commit({"format": EVENTS_FORMAT, **attrs, **result})
+        finally:
+            head.close()
         store.remove()
     return {**attrs, **result}
 

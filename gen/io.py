@@ -40,18 +40,62 @@ class H5Writer:
 
     ``offsets`` names datasets holding n+1 offsets: appended chunks carry local offsets starting
     at 0 and are shifted by the running total of their ``owner`` dataset (e.g. particles).
+    The file is written at ``work`` (default: a temporary name beside ``path``) and renamed to
+    ``path`` by ``commit``. With ``lengths`` an existing ``work`` file is reopened to append more:
+    its datasets are cut back to those lengths (data a killed writer added after them is dropped)
+    and datasets not listed are removed (gen/shards.py, ``HeadFile``).
     """
 
-    def __init__(self, path: str | Path, attrs: Mapping[str, Any], offsets: Mapping[str, str]):
+    def __init__(
+        self,
+        path: str | Path,
+        attrs: Mapping[str, Any],
+        offsets: Mapping[str, str],
+        *,
+        work: str | Path | None = None,
+        lengths: Mapping[str, int] | None = None,
+    ):
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise FileNotFoundError(f"{self.path.parent}: output folder does not exist; create it")
-        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        self.file = h5py.File(self.tmp, "w")
-        for key, value in attrs.items():
-            self.file.attrs[key] = value
+        self.tmp = (
+            Path(work) if work is not None
+            else self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        )
         self.offsets = dict(offsets)
         self.totals: dict[str, int] = {}
+        if lengths is None:
+            self.file = h5py.File(self.tmp, "w")
+        else:
+            self.file = h5py.File(self.tmp, "r+")
+            for name in self.dataset_names():
+                if name not in lengths:
+                    del self.file[name]
+                    continue
+                self.file[name].resize((int(lengths[name]),))
+                if name not in self.offsets:
+                    self.totals[name] = int(lengths[name])
+        for key, value in attrs.items():
+            self.file.attrs[key] = value
+
+    def dataset_names(self) -> list[str]:
+        names: list[str] = []
+        self.file.visititems(
+            lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None
+        )
+        return names
+
+    def lengths(self) -> dict[str, int]:
+        """The current length of every dataset (what ``lengths=`` takes to resume here)."""
+        return {name: int(self.file[name].shape[0]) for name in self.dataset_names()}
+
+    def flush(self) -> None:
+        """Write everything appended so far to the file (a later kill leaves this state)."""
+        self.file.flush()
+
+    def close(self) -> None:
+        """Close without committing or removing (the work file stays for a resume)."""
+        self.file.close()
 
     def _dataset(self, name: str, dtype: np.dtype, first_length: int) -> h5py.Dataset:
         if name in self.file:

@@ -1,14 +1,25 @@
-"""Shards: one HDF5 file per chunk of work, verified on restart and merged into the final file.
+"""Shards and the head file: chunks of work written once, verified on restart, in chunk order.
 
 A stage (generation, detector simulation) splits its output into chunks of
-``gen.streams.CHUNK_BLOCKS`` reproducibility blocks. Chunk c is written, complete or not at all
-(temporary name, rename, ``complete`` mark), to ``.<output name>.shards/chunk-<c>.h5`` beside the
-output. Each shard carries a key (a digest of everything that determines its content: card text,
-seed, chunk index, block sizes, ...); a restarted run reuses the shards whose key matches and redoes
-the others. When every chunk is there the shards are appended, in chunk order, to the final file
-(itself written under a temporary name and renamed), and the shard folder is removed. So an
-interrupted run never leaves a file that readers accept at the output path, and the final file does
-not depend on the order in which chunks finished or on who computed them.
+``gen.streams.CHUNK_BLOCKS`` reproducibility blocks. Everything lives in ``.<output name>.shards/``
+beside the output, under a lock (our pid):
+
+- the head file ``head.h5`` is the output under construction: chunks 0..k-1, appended in order,
+  each followed by a flush and one line in ``head.jsonl`` (chunk, key, dataset lengths, stage
+  data such as the block statistics). A chunk that finishes in order goes straight there, so with
+  one worker every event is written once. When all chunks are in, the final attributes are set,
+  ``complete`` last, and the head is renamed to the output (shared/DESIGN.md: no partial output).
+- a chunk that finishes out of order (Dask workers) is written, complete or not at all (temporary
+  name, rename, ``complete`` mark), to a shard ``chunk-<c>.h5`` and appended to the head (then
+  removed) when its turn comes.
+
+Each chunk carries a key (a digest of everything that determines its content: card text, seed,
+chunk index, block sizes, ...). A restarted run keeps the head's journalled prefix whose keys
+match (datasets cut back to the journalled lengths: a killed writer's partial append is dropped),
+reuses the shards whose key matches and redoes the rest. So an interrupted run never leaves a file
+that readers accept at the output path, and the final file does not depend on the order in which
+chunks finished or on who computed them. (A process kill leaves the head as of its last flush;
+an operating-system crash is not covered, as the shards before it were not fsynced either.)
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ from gen.io import H5Writer, _pid_alive, remove_stale_temps
 from gen.streams import BLOCK_EVENTS
 
 SHARD_FORMAT = "b2dark.shard/1"
+#: format attribute of a head file until it is committed (readers refuse it)
+HEAD_FORMAT = "b2dark.head/1"
 log = logging.getLogger("b2dark")
 
 
@@ -196,3 +209,156 @@ class ShardStore:
 
     def remove(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def concat_parts(
+    parts: Sequence[Mapping[str, np.ndarray]], offsets: Mapping[str, str]
+) -> dict[str, np.ndarray]:
+    """Blocks' arrays (local offsets from 0) as one chunk: the HDF5 chunk shapes of the output
+    then follow the size of a work chunk, as when whole shards were copied into it."""
+    if len(parts) == 1:
+        return dict(parts[0])
+    out: dict[str, np.ndarray] = {}
+    for name in parts[0]:
+        if name in offsets:
+            owner = offsets[name]
+            shift = np.cumsum([0] + [len(p[owner]) for p in parts[:-1]])
+            pieces = [np.asarray(parts[0][name], dtype=np.int64)] + [
+                np.asarray(p[name][1:], dtype=np.int64) + s
+                for p, s in zip(parts[1:], shift[1:], strict=True)
+            ]
+            out[name] = np.concatenate(pieces)
+        else:
+            out[name] = np.concatenate([p[name] for p in parts])
+    return out
+
+
+class HeadFile:
+    """The output under construction in a ``ShardStore``: chunks 0..k-1, in order (module doc).
+
+    ``records`` are the journal lines of the chunks already in (resumed from an interrupted
+    run if their keys match ``keys``); ``append`` adds the next chunk, ``drain`` the shards
+    that are next in line, ``commit`` renames the finished file to the output.
+    """
+
+    def __init__(self, store: ShardStore, keys: Sequence[str]):
+        self.store = store
+        self.keys = list(keys)
+        self.path = store.dir / "head.h5"
+        self.journal = store.dir / "head.jsonl"
+        self.records = self._verified_records()
+        if self.records:
+            self._rewrite_journal()
+            self.writer = H5Writer(
+                store.output, {}, store.offsets, work=self.path,
+                lengths=self.records[-1]["lengths"],
+            )
+        else:
+            self.journal.unlink(missing_ok=True)
+            self.writer = H5Writer(
+                store.output, {"format": HEAD_FORMAT}, store.offsets, work=self.path
+            )
+        for c in range(self.n_chunks):  # shards of chunks already in the head are leftovers
+            store.path(c).unlink(missing_ok=True)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.records)
+
+    def _verified_records(self) -> list[dict[str, Any]]:
+        if not (self.path.exists() and self.journal.exists()):
+            return []
+        records: list[dict[str, Any]] = []
+        for line in self.journal.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:  # a line torn by a kill
+                break
+            c = len(records)
+            if not isinstance(rec, dict) or rec.get("chunk") != c or c >= len(self.keys):
+                break
+            if rec.get("key") != self.keys[c]:
+                log.info("head: chunk %d made with other settings; redoing from there", c)
+                break
+            records.append(rec)
+        if not records:
+            return []
+        reason = None
+        try:
+            with h5py.File(self.path, "r") as f:
+                lengths = records[-1]["lengths"]
+                if f.attrs.get("format") != HEAD_FORMAT:
+                    reason = "foreign"
+                elif any(name not in f or f[name].shape[0] < n for name, n in lengths.items()):
+                    reason = "shorter than its journal"
+                else:  # offsets end where their owner datasets end
+                    for off, owner in self.store.offsets.items():
+                        n = lengths.get(off, 0)
+                        if n and int(f[off][n - 1]) != lengths.get(owner, -1):
+                            reason = f"{off} inconsistent with {owner}"
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reason = f"unreadable ({exc})"
+        if reason is not None:
+            log.info("head: %s; redoing every chunk", reason)
+            return []
+        return records
+
+    def _rewrite_journal(self) -> None:
+        tmp = self.journal.with_name(f"{self.journal.name}.tmp-{os.getpid()}")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+        os.replace(tmp, self.journal)
+
+    def append(
+        self, chunk: int, parts: Sequence[Mapping[str, np.ndarray]], data: Mapping[str, Any]
+    ) -> None:
+        """Append chunk (the next one) from its blocks' arrays; ``data`` (JSON-able) is kept in
+        its journal line, e.g. the block statistics."""
+        if chunk != self.n_chunks:
+            raise ValueError(f"chunk {chunk} is not next in the head (next: {self.n_chunks})")
+        self.writer.append(concat_parts(parts, self.store.offsets))
+        self.writer.flush()
+        rec = {"chunk": chunk, "key": self.keys[chunk], "lengths": self.writer.lengths(),
+               **data}
+        line = json.dumps(rec) + "\n"
+        with open(self.journal, "a") as f:
+            f.write(line)
+        self.records.append(rec)
+
+    def drain(self, data: Mapping[int, Mapping[str, Any]]) -> list[int]:
+        """Append the shards that are next in line (``data[c]`` for chunk c's journal line),
+        removing each; returns the chunks appended."""
+        done = []
+        while self.n_chunks < len(self.keys) and self.store.path(self.n_chunks).exists():
+            c = self.n_chunks
+            self.append(c, [self.store.read(c)], data[c])
+            self.store.path(c).unlink()
+            done.append(c)
+        return done
+
+    def commit(self, attrs: Mapping[str, Any]) -> None:
+        """Set the final attributes (``complete`` last) and rename the head to the output."""
+        if self.n_chunks != len(self.keys):
+            raise RuntimeError(f"head holds {self.n_chunks} of {len(self.keys)} chunks")
+        for key in list(self.writer.file.attrs):
+            del self.writer.file.attrs[key]
+        self.writer.set_attrs(attrs)
+        self.writer.commit()
+
+    def close(self) -> None:
+        """Close, keeping the head for a restart (interrupts, errors)."""
+        if self.writer.file.id.valid:
+            self.writer.close()
+
+
+def chunks_on_disk(output: str | Path) -> set[int]:
+    """Chunks of ``output`` that a restart can reuse: in the head's journal or as shards."""
+    d = shard_dir(output)
+    done = {int(p.stem.split("-")[1]) for p in d.glob("chunk-*.h5")}
+    journal = d / "head.jsonl"
+    if journal.exists() and (d / "head.h5").exists():
+        for line in journal.read_text().splitlines():
+            try:
+                done.add(int(json.loads(line)["chunk"]))
+            except (ValueError, KeyError, TypeError):
+                break
+    return done

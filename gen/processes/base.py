@@ -33,6 +33,9 @@ class Process(ABC):
     params: ClassVar[dict[str, Param]] = {}
     #: keys of the card's [cuts] table (generator-level cuts)
     cuts: ClassVar[dict[str, Param]] = {}
+    #: True when events carry weights (normalised to mean 1 per block: the expected yield of an
+    #: event is sigma x L / N x weight, as for unweighted files); the file attribute `weighted`
+    weighted: bool = False
 
     def __init__(self, params: dict[str, Any], cuts: dict[str, Any], beams: Beams) -> None:
         self.p = params

@@ -156,3 +156,63 @@ def test_a_busy_output_folder_is_refused(tmp_path):
     with locked(tmp_path):
         assert (tmp_path / ".b2dark.lock").read_text() == str(os.getpid())
     assert not (tmp_path / ".b2dark.lock").exists()
+
+
+def test_the_command_line_leaves_out_what_it_does_not_use(card, tmp_path):
+    """Warm start-up (issue 4): `b2dark generate` runs kernels without numba loading vector's
+    extension (which imports sympy) and, off a terminal, without tqdm; the events are the same
+    as from the library."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gen.generate import generate_sample
+    from gen.runcard import load_sample
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys\n"
+        "from analysis.cli import main\n"
+        f"assert main(['generate', {str(card)!r}, '-o', {str(tmp_path / 'cli.h5')!r},"
+        " '--events', '3000']) == 0\n"
+        "from numba.core import entrypoints\n"
+        "print(sorted(m for m in ('vector', 'sympy', 'tqdm') if m in sys.modules),"
+        " entrypoints._already_initialized)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(root)), timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[] True"
+    generate_sample(load_sample(card), tmp_path / "lib.h5", events=3000)
+    a, attrs_a = _datasets(tmp_path / "cli.h5")
+    b, attrs_b = _datasets(tmp_path / "lib.h5")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert attrs_a["cross_section_pb"] == attrs_b["cross_section_pb"]
+
+
+def test_numba_extensions_other_than_vector_still_load(monkeypatch):
+    """gen.startup runs every `numba_extensions` hook but vector's, as numba would."""
+    import importlib.metadata
+
+    from gen import startup
+
+    class FakeEntryPoint:
+        def __init__(self, value, calls):
+            self.value, self.module, self.calls = value, value.partition(":")[0], calls
+
+        def load(self):
+            return lambda: self.calls.append(self.value)
+
+    calls: list[str] = []
+    eps = [FakeEntryPoint("vector:register_numba", calls), FakeEntryPoint("other:init", calls)]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: eps)
+    from numba.core import entrypoints
+
+    monkeypatch.setattr(entrypoints, "_already_initialized", False)
+    assert startup.load_numba_extensions() == ["other:init"]
+    assert calls == ["other:init"]
+    assert entrypoints._already_initialized
+    assert startup.load_numba_extensions() == []  # once per process, as numba's init_all

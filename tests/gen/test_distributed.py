@@ -169,6 +169,23 @@ def test_sharded_file_holds_the_blocks_in_order(card, tmp_path):
     assert attrs["cross_section_pb"] == sum_w / n_trials
 
 
+def test_one_worker_writes_every_event_once(card, tmp_path, monkeypatch):
+    """In this process chunks finish in order: each goes straight into the output file, none
+    through a shard (written, read back and copied: the events written twice)."""
+    from gen.shards import ShardStore
+
+    def no_shard(*args, **kwargs):
+        raise AssertionError("a shard was written or read")
+
+    monkeypatch.setattr(ShardStore, "write", no_shard)
+    monkeypatch.setattr(ShardStore, "read", no_shard)
+    out = tmp_path / "ev.h5"
+    generate_sample(card, out, chunk_blocks=1)
+    _, ev = read_events(out)
+    assert ev.n_events == EVENTS
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev.h5"]
+
+
 def test_generate_and_simulate_on_a_scheduler_are_bit_identical(scheduler, card, tmp_path):
     local_ev, remote_ev = tmp_path / "local.h5", tmp_path / "remote.h5"
     generate_sample(card, local_ev, chunk_blocks=1)

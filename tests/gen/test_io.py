@@ -15,7 +15,15 @@ from gen.io import (
     open_events,
     read_events,
 )
-from gen.shards import ShardsBusyError, ShardStore, chunk_plan, shard_dir
+from gen.shards import (
+    HeadFile,
+    ShardsBusyError,
+    ShardStore,
+    chunk_plan,
+    chunks_on_disk,
+    concat_parts,
+    shard_dir,
+)
 from gen.streams import BLOCK_EVENTS
 
 
@@ -185,3 +193,116 @@ def test_non_finite_values_name_process_seed_and_chunk(field, bad):
         r"\(seed 3, chunk 2, block 40\)",
     ):
         c.check("mumu", seed=3, chunk=2, block=40)
+
+
+# -- the head file: chunks appended once, in order, resumable (gen/shards.py) ----------------
+
+
+def _blocks(c):
+    """Chunk c's two blocks (distinct values per chunk)."""
+    return [chunk_arrays(_chunk(2 + c, 2, start=100.0 * c)),
+            chunk_arrays(_chunk(1, 3, start=100.0 * c + 50.0))]
+
+
+def _reference_file(path, n_chunks, attrs):
+    """The same chunks through the plain events writer: the independent reference."""
+    with events_writer(path, attrs) as w:
+        for c in range(n_chunks):
+            for block in _blocks(c):
+                w.append(block)
+
+
+def _same_content(a, b):
+    aa, da = read_events(a)
+    ab, db = read_events(b)
+    assert aa.keys() == ab.keys()
+    for k in aa:
+        assert np.array_equal(aa[k], ab[k]), k
+    np.testing.assert_array_equal(da.offset, db.offset)
+    np.testing.assert_array_equal(da.weight, db.weight)
+    for name in da.particles:
+        np.testing.assert_array_equal(da.particles[name], db.particles[name], err_msg=name)
+    np.testing.assert_array_equal(da.truth["m_x"], db.truth["m_x"])
+
+
+def _final_attrs(n_chunks):
+    n = sum(3 + c for c in range(n_chunks))
+    return {"process": "test", "n_events": n, "seed": 1}
+
+
+def test_concat_parts_shifts_offsets_by_the_owner():
+    merged = concat_parts(_blocks(0), EVENTS_OFFSETS)
+    np.testing.assert_array_equal(merged["events/offset"], [0, 2, 4, 7])
+    np.testing.assert_array_equal(merged["particles/px"][4:], [50.0, 51.0, 52.0])
+    assert merged["events/offset"].dtype == np.int64
+
+
+def test_head_file_equals_the_plain_writer_and_leaves_nothing_else(tmp_path):
+    out, ref = tmp_path / "ev.h5", tmp_path / "ref.h5"
+    keys = ["k0", "k1", "k2"]
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        head = HeadFile(store, keys)
+        for c in range(3):
+            head.append(c, _blocks(c), {"stats": [c]})
+            with pytest.raises(FileFormatError, match="not a 'b2dark.events/1'"):
+                open_events(head.path)  # under construction: readers refuse it
+        head.commit({"format": EVENTS_FORMAT, **_final_attrs(3)})
+        store.remove()
+    _reference_file(ref, 3, _final_attrs(3))
+    _same_content(out, ref)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev.h5", "ref.h5"]
+
+
+def test_head_file_resumes_after_a_kill_and_drops_a_partial_append(tmp_path):
+    out, ref = tmp_path / "ev.h5", tmp_path / "ref.h5"
+    keys = ["k0", "k1", "k2", "k3"]
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        head = HeadFile(store, keys)
+        head.append(0, _blocks(0), {"stats": [0]})
+        head.append(1, _blocks(1), {"stats": [1]})
+        # a kill in the middle of chunk 2: data appended and flushed, no journal line
+        head.writer.append(_blocks(2)[0])
+        head.writer.flush()
+        head.close()
+        with open(head.journal, "a") as f:
+            f.write('{"chunk": 2, "key": "k2", "len')  # and a torn line
+    assert chunks_on_disk(out) == {0, 1}
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        head = HeadFile(store, keys)
+        assert head.n_chunks == 2
+        assert [r["stats"] for r in head.records] == [[0], [1]]
+        # chunk 3 finished first (as on Dask): a shard, appended when its turn comes
+        store.write(3, _blocks(3), {"shard_key": "k3", "n_events": 4})
+        assert head.drain({3: {"stats": [3]}}) == []
+        head.append(2, _blocks(2), {"stats": [2]})
+        assert head.drain({3: {"stats": [3]}}) == [3]
+        assert not store.path(3).exists()
+        head.commit({"format": EVENTS_FORMAT, **_final_attrs(4)})
+        store.remove()
+    _reference_file(ref, 4, _final_attrs(4))
+    _same_content(out, ref)
+
+
+def test_head_file_made_with_other_settings_is_redone(tmp_path):
+    out = tmp_path / "ev.h5"
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        head = HeadFile(store, ["a0", "a1"])
+        head.append(0, _blocks(0), {})
+        head.close()
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        assert HeadFile(store, ["a0", "a1"]).n_chunks == 1
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        head = HeadFile(store, ["b0", "b1"])  # e.g. another seed: nothing reusable
+        assert head.n_chunks == 0
+        with pytest.raises(ValueError, match="not next"):
+            head.append(1, _blocks(1), {})
+        head.close()
+    # a head whose data is shorter than its journal (damaged) is redone as well
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        head = HeadFile(store, ["b0", "b1"])
+        head.append(0, _blocks(0), {})
+        head.close()
+        with h5py.File(head.path, "r+") as f:
+            f["particles/px"].resize((1,))
+    with ShardStore(out, EVENTS_OFFSETS) as store:
+        assert HeadFile(store, ["b0", "b1"]).n_chunks == 0
