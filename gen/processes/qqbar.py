@@ -23,16 +23,23 @@ in the rest frame of Q = P_beams - k1 - k2 with the Born distribution 1 + cos^2 
 1 + cos^2 + (1 - beta^2) sin^2) about the Collins-Soper axis. The hadronic mass sqrt(s') must
 exceed ``min_hadronic_mass_gev`` (default 2 GeV: below it e+e- -> hadrons is a sum of
 resonances that a string does not describe); the cross section in the file is within that
-generator-level cut. No photon FSR off the quarks. With ``gluon_radiation`` the hardest gluon
-is emitted and the q qbar g system fragmented as two string pieces (gen.hadronization.gluon);
-without it the q qbar string fragments directly (gen.hadronization.string).
+generator-level cut. No photon FSR off the quarks. With ``gluon_radiation`` and
+``parton_shower`` (defaults) the q qbar pair showers (p_T-ordered dipole shower with the exact
+first-order matrix element for the first emission, Monash alpha_s and pT_min,
+gen.hadronization.shower) and the colour chain q g ... g qbar fragments as one kinked Lund
+string (JETSET multi-region algorithm, gen.hadronization.kinked; straight-segment fallback in
+gen.hadronization.chain), four-momentum conserved exactly; with ``parton_shower = false``
+only the hardest gluon is emitted (gen.hadronization.gluon); without ``gluon_radiation`` the
+q qbar string fragments directly (gen.hadronization.string).
 
 Output per event: the ISR photons (e- beam, e+ beam; status 1, mother -1), then the primary
 hadrons of the string (status 1, mother -1, produced at the origin), then, with ``decays``,
 their decay products (``gen.decays.generic.decay_unstable``: decayed hadrons status 2,
 daughters with mothers and displaced vertices). Truth: ``flavour`` (1 d, 2 u, 3 s, 4 c),
 ``cos_theta`` (quark about the Collins-Soper axis), ``sqrt_s``, ``sqrt_s_prime``, ``n_isr``,
-``n_primary`` (primary hadrons), ``gluon`` (1 if a gluon was emitted and resolved).
+``n_primary`` (primary hadrons), ``gluon`` (1 if a gluon was emitted and resolved, i.e. the
+string has more than one segment), ``n_gluons`` (gluons emitted, before the joining of light
+string segments).
 """
 
 from __future__ import annotations
@@ -45,7 +52,9 @@ from gen.beams import Beams, cm_to_lab1, sample_collision1
 from gen.cards import Param, check
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, PHOTON, mass_gev
 from gen.events import FINAL, PARTICLE_FIELDS, EventChunk, SamplingStats
+from gen.hadronization.chain import shower_fragment_event1
 from gen.hadronization.gluon import MAX_EVENT_HADRONS, fragment_event1
+from gen.hadronization.shower import MAX_PARTONS
 from gen.hadronization.string import MAX_HADRONS
 from gen.hadronization.tables import L_MC, QUARKS, lund_parameters, meson_tables
 from gen.jit import kernel
@@ -73,7 +82,8 @@ P_ISR, P_EMIN, P_XMIN, P_HARD, P_MMIN, P_MC = 5, 6, 7, 8, 9, 10
 P_ON = 11  # 4 entries: flavour d, u, s, c enabled (PDG order 1..4)
 P_GLUON = 15
 P_VP = 16
-N_PAR = 17
+P_SHOWER = 17
+N_PAR = 18
 
 
 def alpha_s(q_gev: float) -> float:
@@ -175,12 +185,16 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
     t_nisr = np.empty(n, np.int32)
     t_nprim = np.empty(n, np.int32)
     t_gluon = np.empty(n, np.int32)
+    t_ngluon = np.empty(n, np.int32)
     kk = np.zeros((2, 4))
     out_pdg = np.empty(MAX_EVENT_HADRONS, np.int32)
     out_p = np.empty((MAX_EVENT_HADRONS, 4))
     buf_pdg = np.empty(MAX_HADRONS, np.int32)
     buf_p = np.empty((MAX_HADRONS, 4))
     parts = np.zeros((3, 4))
+    chain = np.zeros((MAX_PARTONS, 4))
+    flv = np.zeros(MAX_PARTONS, np.int64)
+    pt2_log = np.zeros(MAX_PARTONS)
     n_trials = 0
     sum_w = 0.0
     sum_w2 = 0.0
@@ -198,9 +212,17 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         if not (w > 0.0 and rng.random() * w_max < w):
             continue
         msp = math.sqrt(sp)
-        nh, glu, _, _ = fragment_event1(rng, lund, mass, width, m_lo, m_hi, flav, msp,
-                                        par[P_GLUON] > 0.5, out_pdg, out_p, buf_pdg, buf_p,
-                                        parts)
+        if par[P_GLUON] > 0.5 and par[P_SHOWER] > 0.5:
+            m_end = par[P_MC] if flav == 4 else 0.0
+            nh, n_glu, n_seg = shower_fragment_event1(
+                rng, lund, mass, width, m_lo, m_hi, flav, msp, m_end, chain, flv, pt2_log,
+                out_pdg, out_p, buf_pdg, buf_p)
+            glu = n_seg > 1
+        else:
+            nh, glu, _, _ = fragment_event1(rng, lund, mass, width, m_lo, m_hi, flav, msp,
+                                            par[P_GLUON] > 0.5, out_pdg, out_p, buf_pdg, buf_p,
+                                            parts)
+            n_glu = 1 if glu else 0
         if nh < 0:  # below every two-meson threshold: cannot happen above min mass 2 GeV
             n_fail += 1
             continue
@@ -246,10 +268,11 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         t_nisr[k] = n_isr
         t_nprim[k] = nh
         t_gluon[k] = 1 if glu else 0
+        t_ngluon[k] = n_glu
         k += 1
         offset[k] = pos
     return (pdg[:pos], mom[:pos], offset, t_flav, t_cos, t_sqrt_s, t_sqrt_sp, t_nisr, t_nprim,
-            t_gluon, n_trials, sum_w, sum_w2, n_over, n_fail)
+            t_gluon, t_ngluon, n_trials, sum_w, sum_w2, n_over, n_fail)
 
 
 def _flavour_list(value: list, where: str) -> list[str]:
@@ -268,7 +291,7 @@ class QQbar(Process):
     description = (
         "e+e- -> gamma* -> q qbar (u, d, s, c) continuum: R-ratio cross section at "
         "O(alpha_s), ISR structure functions, Lund string fragmentation (Monash 2013 "
-        "parameters, hardest gluon emission), hadron decays from DECAY_BELLE2.DEC"
+        "parameters, p_T-ordered dipole shower), hadron decays from DECAY_BELLE2.DEC"
     )
     params = {
         "flavours": Param(list, ["u", "d", "s", "c"],
@@ -282,6 +305,11 @@ class QQbar(Process):
             bool, True,
             "hardest gluon emission (q qbar g matrix element with Sudakov, pT > 0.5 GeV; "
             "gen.hadronization.gluon)"),
+        "parton_shower": Param(
+            bool, True,
+            "with gluon_radiation: full p_T-ordered dipole shower (Monash alpha_s, pT > 0.5 "
+            "GeV; gen.hadronization.shower) and the colour chain fragmented as a kinked Lund "
+            "string (gen.hadronization.kinked); false = hardest gluon only"),
         "decays": Param(bool, True,
                         "decay unstable hadrons (gen.decays.generic, DECAY_BELLE2.DEC)"),
         "min_hadronic_mass_gev": Param(
@@ -339,6 +367,7 @@ class QQbar(Process):
         par[P_MC] = self.lund[L_MC]
         par[P_GLUON] = float(self.p["gluon_radiation"])
         par[P_VP] = float(self.p["vacuum_polarisation"])
+        par[P_SHOWER] = float(self.p["parton_shower"])
         for f in self.p["flavours"]:
             par[P_ON + QUARKS[f] - 1] = 1.0
         return par
@@ -359,7 +388,7 @@ class QQbar(Process):
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
         t = self.tables
-        (pdg, mom, offset, flav, cos, sqrt_s, sqrt_sp, nisr, nprim, glu,
+        (pdg, mom, offset, flav, cos, sqrt_s, sqrt_sp, nisr, nprim, glu, nglu,
          n_trials, sum_w, sum_w2, n_over, n_fail) = _qqbar_generate(
             rng, self._par(), self.lund, t.mass, t.width, t.m_lo, t.m_hi, n, self.w_max)
         self.n_fragmentation_failures += int(n_fail)
@@ -371,7 +400,7 @@ class QQbar(Process):
         for c, name in enumerate(("px", "py", "pz", "e")):
             particles[name][:] = mom[:, c]
         truth = {"flavour": flav, "cos_theta": cos, "sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp,
-                 "n_isr": nisr, "n_primary": nprim, "gluon": glu}
+                 "n_isr": nisr, "n_primary": nprim, "gluon": glu, "n_gluons": nglu}
         chunk = EventChunk(weight=np.ones(n), offset=offset, particles=particles, truth=truth)
         if self.p["decays"]:
             from gen.decays.generic import decay_unstable

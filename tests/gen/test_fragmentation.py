@@ -10,13 +10,14 @@ from particle import Particle
 from scipy import integrate, stats
 
 from gen.cards import CardError
-from gen.hadronization import gluon
+from gen.hadronization import chain, gluon, kinked, shower
 from gen.hadronization import string as lund
 from gen.hadronization.tables import (
     L_ETA,
     L_ETAP,
     L_MIX0_1,
     L_MIX0_2,
+    L_STOPM,
     L_SU,
     L_VUD,
     lund_parameters,
@@ -318,6 +319,161 @@ def test_gluon_events_conserve_four_momentum_and_flavour(flavour):
             net[ev[i], quark] += k
     assert np.all(net == 0)
     assert np.all(x12[emitted].sum(axis=1) <= 2.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# parton shower + colour-chain (kinked string) fragmentation (gen.hadronization.chain)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("flavour", "w"), [(2, W), (3, W), (4, W), (1, 4.0)])
+def test_shower_chain_conserves_four_momentum_charge_and_flavour(flavour, w):
+    """Every event: hadron four-momenta sum to (0, 0, 0, W) (1e-9 W: exact up to rounding),
+    net quark content zero, total charge zero; several string segments in most events."""
+    chunk, n_glu, n_seg = chain.shower_fragment_events(np.random.default_rng(13), flavour, w,
+                                                       1000)
+    p = chunk.particles
+    ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+    for name, target in (("px", 0.0), ("py", 0.0), ("pz", 0.0), ("e", w)):
+        np.testing.assert_allclose(np.bincount(ev, p[name], minlength=chunk.n_events), target,
+                                   atol=1e-9 * w)
+    m2 = p["e"] ** 2 - p["px"] ** 2 - p["py"] ** 2 - p["pz"] ** 2
+    assert np.all(m2 > 0.0)
+    assert np.all(np.diff(chunk.offset) >= 2)
+    net = np.zeros((chunk.n_events, 5))
+    q = np.zeros(chunk.n_events)
+    for i, c in enumerate(p["pdg"]):
+        q[ev[i]] += charge(int(c))
+        for quark, k in quark_content(int(c)).items():
+            net[ev[i], quark] += k
+    assert np.all(net == 0)
+    np.testing.assert_allclose(q, 0.0, atol=1e-9)
+    assert np.all((n_seg >= 1) & (n_seg <= n_glu + 1))
+    if w > 10 and flavour != 4:  # a c end needs a heavier segment (constituent mass 1.6 GeV)
+        assert (n_seg > 1).mean() > 0.3
+
+
+def test_join_light_segments_keeps_four_momentum():
+    """A soft gluon next to the quark is joined into it (segment below stopMass + constituent
+    masses), a hard one survives; the chain's total four-momentum is unchanged."""
+    p = np.zeros((shower.MAX_PARTONS, 4))
+    p[:4] = [(0.0, 0.0, 5.0, 5.0),
+             (0.02, 0.0, 0.1, math.hypot(0.02, 0.1)),  # soft gluon almost along the quark
+             (2.0, 0.0, 0.0, 2.0),  # hard wide-angle gluon
+             (-2.02, 0.0, -5.1, math.hypot(2.02, 5.1))]
+    before = p[:4].sum(axis=0)
+    flv = np.array([2, 1, 2, 0] + [0] * (shower.MAX_PARTONS - 4), np.int64)
+    n = chain.join_light_segments1(PAR, p, 4, flv)
+    assert n == 3
+    np.testing.assert_allclose(p[:n].sum(axis=0), before, atol=1e-12)
+    assert list(flv[:2]) == [2, 2]  # the soft gluon's q' pair is gone, the hard one's kept
+    wmin = PAR[L_STOPM] + 2 * 0.325
+    assert all(chain.segment_mass1(p, n, k) > wmin for k in range(n - 1))
+
+
+def test_chain_without_gluons_is_the_plain_string():
+    """Zero gluons (shower cut-off above W/2): the chain is one q qbar string, the same hadron
+    count as string.fragment (mean multiplicity within 5 sigma)."""
+    ch, n_glu, n_seg = chain.shower_fragment_events(np.random.default_rng(4), 2, 0.99, 2000)
+    assert np.all(n_glu == 0)
+    assert np.all(n_seg == 1)
+    ref, _ = lund.fragment(np.random.default_rng(5), 2, 0.99, 2000)
+    a, b = np.diff(ch.offset), np.diff(ref.offset)
+    assert abs(a.mean() - b.mean()) <= 5 * math.hypot(a.std(), b.std()) / math.sqrt(2000)
+    np.testing.assert_allclose(np.add.reduceat(ch.particles["e"], ch.offset[:-1]), 0.99,
+                               rtol=1e-12)
+
+
+def test_shower_raises_primary_multiplicity():
+    """The shower's gluons lengthen the kinked string (lambda measure, Andersson et al. Phys.
+    Rept. 97 (1983) 31): more primary hadrons than the straight q qbar string at 10.58 GeV
+    (5 sigma)."""
+    ch, n_glu, _ = chain.shower_fragment_events(np.random.default_rng(8), 2, W, 3000)
+    ref, _ = lund.fragment(np.random.default_rng(9), 2, W, 3000)
+    a, b = np.diff(ch.offset), np.diff(ref.offset)
+    print(f"primary hadrons: shower {a.mean():.3f}, string {b.mean():.3f}; "
+          f"<gluons> {n_glu.mean():.2f}")
+    assert a.mean() - b.mean() > 5 * math.hypot(a.std(), b.std()) / math.sqrt(3000)
+
+
+# ---------------------------------------------------------------------------------------------
+# kinked Lund string (gen.hadronization.kinked)
+# ---------------------------------------------------------------------------------------------
+
+
+def kinked_events(partons, n, seed, flavour=2):
+    """n fragmentations of a fixed colour chain; (multiplicities, list of (pdg, p) arrays)."""
+    t = meson_tables()
+    rng = np.random.default_rng(seed)
+    out_pdg = np.empty(gluon.MAX_EVENT_HADRONS, np.int32)
+    out_p = np.empty((gluon.MAX_EVENT_HADRONS, 4))
+    mult, events = [], []
+    for _ in range(n):
+        nh, _ = kinked.fragment_kinked1(rng, PAR, t.mass, t.width, t.m_lo, t.m_hi, flavour,
+                                        partons, len(partons), out_pdg, out_p)
+        assert nh > 0
+        mult.append(nh)
+        events.append((out_pdg[:nh].copy(), out_p[:nh].copy()))
+    return np.array(mult), events
+
+
+def q_g_qbar(x1, x2):
+    parts = np.zeros((3, 4))
+    gluon.three_partons1(np.random.default_rng(0), W, x1, x2, parts)
+    return parts[[0, 2, 1]].copy()  # colour order q, g, qbar
+
+
+@pytest.mark.parametrize(("x1", "x2"), [(0.7, 0.7), (0.9, 0.8), (0.95, 0.6)])
+def test_kinked_string_conserves_four_momentum_charge_flavour_and_masses(x1, x2):
+    """Hadron sum = parton sum (1e-12 W), net quark content and charge zero, every hadron on
+    its mass shell: m^2 > 0 and pi+- exactly at the PDG mass (1e-6 relative, the last hadron's
+    tolerance)."""
+    partons = q_g_qbar(x1, x2)
+    _, events = kinked_events(partons, 400, 31)
+    m_pi = meson_tables().mass[211]
+    for pdg, p in events:
+        np.testing.assert_allclose(p.sum(axis=0), partons.sum(axis=0), atol=1e-12 * W)
+        m2 = p[:, 3] ** 2 - (p[:, :3] ** 2).sum(axis=1)
+        assert np.all(m2 > 0.0)
+        pi = np.abs(pdg) == 211
+        np.testing.assert_allclose(m2[pi], m_pi**2, rtol=1e-6, atol=1e-6 * p[pi, 3].max(
+            initial=0.0) ** 2)
+        net = np.zeros(5)
+        for c in pdg:
+            for quark, k in quark_content(int(c)).items():
+                net[quark] += k
+        assert np.all(net == 0)
+        assert abs(sum(charge(int(c)) for c in pdg)) < 1e-9
+
+
+def test_kinked_without_gluon_is_the_straight_string():
+    """Two partons: the multi-region algorithm reduces to string.fragment_string1 (same mean
+    multiplicity and pi+ rate within 5 sigma, independent seeds)."""
+    qq = np.array([[0.0, 0.0, W / 2, W / 2], [0.0, 0.0, -W / 2, W / 2]])
+    n_k, ev = kinked_events(qq, 3000, 41)
+    ref, _ = lund.fragment(np.random.default_rng(42), 2, W, 3000)
+    n_s = np.diff(ref.offset)
+    assert abs(n_k.mean() - n_s.mean()) < 5 * math.hypot(n_k.std(), n_s.std()) / math.sqrt(3000)
+    pip_k = np.array([np.count_nonzero(p == 211) for p, _ in ev])
+    pip_s = np.add.reduceat((ref.particles["pdg"] == 211).astype(int), ref.offset[:-1])
+    assert abs(pip_k.mean() - pip_s.mean()) < 5 * math.hypot(pip_k.std(), pip_s.std()) / math.sqrt(
+        3000)
+
+
+def test_kinked_soft_gluon_limit_and_hard_gluon_excess():
+    """Infrared safety of the string: a gluon with pT ~ 0.1 GeV leaves the multiplicity of the
+    straight string (5 sigma); a hard Mercedes gluon (x = 2/3 each) raises it (string length
+    ln(s_qg s_gqbar / s m0^2) > 0; 5 sigma)."""
+    qq = np.array([[0.0, 0.0, W / 2, W / 2], [0.0, 0.0, -W / 2, W / 2]])
+    n_qq, _ = kinked_events(qq, 2000, 51)
+    n_soft, _ = kinked_events(q_g_qbar(0.9995, 0.999), 2000, 52)
+    n_hard, _ = kinked_events(q_g_qbar(2 / 3, 2 / 3), 2000, 53)
+    tol = 5 * math.hypot(n_qq.std(), n_soft.std()) / math.sqrt(2000)
+    print(f"kinked string: q qbar {n_qq.mean():.3f}, soft g {n_soft.mean():.3f}, "
+          f"hard g {n_hard.mean():.3f}")
+    assert abs(n_soft.mean() - n_qq.mean()) < tol
+    assert n_hard.mean() - n_qq.mean() > 5 * math.hypot(n_qq.std(), n_hard.std()) / math.sqrt(
+        2000)
 
 
 # ---------------------------------------------------------------------------------------------

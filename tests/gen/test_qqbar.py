@@ -127,6 +127,28 @@ def test_four_momentum_and_charge_conserved_in_lab(isr):
         assert chunk.truth["n_isr"].sum() > 0
 
 
+@pytest.mark.parametrize(("params", "max_gluons"), [
+    ({}, None), ({"parton_shower": False}, 1), ({"gluon_radiation": False}, 0)])
+def test_gluon_modes_conserve_four_momentum(params, max_gluons):
+    """Shower (default), hardest gluon only, no gluon: four-momentum conserved event by event in
+    the lab; gluon counts in the truth as the mode allows; the shower radiates more than one
+    gluon on average at 10.58 GeV (pT > 0.5 GeV, alpha_s(pT) of the Monash tune)."""
+    chunk, _ = make({"isr": False, **params}).generate(np.random.default_rng(12), 600)
+    p = chunk.particles
+    ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+    tot = sum(NO_SPREAD.nominal_four_momenta())
+    for i, name in enumerate(("px", "py", "pz", "e")):
+        np.testing.assert_allclose(np.bincount(ev, p[name], minlength=chunk.n_events), tot[i],
+                                   atol=1e-9)
+    n_glu, glu = chunk.truth["n_gluons"], chunk.truth["gluon"]
+    assert np.all(glu <= (n_glu > 0))
+    if max_gluons is None:
+        assert n_glu.mean() > 1.0
+        assert glu.mean() > 0.2
+    else:
+        assert n_glu.max() <= max_gluons
+
+
 def test_same_seed_same_events():
     proc = make()
     a, sa = proc.generate(np.random.default_rng(6), 200)
