@@ -54,8 +54,13 @@ Vertices: a tau produced at (v, t) with four-momentum p decays after a proper fl
 c*t' ~ Exp(c*tau) (c*tau from ``particle``: Particle(15).lifetime * c), at v + (p/m) c*t' and
 time t + (E/m) t'. All daughters of a decay start at the decay point.
 
-Spin: taus are treated as unpolarised and the two taus of an event are decayed independently
-(no spin correlations).
+Importance sampling: ``tau_tables(mask, bias)`` draws mode m with probability BF_m b_m / Z and
+returns Z; the process multiplies its weights by Z / b_m per tau (``mode_classes`` groups the
+modes into the classes of ``MODE_CLASSES`` for cards).
+
+Spin: ``decay_tau1`` decays an unpolarised tau. The tau+ tau- spin correlations of
+e+e- -> tau+ tau- are applied by the process on top of it (``gen.decays.tau_spin``: polarimeter
+vectors of the leptonic, pi/K nu and vector modes, accept/reject).
 """
 
 from __future__ import annotations
@@ -451,12 +456,43 @@ def _base_arrays() -> TauTables:
     return base
 
 
-def tau_tables(mode_mask: np.ndarray | None = None) -> tuple[TauTables, float]:
-    """Kernel tables restricted to the modes of ``mode_mask`` and the sum of their BFs.
+#: classes of tau- modes for importance sampling (``mode_classes``), in a fixed order
+MODE_CLASSES = ("e", "mu", "pi", "k", "rho", "one_prong", "multi_prong")
 
-    ``mode_mask`` is a boolean array over ``tau_modes()`` (None: all modes). Decays are drawn
-    from the enabled modes with their relative BFs; a process multiplies its cross section by
-    the returned BF sum once per tau.
+
+def mode_classes() -> np.ndarray:
+    """Class index (into ``MODE_CLASSES``) of every mode of ``tau_modes()``.
+
+    e, mu: the leptonic modes; pi, k: pi- nu, K- nu; rho: rho- nu (pi- pi0); one_prong: every
+    other mode that can give exactly one charged particle (``one_prong_mask``, e.g. pi- 2pi0 nu,
+    K- pi0 nu, pi- K_S0 K_L0 nu); multi_prong: modes with at least three charged particles.
+    """
+    out = []
+    for m in tau_modes():
+        if m.kind == "leptonic":
+            out.append(MODE_CLASSES.index("e" if abs(m.daughters[0]) == 11 else "mu"))
+        elif m.kind == "two_body":
+            out.append(MODE_CLASSES.index("pi" if abs(m.daughters[0]) == 211 else "k"))
+        elif m.kind == "vector" and m.resonance == -213:
+            out.append(MODE_CLASSES.index("rho"))
+        elif m.prongs_min == 1:
+            out.append(MODE_CLASSES.index("one_prong"))
+        else:
+            out.append(MODE_CLASSES.index("multi_prong"))
+    return np.array(out, np.int64)
+
+
+def tau_tables(
+    mode_mask: np.ndarray | None = None, bias: np.ndarray | None = None
+) -> tuple[TauTables, float]:
+    """Kernel tables restricted to the modes of ``mode_mask``, drawn with bias; and Z.
+
+    ``mode_mask`` is a boolean array over ``tau_modes()`` (None: all modes). ``bias`` (None: all
+    1) is a positive array over the same modes: mode m is drawn with probability
+    q_m = BF_m b_m / Z, Z = sum over enabled modes of BF_m b_m (importance sampling). The
+    returned Z is the BF sum of the enabled modes when unbiased; in general a tau decayed in mode
+    m carries the weight BF_m / q_m = Z / b_m, which a process multiplies into its cross section
+    once per tau (unbiased: E_q[Z/b] = sum of the enabled BFs).
     """
     base = _base_arrays()
     bf = np.array([m.bf for m in tau_modes()])
@@ -468,9 +504,15 @@ def tau_tables(mode_mask: np.ndarray | None = None) -> tuple[TauTables, float]:
             raise ValueError(f"mode_mask must have {bf.size} entries, got {mask.shape}")
     if not mask.any():
         raise ValueError("mode_mask enables no tau decay mode")
-    w = np.where(mask, bf, 0.0)
+    if bias is None:
+        b = np.ones(bf.shape)
+    else:
+        b = np.asarray(bias, np.float64)
+        if b.shape != bf.shape or not np.all(np.isfinite(b)) or np.any(b <= 0.0):
+            raise ValueError(f"bias must be {bf.size} finite positive numbers")
+    w = np.where(mask, bf * b, 0.0)
     cum = np.cumsum(w) / w.sum()
-    total = 1.0 if mask.all() else float(w.sum())
+    total = 1.0 if (mask.all() and bias is None) else float(w.sum())
     cum[np.flatnonzero(mask)[-1]:] = 1.0
     return base._replace(cum=cum, overweight=np.zeros_like(base.overweight)), total
 

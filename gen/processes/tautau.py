@@ -21,12 +21,38 @@ PHOTOS-like off the taus (before their decays), with the inclusive massive O(alp
 the massless 1 + 3 alpha/(4 pi) at 10.58 GeV (the Coulomb term). Radiation inside tau decays is
 not generated.
 
-Taus are unpolarised and decayed independently: the tau+ tau- spin correlations of
-e+e- -> gamma* -> tau+ tau- are NOT included.
+Spin (``spin_correlations``, default on): the Born tau+ tau- spin correlations of
+e+e- -> gamma* -> tau+ tau- (Tsai, Phys. Rev. D4 (1971) 2821) through the polarimeter vectors of
+the l nu nu, pi nu, K nu, rho nu and K* nu decays (TAUOLA, Jadach, Kuhn, Was, CPC 64 (1991) 275),
+by accept/reject of the tau+ decay (``gen.decays.tau_spin``): events stay unweighted, the tau-pair
+kinematics, the mode fractions and single-tau spectra are unchanged. The a1 and multi-body modes,
+and the small tau polarisation of the Z exchange, are decayed without spin (h = 0). Measured:
+corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu = 0.299 +- 0.007 against (1 + beta^2)/(3 (3 - beta^2))
+= 0.298 (tests/gen/test_tau_spin.py).
 
 ``one_prong_only``: both taus decay only in the modes of ``gen.decays.tau.one_prong_mask()``
 (modes that can give exactly one charged particle); every trial weight, hence the cross section
 in the file, is multiplied by B1^2, B1 = sum of their branching fractions (0.8754).
+
+Importance sampling of the decay modes (``mode_bias``, a table {class = b}; classes of
+``gen.decays.tau.MODE_CLASSES``: e, mu, pi, k, rho, one_prong, multi_prong, unlisted b = 1):
+each tau decays in mode m with probability q_m = BF_m b_m / Z, Z = sum BF b (``tau_tables``).
+Every trial keeps the unbiased cross-section weight w_sigma = W (BF-/q-)(BF+/q+) = W Z^2 /
+(b- b+) (W: Born x radiation x cuts), so sigma within cuts = <w_sigma> stays exact; the
+hit-or-miss uses w_hit = W Z^2, so accepted events follow sigma x b- b+ and get the weight
+1/(b- b+). Because the cut acceptance depends on the modes, the mean of 1/(b- b+) over accepted
+events is not known in advance: each block's weights are normalised to mean 1 (self-normalised
+importance sampling, relative bias O(1/8192) per block), so sigma x L / N x weight is the
+expected yield per event as for unweighted files. With all b equal the events are unweighted
+(weight exactly 1) and ``weighted`` is False. Standard references: F. James, Rep. Prog. Phys.
+43 (1980) 1145, sec. 4 (importance sampling); A. B. Owen, "Monte Carlo theory, methods and
+examples" (2013), ch. 9 (self-normalised importance sampling).
+
+Early rejection (exact): photons are checked against the photon veto as soon as they exist
+(ISR/FSR before the decays, the tau- tree before the tau+ decay); such events fail the cuts
+anyway. No mode pair is rejected by its mode alone: every pair can pass the cuts (e.g. 3-prong x
+3-prong with ``max_charged = 3`` when three tracks are soft or outside the polar window), so
+such pairs are only made rarer with b < 1, never dropped.
 
 Generator-level cuts (``[cuts]``), defaults chosen never to reject an event with two tracks
 reconstructed in the CDC acceptance (17-150 deg, Belle II TDR arXiv:1011.0352 sec. 6):
@@ -56,14 +82,23 @@ import math
 import numpy as np
 
 from gen.beams import Beams, cm_to_lab1, lab_to_cm1
-from gen.cards import Param, check
+from gen.cards import CardError, Param, check, short_repr
 from gen.constants import ALPHA_EM, M_TAU, PHOTON, TAU
-from gen.decays.tau import decay_tau1, max_tree_rows, one_prong_mask, rows_to_particles, tau_tables
+from gen.decays.tau import (
+    MODE_CLASSES,
+    decay_tau1,
+    max_tree_rows,
+    mode_classes,
+    one_prong_mask,
+    rows_to_particles,
+    tau_tables,
+)
+from gen.decays.tau_spin import spin_weight1
 from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1
-from gen.processes.base import Process, check_momentum_reachable
+from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process, check_momentum_reachable
 from gen.processes.ffbar import born_sigma_ff, pair_trial_cm1
 from gen.radiation import (
     ISR_HARD_FRACTION,
@@ -75,8 +110,12 @@ P_CLO, P_CHI, P_NMIN, P_PMISS, P_PM_ON, P_PM_CLO, P_PM_CHI = 5, 6, 7, 8, 9, 10, 
 P_NOM_PX, P_NOM_PY, P_NOM_PZ, P_NOM_E = 12, 13, 14, 15
 P_ISR, P_FSR, P_EMIN, P_XMIN, P_HARD, P_BFAC = 16, 17, 18, 19, 20, 21
 P_PMIN, P_NMAX, P_PTCOUNT, P_ZEX, P_VP = 22, 23, 24, 25, 26
-N_PAR = 27
+P_SPIN, P_EM_PX, P_EM_PY, P_EM_PZ, P_EM_E = 27, 28, 29, 30, 31
+N_PAR = 32
 
+#: mode_bias factors lie in [1/MAX_MODE_BIAS, MAX_MODE_BIAS]: beyond, a few events of the
+#: suppressed classes would carry weights so large that the sample is useless
+MAX_MODE_BIAS = 1.0e4
 #: rows of the fixed part of an event: two taus and up to four photons
 _HEAD_ROWS = 6
 
@@ -152,6 +191,16 @@ def _cuts1(par, veto, out_i, out_f, base, end) -> bool:
 
 
 @kernel
+def _photon_vetoed_rows(veto, out_i, out_f, lo, hi) -> bool:
+    """A final-state photon in rows lo..hi-1 fails the photon veto (then so does the event)."""
+    for r in range(lo, hi):
+        if out_i[r, 1] == FINAL and out_i[r, 0] == 22 and photon_vetoed1(
+                veto, out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3]):
+            return True
+    return False
+
+
+@kernel
 def _put(out_i, out_f, r, pdg, status, v):
     out_i[r, 0] = pdg
     out_i[r, 1] = status
@@ -163,17 +212,22 @@ def _put(out_i, out_f, r, pdg, status, v):
 
 
 @kernel
-def _tautau_trial(rng, par, veto, tables, out_i, out_f, base, kk, ff):
-    """One trial point written from row ``base``; returns (weight pb, end row, truth...).
+def _tautau_trial(rng, par, veto, tables, inv_b, out_i, out_f, base, kk, ff):
+    """One trial point written from row ``base``; returns (w_hit, w_sigma, end row, truth...).
 
-    Truth: (mode_minus, mode_plus, cos_theta, sqrt_s, sqrt_s_prime, n_isr, n_fsr).
+    w_sigma (pb) is the unbiased cross-section weight, w_hit = w_sigma b_minus b_plus the weight
+    of the mode-biased sampling that the hit-or-miss uses (``inv_b`` = 1/b per mode; module
+    docstring). Photons are checked against the veto as soon as they exist (before and between
+    the two tau decays): a vetoed event fails ``_cuts1`` anyway, so rejecting it early changes
+    nothing but the time. Truth: (mode_minus, mode_plus, cos_theta, sqrt_s, sqrt_s_prime, n_isr,
+    n_fsr).
     """
     (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, msp, c,
      mask) = pair_trial_cm1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF],
                             M_TAU, par[P_ISR] > 0.5, par[P_FSR] > 0.5, par[P_ZEX] > 0.5,
                             par[P_VP] > 0.5, par[P_EMIN], par[P_HARD], par[P_XMIN], kk, ff)
     if w <= 0.0:
-        return 0.0, base, -1, -1, 0.0, sqrt_s, 0.0, 0, 0
+        return 0.0, 0.0, base, -1, -1, 0.0, sqrt_s, 0.0, 0, 0
     w *= par[P_BFAC]
     # tau-, tau+, ISR photons (e- beam, e+ beam), FSR photons (tau-, tau+): c.m. -> lab
     pos = base
@@ -197,28 +251,51 @@ def _tautau_trial(rng, par, veto, tables, out_i, out_f, base, kk, ff):
             _put(out_i, out_f, pos, PHOTON, FINAL, lab)
             pos += 1
             n_fsr += 1
-    pos, mode_m = decay_tau1(rng, tables, base, base, out_i, out_f, pos)
-    pos, mode_p = decay_tau1(rng, tables, base + 1, base, out_i, out_f, pos)
+    if _photon_vetoed_rows(veto, out_i, out_f, base, pos):
+        return 0.0, 0.0, base, -1, -1, c, sqrt_s, msp, n_isr, n_fsr
+    head = pos
+    end_m, mode_m = decay_tau1(rng, tables, base, base, out_i, out_f, head)
+    if _photon_vetoed_rows(veto, out_i, out_f, head, end_m):
+        return 0.0, 0.0, base, mode_m, -1, c, sqrt_s, msp, n_isr, n_fsr
+    if par[P_SPIN] > 0.5:
+        # spin correlations: redo the tau+ decay until accepted (gen.decays.tau_spin)
+        beam = (par[P_EM_PX], par[P_EM_PY], par[P_EM_PZ], par[P_EM_E])
+        while True:
+            pos, mode_p = decay_tau1(rng, tables, base + 1, base, out_i, out_f, end_m)
+            w_spin, w_spin_max = spin_weight1(tables, out_f, base, base + 1, mode_m, head,
+                                              mode_p, end_m, beam)
+            if rng.random() * w_spin_max < w_spin:
+                break
+    else:
+        pos, mode_p = decay_tau1(rng, tables, base + 1, base, out_i, out_f, end_m)
     if not _cuts1(par, veto, out_i, out_f, base, pos):
         w = 0.0
-    return w, pos, mode_m, mode_p, c, sqrt_s, msp, n_isr, n_fsr
+    return (w, w * inv_b[mode_m] * inv_b[mode_p], pos, mode_m, mode_p, c, sqrt_s, msp, n_isr,
+            n_fsr)
 
 
 @kernel
-def _tautau_weights(rng, par, veto, tables, n, max_rows):
-    out = np.empty(n)
+def _tautau_weights(rng, par, veto, tables, inv_b, n, max_rows):
+    """(w_hit, w_sigma) of ``n`` trial points (``_tautau_trial``)."""
+    w_hit = np.empty(n)
+    w_sig = np.empty(n)
     out_i = np.zeros((max_rows, 3), np.int64)
     out_f = np.zeros((max_rows, 8))
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
     for i in range(n):
-        out[i] = _tautau_trial(rng, par, veto, tables, out_i, out_f, 0, kk, ff)[0]
-    return out
+        res = _tautau_trial(rng, par, veto, tables, inv_b, out_i, out_f, 0, kk, ff)
+        w_hit[i] = res[0]
+        w_sig[i] = res[1]
+    return w_hit, w_sig
 
 
 @kernel
-def _tautau_generate(rng, par, veto, tables, n, w_max, max_rows):
-    """Hit-or-miss until ``n`` events; returns rows, offsets, truth and statistics."""
+def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, max_rows):
+    """Hit-or-miss of w_hit until ``n`` events; returns rows, offsets, truth and statistics.
+
+    The statistics (cross section) sum the unbiased w_sigma of every trial.
+    """
     cap = max_rows * n
     out_i = np.empty((cap, 3), np.int64)
     out_f = np.empty((cap, 8))
@@ -239,11 +316,11 @@ def _tautau_generate(rng, par, veto, tables, n, w_max, max_rows):
     k = 0
     pos = 0
     while k < n:
-        w, end, mode_m, mode_p, c, sqrt_s, msp, n_isr, n_fsr = _tautau_trial(
-            rng, par, veto, tables, out_i, out_f, pos, kk, ff)
+        w, w_sig, end, mode_m, mode_p, c, sqrt_s, msp, n_isr, n_fsr = _tautau_trial(
+            rng, par, veto, tables, inv_b, out_i, out_f, pos, kk, ff)
         n_trials += 1
-        sum_w += w
-        sum_w2 += w * w
+        sum_w += w_sig
+        sum_w2 += w_sig * w_sig
         if w > w_max:
             n_over += 1
         if w > 0.0 and rng.random() * w_max < w:
@@ -261,13 +338,37 @@ def _tautau_generate(rng, par, veto, tables, n, w_max, max_rows):
             t_nisr, t_nfsr, n_trials, sum_w, sum_w2, n_over)
 
 
+def _mode_bias_error(bias: dict, one_prong_only: bool) -> str:
+    """Problem with the ``mode_bias`` table as one line ('' if none)."""
+    allowed = ", ".join(MODE_CLASSES)
+    lo, hi = 1.0 / MAX_MODE_BIAS, MAX_MODE_BIAS
+    for key, value in bias.items():
+        if key not in MODE_CLASSES:
+            return f"process.mode_bias: unknown mode class {short_repr(key)}; allowed: {allowed}"
+        # a comparison, not math.isfinite: TOML integers can exceed the float range; NaN fails
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not lo <= value <= hi):
+            return (f"process.mode_bias.{key}: must be a number in [{lo:g}, {hi:g}], "
+                    f"got {short_repr(value)}")
+    if one_prong_only and "multi_prong" in bias:
+        return "process.mode_bias.multi_prong: no multi-prong modes with one_prong_only = true"
+    return ""
+
+
+def _mode_bias_vector(bias: dict) -> np.ndarray:
+    """Bias factor b per mode of ``gen.decays.tau.tau_modes()`` from the class table."""
+    per_class = np.array([float(bias.get(k, 1.0)) for k in MODE_CLASSES])
+    return per_class[mode_classes()]
+
+
 class TauTau(Process):
     """e+e- -> tau+ tau- (gamma) with both taus decayed."""
 
     name = "tautau"
     description = (
         "e+e- -> tau+tau-(gamma): Born with tau mass, ISR structure functions, FSR off the "
-        "taus, tau decays from DECAY_BELLE2.DEC (no spin correlations)"
+        "taus, tau decays from DECAY_BELLE2.DEC with tau+ tau- spin correlations (l, pi, K, "
+        "rho, K* modes), optional importance sampling of the decay modes (weighted events)"
     )
     params = {
         "isr": Param(bool, True, "initial-state radiation (Kuraev-Fadin structure functions)"),
@@ -281,6 +382,19 @@ class TauTau(Process):
         "one_prong_only": Param(
             bool, False,
             "decay both taus only in one-prong modes; the cross section is sigma x B1^2",
+        ),
+        "spin_correlations": Param(
+            bool, True,
+            "tau+ tau- spin correlations of the Born gamma* exchange through the polarimeter "
+            "vectors of the l nu nu, pi/K nu, rho/K* nu modes (gen.decays.tau_spin; other modes "
+            "decay without); false = independent unpolarised decays",
+        ),
+        "mode_bias": Param(
+            dict, {},
+            "importance sampling of the tau decay modes: {class = factor > 0}, classes "
+            + ", ".join(MODE_CLASSES) + " (gen.decays.tau.mode_classes; unlisted: 1). Modes "
+            "are drawn with probability ~ BF x factor and events get weights ~ 1/(b- b+), "
+            "normalised to mean 1 per block: a weighted, unbiased sample",
         ),
         "photon_min_energy_gev": Param(
             float, 1e-4,
@@ -346,10 +460,22 @@ class TauTau(Process):
     def __init__(self, params: dict, cuts: dict, beams: Beams) -> None:
         super().__init__(params, cuts, beams)
         mask = one_prong_mask() if params["one_prong_only"] else None
-        self.tables, self.bf_fraction = tau_tables(mask)
+        # a bad mode_bias is reported by validate() (it knows the card's name)
+        self._bias_error = _mode_bias_error(params["mode_bias"], params["one_prong_only"])
+        bias = None if self._bias_error else _mode_bias_vector(params["mode_bias"])
+        #: bf_fraction = Z = sum of BF x b over the enabled modes (the unbiased BF sum if b = 1)
+        self.tables, self.bf_fraction = tau_tables(mask, bias)
+        enabled = np.ones(len(mode_classes()), bool) if mask is None else mask
+        b = np.ones(len(enabled)) if bias is None else bias
+        #: 1/b per mode: the event weight is proportional to 1/(b- b+)
+        self.inv_bias = 1.0 / b
+        #: events carry weights (``/events/weight``) when the bias differs between enabled modes
+        self.weighted = bool(np.ptp(b[enabled]) > 0.0)
         self.max_rows = _HEAD_ROWS + 2 * (max_tree_rows() - 1)
 
     def validate(self, where: str) -> None:
+        if self._bias_error:
+            raise CardError(f"{where}: {self._bias_error}")
         c = self.c
         validate_photon_veto(c, where)
         p_min = c["charged_p_min_gev"]
@@ -402,22 +528,53 @@ class TauTau(Process):
         par[P_PTCOUNT] = c["charged_pt_count_gev"]
         par[P_ZEX] = float(self.p["z_exchange"])
         par[P_VP] = float(self.p["vacuum_polarisation"])
+        par[P_SPIN] = float(self.p["spin_correlations"])
+        par[P_EM_PX:P_EM_E + 1] = em
         return par
 
+    def _trials(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._bias_error:
+            raise CardError(f"[process]: {self._bias_error}")
+        return _tautau_weights(rng, self._par(), photon_veto_array(self.c), self.tables,
+                               self.inv_bias, n, self.max_rows)
+
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return _tautau_weights(
-            rng, self._par(), photon_veto_array(self.c), self.tables, n, self.max_rows)
+        """Unbiased cross-section weights (pb) of ``n`` trial points."""
+        return self._trials(rng, n)[1]
+
+    def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
+        """Pilot run: ``w_max`` from the mode-biased weights, sigma from the unbiased ones."""
+        w_hit, w_sig = self._trials(rng, points)
+        if not (np.all(np.isfinite(w_hit)) and np.all(np.isfinite(w_sig))):
+            raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")
+        if not np.any(w_hit > 0):
+            raise CardError(
+                f"process {self.name!r}: no accepted phase-space point in {points} pilot trials; "
+                "loosen the generator-level cuts"
+            )
+        self.w_max = float(w_hit.max()) * PILOT_SAFETY
+        self.pilot_cross_section_pb = float(w_sig.mean())
 
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
         (out_i, out_f, offset, mode_m, mode_p, cos, sqrt_s, sqrt_sp, nisr, nfsr,
          n_trials, sum_w, sum_w2, n_over) = _tautau_generate(
-            rng, self._par(), photon_veto_array(self.c), self.tables, n, self.w_max,
-            self.max_rows)
+            rng, self._par(), photon_veto_array(self.c), self.tables, self.inv_bias, n,
+            self.w_max, self.max_rows)
+        if self.weighted:
+            # accepted events follow sigma x b- b+; weight 1/(b- b+) restores sigma. Normalised
+            # to mean 1 in the block (self-normalised importance sampling, bias O(1/n)) so that
+            # sigma x L / N x weight stays the expected yield per event: the acceptance of the
+            # cuts depends on the modes, so E[1/(b- b+)] over accepted events is not known a
+            # priori.
+            raw = self.inv_bias[mode_m] * self.inv_bias[mode_p]
+            weight = raw * (n / raw.sum())
+        else:
+            weight = np.ones(n)
         truth = {"mode_minus": mode_m, "mode_plus": mode_p, "cos_theta": cos,
                  "sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
-        chunk = EventChunk(weight=np.ones(n), offset=offset,
+        chunk = EventChunk(weight=weight, offset=offset,
                            particles=rows_to_particles(out_i, out_f), truth=truth)
         chunk.check(self.name)
         return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))

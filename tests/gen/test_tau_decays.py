@@ -370,3 +370,33 @@ def test_input_validation():
         tau.tau_tables(np.zeros(N_MODES, bool))
     with pytest.raises(ValueError, match="entries"):
         tau.tau_tables(np.ones(3, bool))
+
+
+def test_mode_classes_and_biased_tables():
+    """mode_classes partitions the modes; biased tables draw with q = BF b / Z."""
+    cls = tau.mode_classes()
+    modes = tau.tau_modes()
+    bf = np.array([m.bf for m in modes])
+    assert cls.shape == (N_MODES,)
+    assert set(cls.tolist()) == set(range(len(tau.MODE_CLASSES)))
+    by = {k: bf[cls == i].sum() for i, k in enumerate(tau.MODE_CLASSES)}
+    assert by["mu"] == pytest.approx(bf[_mode_index("tau- -> mu- anti-nu_mu nu_tau")])
+    assert by["pi"] == pytest.approx(bf[_mode_index("tau- -> pi- nu_tau")])
+    multi = np.array([m.prongs_min >= 3 for m in modes])
+    assert np.array_equal(cls == tau.MODE_CLASSES.index("multi_prong"), multi)
+    assert sum(by.values()) == pytest.approx(1.0, rel=1e-12)
+    b = np.where(cls == tau.MODE_CLASSES.index("mu"), 4.0, 1.0)
+    tables, z = tau.tau_tables(None, b)
+    assert z == pytest.approx(float((bf * b).sum()), rel=1e-12)
+    q = np.diff(np.r_[0.0, tables.cum])
+    np.testing.assert_allclose(q, bf * b / z, rtol=1e-9, atol=1e-15)
+    # importance weights Z / b average to one under q
+    assert float((q * z / b).sum()) == pytest.approx(1.0, rel=1e-12)
+    # with a mask the same holds over the enabled modes, Z/b averaging to their BF sum
+    mask = tau.one_prong_mask()
+    tables, z = tau.tau_tables(mask, b)
+    q = np.diff(np.r_[0.0, tables.cum])
+    assert float((q * z / b).sum()) == pytest.approx(bf[mask].sum(), rel=1e-9)
+    for bad in (np.zeros(N_MODES), -b, np.ones(3), np.full(N_MODES, np.nan)):
+        with pytest.raises(ValueError, match="bias"):
+            tau.tau_tables(None, bad)

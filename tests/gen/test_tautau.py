@@ -81,7 +81,9 @@ def test_born_with_vacuum_polarisation_and_z():
     vp_only = make({**NO_RADIATION, "vacuum_polarisation": True}, NO_CUTS)
     _, st = vp_only.generate(np.random.default_rng(12), 2000)
     expected = born_pb(NO_SPREAD.sqrt_s_gev) * vp_factor1(s)
-    assert st.cross_section_pb == pytest.approx(expected, rel=1e-12)
+    # the generator uses the tabulated Delta alpha (gen.vacpol: 1e-8 absolute), vp_factor1 the
+    # direct evaluation: |1/(1 - Delta alpha)|^2 agrees to ~2 x 1e-8 relative
+    assert st.cross_section_pb == pytest.approx(expected, rel=3e-8)
     assert vp_factor1(s) == pytest.approx(1.0769, abs=2e-4)  # 1/alpha(10.58 GeV) ~ 132.0
     both = make({**NO_RADIATION, "vacuum_polarisation": True, "z_exchange": True}, NO_CUTS)
     _, st_z = both.generate(np.random.default_rng(13), 2000)

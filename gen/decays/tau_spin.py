@@ -1,0 +1,158 @@
+"""tau+ tau- spin correlations of e+e- -> gamma* -> tau+ tau- through polarimeter vectors.
+
+A tau decay with spin vector s (tau rest frame) has the rate dGamma(s) = dGamma (1 + h . s): h is
+the polarimeter vector of the decay configuration (S. Jadach, J. H. Kuhn, Z. Was, TAUOLA,
+Comput. Phys. Commun. 64 (1991) 275, sec. 2). Writing the V-A matrix element of the tau- with
+p -> p - m s, |M|^2 = p.X - m s.X for a four-vector X built from the decay momenta, so in the
+tau rest frame h = X_vec / X^0:
+
+- tau- -> l- anti-nu_l nu_tau:  X = p(anti-nu_l)          (|M|^2 ~ (p.k_nubar)(k_l.k_nu));
+- tau- -> pi- nu (K- nu):        X = 2 (k.q) q - q^2 k      (q the meson, k the nu_tau);
+- tau- -> V nu, V -> a b:        X = 2 (k.J) J - J^2 k,  J = (q_a - q_b) orthogonal to q_a + q_b
+  (the current of ``gen.decays.tau._vector_trial``; the form factor cancels in h).
+
+All three X are light-like, so |h| = 1 for every configuration. For the tau+ (CP conjugate) h
+changes sign: tau+ -> pi+ nu-bar has h = -pi direction, tau+ -> l+ nu_l nu-bar_tau has
+h = -(nu_l direction). Other modes (a1, multi-body) get h = 0 here: they are decayed without
+spin correlation (the a1 parity-odd structure is not modelled in ``gen.decays.tau`` either).
+
+Born spin correlations of e+e- -> gamma* -> tau+ tau- (unpolarised massless beams; Y. S. Tsai,
+Phys. Rev. D4 (1971) 2821; helicity amplitudes: opposite tau helicities ~ (1 +- cos theta),
+equal helicities ~ sin theta / gamma): in the tau-pair rest frame, z along the tau-, x in the
+plane of the tau- and the e- beam with b_e- = cos theta z + sin theta x, y = z cross x, and both
+tau rest frames reached by boosts along z,
+
+    dsigma ~ D [1 + C_ij s-_i s+_j],  D = 1 + c^2 + s^2/gamma^2,
+    D C_xx = s^2 (1 + 1/gamma^2),  D C_yy = -beta^2 s^2,  D C_zz = 1 + c^2 - s^2/gamma^2,
+    D C_xz = D C_zx = 2 s c / gamma,   (c = cos theta, s = sin theta, gamma = E_tau/m_tau),
+
+with no single-tau polarisation (photon exchange). Checks: trace C = 1 (triplet), C = b b^T at
+threshold, C = diag(sin^2, -sin^2, 1 + cos^2)/(1 + cos^2) at high energy;
+tests/gen/test_tau_spin.py checks C against a numerical Dirac trace. The Z exchange (tau
+polarisation ~ -0.3 % at 10.58 GeV) and radiative corrections to the correlations are neglected;
+with ISR/FSR the correlation is evaluated in the rest frame of the two taus, the beam axis being
+the e- beam seen from that frame.
+
+The joint decay weight W = 1 + h-_i C_ij h+_j lies in [0, 2] and averages to 1 over the decay
+configurations of either tau alone (no single-spin terms; <h> = 0 over any set of modes). So the
+tau- is decayed once and the tau+ decay is redone until accepted with probability
+W / W_max, W_max = 1 + |C^T h-| (a bound over every tau+ decay that depends on the tau- decay
+only): the pair then follows f(d-) f(d+) W exactly, and the tau-pair kinematics, the mode
+fractions and every single-tau spectrum are unchanged. Taus without polarimeter (h- = 0) need
+no retry.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gen.decays.tau import LEPTONIC, TWO_BODY, VECTOR
+from gen.jit import kernel
+from gen.kinematics import boost1
+
+
+@kernel
+def _mdot(a, b):
+    return a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2]
+
+
+@kernel
+def _row(out_f, r):
+    return (out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3])
+
+
+@kernel
+def _x_of_current(k, j):
+    """X = 2 (k.J) J - J^2 k."""
+    kj = _mdot(k, j)
+    jj = _mdot(j, j)
+    return (2.0 * kj * j[0] - jj * k[0], 2.0 * kj * j[1] - jj * k[1],
+            2.0 * kj * j[2] - jj * k[2], 2.0 * kj * j[3] - jj * k[3])
+
+
+@kernel
+def polarimeter_x1(tables, mode, out_f, r0):
+    """(ok, X) of the decay block of ``mode`` in rows r0.. (any frame; module docstring).
+
+    ok is False for modes without a polarimeter here (h = 0).
+    """
+    kind = tables.kind[mode]
+    if kind == LEPTONIC:
+        return True, _row(out_f, r0 + 1)
+    if kind == TWO_BODY:
+        return True, _x_of_current(_row(out_f, r0 + 1), _row(out_f, r0))
+    if kind == VECTOR:
+        qa = _row(out_f, r0 + 2)
+        qb = _row(out_f, r0 + 3)
+        q = (qa[0] + qb[0], qa[1] + qb[1], qa[2] + qb[2], qa[3] + qb[3])
+        d = (qa[0] - qb[0], qa[1] - qb[1], qa[2] - qb[2], qa[3] - qb[3])
+        f = _mdot(q, d) / _mdot(q, q)
+        j = (d[0] - f * q[0], d[1] - f * q[1], d[2] - f * q[2], d[3] - f * q[3])
+        return True, _x_of_current(_row(out_f, r0 + 1), j)
+    return False, (0.0, 0.0, 0.0, 0.0)
+
+
+@kernel
+def correlation_matrix1(c: float, gamma: float):
+    """(C_xx, C_yy, C_zz, C_xz) of the Born tau-pair spin correlation (module docstring)."""
+    s2 = max(0.0, 1.0 - c * c)
+    s = math.sqrt(s2)
+    ig2 = 1.0 / (gamma * gamma)
+    d = 1.0 + c * c + s2 * ig2
+    return (s2 * (1.0 + ig2) / d, -(1.0 - ig2) * s2 / d, (1.0 + c * c - s2 * ig2) / d,
+            2.0 * s * c / gamma / d)
+
+
+@kernel
+def spin_weight1(tables, out_f, row_minus, row_plus, mode_m, r_m, mode_p, r_p, beam):
+    """(W, W_max) of a decayed tau pair (lab rows): W = 1 + h-_i C_ij h+_j and its bound
+    W_max = 1 + |C^T h-| over every tau+ decay (it depends on the tau- decay only).
+
+    ``row_minus``/``row_plus``: rows of the tau- / tau+; ``r_m``/``r_p``: first rows of their
+    mode blocks; ``beam``: the e- beam four-momentum (lab) that fixes the production axis.
+    """
+    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m)
+    if not ok_m:
+        return 1.0, 1.0
+    ok_p, xp = polarimeter_x1(tables, mode_p, out_f, r_p)
+    tm = _row(out_f, row_minus)
+    tp = _row(out_f, row_plus)
+    pe = tm[3] + tp[3]
+    vx, vy, vz = -(tm[0] + tp[0]) / pe, -(tm[1] + tp[1]) / pe, -(tm[2] + tp[2]) / pe
+    # tau-pair rest frame
+    t = boost1(tm[0], tm[1], tm[2], tm[3], vx, vy, vz)
+    b = boost1(beam[0], beam[1], beam[2], beam[3], vx, vy, vz)
+    xm = boost1(xm[0], xm[1], xm[2], xm[3], vx, vy, vz)
+    pt = math.sqrt(t[0] * t[0] + t[1] * t[1] + t[2] * t[2])
+    zx, zy, zz = t[0] / pt, t[1] / pt, t[2] / pt
+    bn = math.sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2])
+    c = (b[0] * zx + b[1] * zy + b[2] * zz) / bn
+    ax, ay, az = b[0] / bn - c * zx, b[1] / bn - c * zy, b[2] / bn - c * zz
+    an = math.sqrt(ax * ax + ay * ay + az * az)
+    if an < 1e-12:  # beam along the tau: sin theta = 0, any x
+        ax, ay, az = (1.0, 0.0, 0.0) if abs(zx) < 0.9 else (0.0, 1.0, 0.0)
+        f = ax * zx + ay * zy + az * zz
+        ax, ay, az = ax - f * zx, ay - f * zy, az - f * zz
+        an = math.sqrt(ax * ax + ay * ay + az * az)
+    xx, xy, xz = ax / an, ay / an, az / an
+    yx, yy, yz = zy * xz - zz * xy, zz * xx - zx * xz, zx * xy - zy * xx
+    # tau rest frames: boosts along -+z by the tau velocity in the pair frame
+    bt = pt / t[3]
+    rm = boost1(xm[0], xm[1], xm[2], xm[3], -bt * zx, -bt * zy, -bt * zz)
+    hm = ((rm[0] * xx + rm[1] * xy + rm[2] * xz) / rm[3],
+          (rm[0] * yx + rm[1] * yy + rm[2] * yz) / rm[3],
+          (rm[0] * zx + rm[1] * zy + rm[2] * zz) / rm[3])
+    cxx, cyy, czz, cxz = correlation_matrix1(c, t[3] / math.sqrt(max(_mdot(t, t), 1e-300)))
+    # g = C^T h-: W = 1 + g . h+
+    gx = cxx * hm[0] + cxz * hm[2]
+    gy = cyy * hm[1]
+    gz = cxz * hm[0] + czz * hm[2]
+    w_max = 1.0 + math.sqrt(gx * gx + gy * gy + gz * gz)
+    if not ok_p:
+        return 1.0, w_max
+    xp = boost1(xp[0], xp[1], xp[2], xp[3], vx, vy, vz)
+    rp = boost1(xp[0], xp[1], xp[2], xp[3], bt * zx, bt * zy, bt * zz)
+    hpx = -(rp[0] * xx + rp[1] * xy + rp[2] * xz) / rp[3]
+    hpy = -(rp[0] * yx + rp[1] * yy + rp[2] * yz) / rp[3]
+    hpz = -(rp[0] * zx + rp[1] * zy + rp[2] * zz) / rp[3]
+    return 1.0 + gx * hpx + gy * hpy + gz * hpz, w_max
