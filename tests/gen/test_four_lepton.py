@@ -28,6 +28,7 @@ from gen.processes.four_lepton import (
     CH_FSR,
     CH_PAIRS,
     CH_PERIPHERAL,
+    CH_TARGET,
     FINAL_STATES,
     FourLepton,
     legs_setup,
@@ -343,3 +344,105 @@ def test_events_conserve_four_momentum(final_state):
         assert list(part["pdg"][sl][:4]) == [pa, -pa, pb, -pb]
     assert np.all(chunk.truth["w_a"] > 0.5)
     assert np.all(chunk.truth["w_b"] > 0.5)
+
+
+# ------------------------------------------------------------------------------------------
+# muon-pair generator-level cuts (the [cuts] of cards/samples/eemumu.toml) and target channels
+# ------------------------------------------------------------------------------------------
+
+SEARCH_CUTS = {"mu_theta_min_deg": 10.0, "mu_theta_max_deg": 170.0, "mu_p_min_gev": 0.6,
+               "pmiss_cm_min_gev": 0.3, "pmiss_theta_min_deg": 20.0, "pmiss_theta_max_deg": 145.0}
+
+
+def _passes_search_cuts(mu_m: np.ndarray, mu_p: np.ndarray, beams: Beams) -> np.ndarray:
+    """NumPy version of the cuts (rows px, py, pz, e in the lab): both muons in 10-170 deg with
+    p > 0.6 GeV; P_beams(nominal) - p_mu- - p_mu+ above 0.3 GeV in the nominal c.m. frame and
+    at 20-145 deg in the lab."""
+    ok = np.ones(len(mu_m), bool)
+    for mu in (mu_m, mu_p):
+        p = np.linalg.norm(mu[:, :3], axis=1)
+        th = np.degrees(np.arccos(mu[:, 2] / p))
+        ok &= (p > 0.6) & (th > 10.0) & (th < 170.0)
+    em, ep = beams.nominal_four_momenta()
+    tot = em + ep
+    miss = tot - mu_m - mu_p
+    pm = np.linalg.norm(miss[:, :3], axis=1)
+    th = np.degrees(np.arccos(miss[:, 2] / pm))
+    cm = np.array([_boost(x, -tot[:3] / tot[3]) for x in miss])
+    return ok & (np.linalg.norm(cm[:, :3], axis=1) > 0.3) & (th > 20.0) & (th < 145.0)
+
+
+def test_mu_pair_cut_errors():
+    with pytest.raises(CardError, match="mu_theta_min_deg"):
+        make({}, {"mu_theta_min_deg": 120.0, "mu_theta_max_deg": 60.0})
+    with pytest.raises(CardError, match="pmiss_theta_min_deg"):
+        make({}, {"pmiss_theta_min_deg": 150.0, "pmiss_theta_max_deg": 20.0})
+    with pytest.raises(CardError, match="pmiss_cm_min_gev"):
+        make({}, {"pmiss_cm_min_gev": 6.0})
+    with pytest.raises(CardError, match="pmiss_cm_min_gev"):
+        make({}, {"pmiss_cm_min_gev": -0.1})
+    with pytest.raises(CardError, match="mu_p_min_gev"):
+        make({}, {"mu_p_min_gev": 20.0})
+    with pytest.raises(CardError, match="mu_theta_max_deg"):
+        make({}, {"mu_theta_max_deg": 200.0})
+    with pytest.raises(CardError, match="muon pair"):
+        make({"final_state": "eeee"}, {"mu_p_min_gev": 0.6})
+    # the defaults are off: no target channel, the uncut process
+    assert CH_TARGET not in make({})._kinds
+    assert CH_TARGET in make({}, SEARCH_CUTS)._kinds
+    assert CH_TARGET not in make({"adaptive": False}, SEARCH_CUTS)._kinds
+
+
+def test_target_channels_keep_the_cross_section():
+    # sigma within the cuts with the adapted target channel (~90 % of the trials) equals that of
+    # the channels of the uncut process with the same cuts: the target density is exact.
+    # Fixed seeds, 4 combined standard errors
+    res = []
+    for adaptive in (True, False):
+        proc = make({"adaptive": adaptive}, SEARCH_CUTS)
+        proc.prepare(np.random.default_rng(21), 60_000)
+        w = proc.trial_weights(np.random.default_rng(22), 150_000)
+        res.append((w.mean(), w.std() / math.sqrt(w.size), proc))
+    (a, ea, pa), (b, eb, _) = res
+    assert abs(a - b) < 4.0 * math.hypot(ea, eb), (a, ea, b, eb)
+    assert ea < 0.5 * eb  # the point of the target channel: smaller variance per trial
+    assert pa.alpha[pa._kinds == CH_TARGET].sum() > 0.5
+    # the target channel alone (plus the floor of the others) still gives the same sigma
+    pa.alpha = np.where(pa._kinds == CH_TARGET, 1.0, 1e-3)
+    pa.alpha /= pa.alpha.sum()
+    w = pa.trial_weights(np.random.default_rng(23), 100_000)
+    c, ec = w.mean(), w.std() / math.sqrt(w.size)
+    assert abs(c - b) < 4.0 * math.hypot(ec, eb), (c, ec, b, eb)
+
+
+def test_cut_events_equal_uncut_events_restricted_by_the_cuts():
+    # sigma(cuts) from the cut process vs sigma(no cuts) x fraction of its unweighted events
+    # passing an independent NumPy version of the cuts; all cut events pass it and conserve
+    # four-momentum. Binomial error of the fraction; 4 combined standard errors
+    beams = Beams()
+    uncut = make({}, beams=beams)
+    uncut.prepare(np.random.default_rng(31), 40_000)
+    chunk, st = uncut.generate(np.random.default_rng(32), 12_000)
+    part = chunk.particles
+    mom = np.stack([part[k] for k in ("px", "py", "pz", "e")], axis=1)
+    start = chunk.offset[:-1]
+    passed = _passes_search_cuts(mom[start + 2], mom[start + 3], beams)
+    frac = passed.mean()
+    s_uncut = st.sum_w / st.n_trials
+    s_uncut_err = math.sqrt(st.sum_w2 / st.n_trials - s_uncut**2) / math.sqrt(st.n_trials)
+    ref = s_uncut * frac
+    ref_err = ref * math.hypot(math.sqrt(frac * (1 - frac) / passed.size) / frac,
+                               s_uncut_err / s_uncut)
+    cut = make({}, SEARCH_CUTS, beams=beams)
+    cut.prepare(np.random.default_rng(33), 60_000)
+    chunk, st = cut.generate(np.random.default_rng(34), 400)
+    sig = st.sum_w / st.n_trials
+    sig_err = math.sqrt(st.sum_w2 / st.n_trials - sig**2) / math.sqrt(st.n_trials)
+    assert abs(sig - ref) < 4.0 * math.hypot(sig_err, ref_err), (sig, sig_err, ref, ref_err)
+    part = chunk.particles
+    mom = np.stack([part[k] for k in ("px", "py", "pz", "e")], axis=1)
+    start = chunk.offset[:-1]
+    assert np.all(_passes_search_cuts(mom[start + 2], mom[start + 3], beams))
+    tot = np.add.reduceat(mom, start, axis=0)
+    m = np.sqrt(tot[:, 3] ** 2 - np.sum(tot[:, :3] ** 2, axis=1))
+    np.testing.assert_allclose(m, chunk.truth["sqrt_s"], rtol=1e-9)
