@@ -6,7 +6,9 @@ factors from the PDG Review of Particle Physics, "Physical constants" table (202
 
 from __future__ import annotations
 
-from particle import Particle
+from importlib.metadata import version
+
+from gen.diskcache import cached_json
 
 _MEV = 1.0e-3
 
@@ -22,15 +24,25 @@ C_CM_PER_NS = 29.9792458
 
 def mass_gev(pdgid: int) -> float:
     """PDG mass of ``pdgid`` in GeV, from ``particle``."""
+    from particle import Particle  # its PDG table takes ~0.15 s to load: only when needed
+
     return Particle.from_pdgid(pdgid).mass * _MEV
 
 
-M_E = mass_gev(11)
-M_MU = mass_gev(13)
-M_TAU = mass_gev(15)
-M_PI = mass_gev(211)
-M_PI0 = mass_gev(111)
-M_K = mass_gev(321)
+def _core_masses() -> dict[str, float]:
+    # kept in the on-disk cache (gen.diskcache), keyed by the particle version
+    ids = (11, 13, 15, 211, 111, 321)
+    key = {"particle": version("particle"), "ids": list(ids)}
+    return cached_json("pdg-masses-gev", key, lambda: {str(i): mass_gev(i) for i in ids})
+
+
+_M = _core_masses()
+M_E = _M["11"]
+M_MU = _M["13"]
+M_TAU = _M["15"]
+M_PI = _M["211"]
+M_PI0 = _M["111"]
+M_K = _M["321"]
 
 # PDG ids of the Standard-Model particles used by name in the code.
 ELECTRON, MUON, TAU = 11, 13, 15
