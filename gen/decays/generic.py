@@ -7,18 +7,19 @@ Decay table (Python, built once at first use, ``decay_tables``):
   ``CopyDecay``. Blocks whose mother is an ``Alias`` (``B0sig``, ``K*L``, ...; signal-side
   special tables) are skipped; an alias appearing as a daughter is replaced by the particle it
   stands for (``Alias K*L K*0`` -> K*0, decayed with the generic K*0 table).
-- Modes are dropped (and the rest renormalised to sum to one) when a daughter is a quark, a
-  diquark or a gluon (PYTHIA/JETSET string modes, e.g. ``u anti-d anti-c d`` of the B0: they
-  need hadronisation), is an EvtGen pseudo-particle or unknown to ``particle`` (``Xsu``, ``Xu0``,
-  ``rndmflav``, ``D'_1+``, ``D(2S)0``...), when the mode has no daughter, more than ``MAXD``
-  daughters, or is kinematically closed for the nominal masses. ``coverage()`` lists, per
-  particle, the dropped branching fraction and why; ``format_coverage`` prints it. The string
-  modes are all hadronic: their BF is shared among the kept modes without leptons, in
-  proportion to their BFs, so that semileptonic and leptonic BFs keep their DEC values. This
-  matters for the B mesons, where the string modes are 44 % (B+) / 48 % (B0) of the width
-  (b -> c u dbar, c cbar s non-resonant multi-body final states): the generated hadronic B
-  decays are the exclusive modes of the file scaled up, with a lower charged multiplicity than
-  real B decays (measured in the bbbar validation against CLEO hep-ex/9907057).
+- Quark-level modes (model ``PYTHIA`` with quarks, diquarks, gluons or ``rndmflav`` among the
+  daughters, e.g. ``u anti-d anti-c d PYTHIA 23`` of the B0: 48 % of the B0 and 44 % of the B+
+  width) are kept with their DEC BFs and turned into hadrons when picked, as EvtGen + Pythia 8
+  do (``gen.decays.quark_modes``). A ``PYTHIA`` line without daughters (Omega_c0, Xi_c0,
+  Xi_c+: "let Pythia decay it") is replaced by the DEC file's generic ``Decay c-hadron`` block
+  (c -> s e+ nu, s mu+ nu, s u dbar, s u sbar with the spectator flavour ``specflav``; Pythia 8
+  remnant code 81), scaled by that line's BF.
+- Modes are dropped (and the rest renormalised to sum to one) when a daughter is an EvtGen
+  pseudo-particle or unknown to ``particle`` (``Xsu``, ``Xu0``, ``D'_1+``, ``D(2S)0``...), a b
+  quark or a parton pattern ``quark_modes`` cannot hadronise, when the mode has no daughter,
+  more than ``MAXD`` daughters, or is kinematically closed for the nominal masses.
+  ``coverage()`` lists, per particle, the dropped branching fraction and why;
+  ``format_coverage`` prints it.
 - Masses, widths and lifetimes from ``particle`` (PDG). Daughters with a width above
   ``BW_MIN_WIDTH_GEV`` get a non-relativistic Breit-Wigner mass (Cauchy in m; PDG RPP 2024,
   "Kinematics", Breit-Wigner form), truncated below at the lowest threshold of their own
@@ -29,19 +30,21 @@ Decay table (Python, built once at first use, ``decay_tables``):
 Decay models (``model_summary()`` lists every model of the file with its BF-weighted
 frequency):
 
-- Every mode is flat phase space (GENBOD, ``gen.phasespace``), except for spin correlations that
-  angular-momentum conservation fixes whatever the dynamics (these cover EvtGen's SVS, SVP, VSS
-  and VSP_PWAVE models): a vector made in the two-body decay of a spin-0 particle with a spin-0
-  partner (S -> V S, e.g. B -> D* pi, D_s+ -> phi pi+; SVS) has helicity 0 along its flight
-  direction in the mother's frame, one made with a photon (S -> V gamma, e.g. B -> K* gamma;
-  SVP) helicity +-1. When such a vector decays to two spin-0 particles (VSS) the helicity angle
-  theta (daughter 1 in the vector frame with respect to the direction opposite the mother)
-  follows cos^2 theta (helicity 0) or sin^2 theta (+-1); to a spin-0 particle and a photon
-  (VSP_PWAVE, e.g. D*0 -> D0 gamma) sin^2 theta (0) or (1 + cos^2 theta)/2 (+-1) (Wigner
-  d^1 functions: |d^1_00|^2 = cos^2, |d^1_10|^2 = sin^2/2, |d^1_11|^2 + |d^1_1-1|^2 =
-  (1 + cos^2)/2; PDG RPP 2024 "Clebsch-Gordan coefficients, spherical harmonics and d
-  functions"). Everything else (form factors of semileptonic decays, Dalitz-plot amplitudes,
-  polarisation in S -> V V) is phase space.
+- Quark-level modes: Pythia 8's flavour chain, Poissonian multiplicity and M-generator phase
+  space (or a Lund string for meMode 91 to q qbar), ``gen.decays.quark_modes``.
+- Every other mode is flat phase space (GENBOD, ``gen.phasespace``), except for spin
+  correlations that angular-momentum conservation fixes whatever the dynamics (these cover
+  EvtGen's SVS, SVP, VSS and VSP_PWAVE models): a vector made in the two-body decay of a spin-0
+  particle with a spin-0 partner (S -> V S, e.g. B -> D* pi, D_s+ -> phi pi+; SVS) has helicity
+  0 along its flight direction in the mother's frame, one made with a photon (S -> V gamma, e.g.
+  B -> K* gamma; SVP) helicity +-1. When such a vector decays to two spin-0 particles (VSS) the
+  helicity angle theta (daughter 1 in the vector frame with respect to the direction opposite
+  the mother) follows cos^2 theta (helicity 0) or sin^2 theta (+-1); to a spin-0 particle and a
+  photon (VSP_PWAVE, e.g. D*0 -> D0 gamma) sin^2 theta (0) or (1 + cos^2 theta)/2 (+-1) (Wigner
+  d^1 functions: |d^1_00|^2 = cos^2, |d^1_10|^2 = sin^2/2, |d^1_11|^2 + |d^1_1-1|^2 = (1 +
+  cos^2)/2; PDG RPP 2024 "Clebsch-Gordan coefficients, spherical harmonics and d functions").
+  Everything else (form factors of semileptonic decays, Dalitz-plot amplitudes, polarisation in
+  S -> V V) is phase space.
 - Taus are decayed by ``gen.decays.tau.decay_tau1`` (its matrix elements and its own DEC
   ``tau-`` table and secondary decays), not by the generic table.
 
@@ -66,6 +69,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gen.constants import C_CM_PER_NS
+from gen.decays import quark_modes
 from gen.decays.tau import COLS, dec_file_path, decay_tau1, max_tree_rows, tau_tables
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
@@ -84,7 +88,8 @@ MLO_MIN_BF = 0.01
 PROMPT_CTAU_CM = 1.0e-4
 #: PDG ids (absolute values) never decayed: e, mu, pi+, K+, K_L0, p, n, gamma, neutrinos
 DEFAULT_STABLE = frozenset({11, 12, 13, 14, 16, 22, 130, 211, 321, 2212, 2112})
-PARTON_REASON = "quarks/gluons (needs hadronisation)"
+#: quark-level modes quark_modes cannot make (b quarks, unsupported parton patterns or meMode)
+PARTON_REASON = "partons not hadronised (b quark or unsupported pattern)"
 #: pilot trials per >= 3-body mode for its maximum phase-space weight, and the safety factor
 _PILOT_TRIALS = 400
 _WMAX_SAFETY = 1.3
@@ -97,7 +102,8 @@ STABLE, TABLE, TAU_DECAY, NO_TABLE = 0, 1, 2, 3
 ANG_NONE, ANG_VSS, ANG_VSP = 0, 1, 2
 POL_NONE, POL_HEL0, POL_HEL1 = 0, 1, 2
 # counters
-C_OVERWEIGHT, C_CLOSED, C_NO_TABLE = 0, 1, 2
+C_OVERWEIGHT, C_CLOSED, C_NO_TABLE, C_QM_FAIL = 0, 1, 2, 3
+N_COUNTERS = 4
 #: columns of out_i
 ICOLS = 4
 
@@ -120,7 +126,17 @@ class DecayTables(NamedTuple):
     md_ang: np.ndarray  # (n_md,) int64 ANG_*
     md_pol: np.ndarray  # (n_md, MAXD) int64 polarisation code given to each daughter
     md_wmax: np.ndarray  # (n_md,) pilot maximum phase-space weight x safety (0: none)
-    counters: np.ndarray  # (3,) int64: overweight, no open mode, undecayable left
+    counters: np.ndarray  # (N_COUNTERS,) int64: overweight, no open mode, undecayable left,
+    #                       quark-level mode that could not be hadronised (another was picked)
+    md_me: np.ndarray  # (n_md,) int64 Pythia 8 meMode of a quark-level mode, -1 otherwise
+    md_npart: np.ndarray  # (n_md,) int64 number of partons (quark-level modes)
+    md_part: np.ndarray  # (n_md, 4) int64 parton codes (PDG, Pythia 8 special codes 82, 83)
+    md_thr: np.ndarray  # (n_md,) lowest open mother mass of a quark-level mode
+    qm_lund: np.ndarray  # Lund flavour parameters (``quark_modes``)
+    qm_mass: np.ndarray  # |PDG|-indexed hadron masses / widths / BW windows (``quark_modes``)
+    qm_width: np.ndarray
+    qm_mlo: np.ndarray
+    qm_mhi: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,9 @@ class Mode:
     bf: float  #: normalised over the kept modes
     bf_dec: float  #: value in the DEC file
     model: str
+    #: quark-level modes: the partons (``daughters`` holds the other products) and meMode
+    partons: tuple[int, ...] = ()
+    me_mode: int = -1
 
 
 @dataclass(frozen=True)
@@ -196,13 +215,87 @@ def _is_parton(pdg: int) -> bool:
     return a <= 8 or a == 21 or (1000 <= a < 10000 and (a // 10) % 10 == 0)
 
 
+#: a kept mode: (BF used, known daughters, DEC model, BF in the file, partons, Pythia meMode or -1)
+RawMode = tuple[float, tuple[int, ...], str, float, tuple[int, ...], int]
+
+
+def _me_mode(model: str, params) -> int:
+    if "PYTHIA" not in model:
+        return -1
+    try:
+        return int(float(params[0]))
+    except (TypeError, ValueError, IndexError):
+        return 0
+
+
+def _parton_mode(mother: int, names: list[str], me: int) -> tuple[str, RawMode | None]:
+    """(reason to drop or "", (bf 0, known, "PYTHIA", 0, partons, meMode)) of a PYTHIA mode with
+    partons: Pythia 8 special codes for ``rndmflav`` (82), ``specflav`` (81 -> the spectator
+    flavour of ``mother``); gluons -> a closed gluon loop (83, -83; ``quark_modes``)."""
+    from gen.decays import quark_modes as qm
+
+    known, partons, gluons = [], [], 0
+    for f in names:
+        base = f.replace("anti-", "")
+        if base == "rndmflav":
+            partons.append(-qm.RANDOM_FLAV if f.startswith("anti-") else qm.RANDOM_FLAV)
+            continue
+        if base == "specflav" or f.startswith("ChargeConj(specflav"):
+            partons.append(qm.spectator_flavour(mother))
+            continue
+        i = _pdg_of(f)
+        if i is None:
+            return "pseudo-particle or unknown to particle", None
+        if i == 21:
+            gluons += 1
+        elif _is_parton(i):
+            if not qm.is_parton_code(i):
+                return PARTON_REASON, None  # b quarks, bb / bc diquarks
+            partons.append(i)
+        elif _props(i)[0] is None:
+            return "daughter without mass", None
+        else:
+            known.append(i)
+    if gluons:
+        if partons or gluons < 2:
+            return PARTON_REASON, None
+        partons, me = [qm.GLUON_LOOP, -qm.GLUON_LOOP], qm.GLUON_MODE
+    if len(partons) not in (2, 4) or not qm.supported_me_mode(me) or len(known) > MAXD:
+        return PARTON_REASON, None
+    if me == qm.STRING_MODE and (known or len(partons) != 2):
+        me = 0
+    return "", (0.0, tuple(known), "PYTHIA", 0.0, tuple(partons), me)
+
+
+def _charm_hadron_modes(parser, mother: int) -> list[tuple[float, list[str], int]]:
+    """The DEC ``Decay c-hadron`` block (BF, daughter names, meMode), charge-conjugated for an
+    anti-charm mother: used for ``PYTHIA`` lines without daughters (module docstring)."""
+    rows = []
+    for tree in parser._find_decay_modes("c-hadron"):
+        d = parser._decay_mode_details(tree)
+        rows.append((float(d["bf"]), list(d["fs"]), _me_mode(str(d["model"]), d["model_params"])))
+    if mother < 0:
+        def conj(f: str) -> str:
+            if f == "specflav":
+                return f  # resolved from the (signed) mother
+            i = _pdg_of(f)
+            return _props(-i)[5] if i is not None and _pdg_valid(-i) else f
+        rows = [(bf, [conj(f) for f in fs], me) for bf, fs, me in rows]
+    return rows
+
+
+def _is_charm_hadron(pdg: int) -> bool:
+    a = abs(pdg)
+    return 4 in ((a // 1000) % 10, (a // 100) % 10, (a // 10) % 10) and a > 400
+
+
 @functools.lru_cache(maxsize=1)
-def _raw_table() -> tuple[dict[int, list[tuple[float, tuple[int, ...], str]]],
-                          dict[int, Coverage], dict[str, tuple[int, float]]]:
-    """pdg -> [(BF in file, daughters, model)] of the kept modes, coverage and model counts."""
+def _raw_table() -> tuple[dict[int, list[RawMode]], dict[int, Coverage],
+                          dict[str, tuple[int, float]]]:
+    """pdg -> kept modes (``RawMode``), coverage and model counts."""
     parser = dec_parser()
     aliases = parser.dict_aliases()
-    kept: dict[int, list[tuple[float, tuple[int, ...], str]]] = {}
+    kept: dict[int, list[RawMode]] = {}
     cover: dict[int, Coverage] = {}
     models: dict[str, list] = {}
     for name in parser.list_decay_mother_names():
@@ -215,10 +308,28 @@ def _raw_table() -> tuple[dict[int, list[tuple[float, tuple[int, ...], str]]],
         for tree in parser._find_decay_modes(name):
             d = parser._decay_mode_details(tree)
             bf, fs, model = float(d["bf"]), d["fs"], str(d["model"])
+            me = _me_mode(model, d["model_params"])
             total += bf
             lines.append((bf, model))
-            ids = [_pdg_of(aliases.get(f, f)) for f in fs]
-            if not fs:
+            names = [aliases.get(f, f) for f in fs]
+            if not fs and me >= 0 and _is_charm_hadron(pdg):
+                # "let Pythia decay it": the generic c-hadron block of the DEC file
+                for bf_c, fs_c, me_c in _charm_hadron_modes(parser, pdg):
+                    why, mode = _parton_mode(pdg, fs_c, me_c)
+                    if why:
+                        dropped[why] = dropped.get(why, 0.0) + bf * bf_c
+                    else:
+                        modes.append((bf * bf_c, mode[1], model, bf * bf_c, mode[4], mode[5]))
+                continue
+            ids = [_pdg_of(f) for f in names]
+            parton = me >= 0 and any(
+                f.replace("anti-", "") in ("rndmflav", "specflav") or
+                (i is not None and _is_parton(i)) for f, i in zip(names, ids, strict=True))
+            if parton:
+                why, mode = _parton_mode(pdg, names, me)
+                if not why:
+                    modes.append((bf, mode[1], model, bf, mode[4], mode[5]))
+            elif not fs:
                 why = "no daughters"
             elif any(i is None for i in ids):
                 why = "pseudo-particle or unknown to particle"
@@ -230,17 +341,9 @@ def _raw_table() -> tuple[dict[int, list[tuple[float, tuple[int, ...], str]]],
                 why = f"more than {MAXD} daughters"
             else:
                 why = ""
+                modes.append((bf, tuple(ids), model, bf, (), -1))
             if why:
                 dropped[why] = dropped.get(why, 0.0) + bf
-                continue
-            modes.append((bf, tuple(ids), model, bf))
-        parton = dropped.get(PARTON_REASON, 0.0)
-        hadronic = sum(m[0] for m in modes if not _has_lepton(m[1]))
-        if parton > 0.0 and hadronic > 0.0:
-            # string modes are all hadronic: share their BF among the kept all-hadronic modes
-            f = (hadronic + parton) / hadronic
-            modes = [(bf * (1.0 if _has_lepton(ds) else f), ds, mdl, bf0)
-                     for bf, ds, mdl, bf0 in modes]
         kept[pdg] = modes
         cover[pdg] = Coverage(name, pdg, total, sum(m[3] for m in modes), dropped)
         for bf, model in lines:
@@ -260,10 +363,20 @@ def _mlo(pdg: int, kept, memo: dict[int, float], depth: int = 0) -> float:
         return memo[pdg]
     memo[pdg] = mass  # cycle guard
     total = sum(m[0] for m in kept[pdg])
-    lo = min(sum(_mlo(d, kept, memo, depth + 1) for d in ds) for bf, ds, _, _ in kept[pdg]
-             if bf >= MLO_MIN_BF * total)
+    lo = min((sum(_mlo(d, kept, memo, depth + 1) for d in m[1]) for m in kept[pdg]
+              if m[0] >= MLO_MIN_BF * total and m[5] < 0), default=mass)
     memo[pdg] = lo
     return lo
+
+
+def _mode_threshold(m: RawMode, mlo: np.ndarray, index: dict[int, int]) -> float:
+    """Lowest mother mass at which a mode is open: known daughters at their lower limits, plus
+    the constituent masses of the partons of a quark-level mode."""
+    if m[5] >= 0:
+        return quark_modes.threshold([_props(d)[0] for d in m[1]], list(m[4]))
+    if len(m[1]) == 1:
+        return 0.0
+    return sum(mlo[index[d]] for d in m[1])
 
 
 def _angular(mother: int, ds: tuple[int, ...]) -> tuple[int, list[int]]:
@@ -293,9 +406,11 @@ def _base_tables() -> tuple[DecayTables, tuple[Mode, ...]]:
     kept, _, _ = _raw_table()
     species = set(kept)
     for modes in kept.values():
-        for _, ds, _, _ in modes:
-            species.update(ds)
+        for m in modes:
+            species.update(m[1])
     species |= {-p for p in DEFAULT_STABLE if _pdg_valid(-p)} | set(DEFAULT_STABLE)
+    # hadrons that quark-level modes can make (flavour chain, strings)
+    species |= {p for p in quark_modes.producible_hadrons() if _props(p)[0] is not None}
     sp = np.array(sorted(species), np.int64)
     index = {int(p): i for i, p in enumerate(sp)}
     n_sp = sp.shape[0]
@@ -308,37 +423,53 @@ def _base_tables() -> tuple[DecayTables, tuple[Mode, ...]]:
     bw = ((width > BW_MIN_WIDTH_GEV) & (mlo < mass)).astype(np.int64)
     first = np.zeros(n_sp + 1, np.int64)
     cum, nd, dau, pdg, ang, pol, out_modes = [], [], [], [], [], [], []
+    md_me, md_npart, md_part, md_thr = [], [], [], []
     for i, p in enumerate(sp):
         p = int(p)
         # modes closed even at the top of the mother's line shape are dropped
         m_top = mass[i] + (10.0 * width[i] if bw[i] else 0.0)
-        modes = [m for m in kept.get(p, [])
-                 if len(m[1]) == 1 or sum(mlo[index[d]] for d in m[1]) < m_top]
+        modes = [m for m in kept.get(p, []) if _mode_threshold(m, mlo, index) < m_top]
         total = sum(m[0] for m in modes)
         c = 0.0
-        for bf, ds, mdl, bf0 in modes:
+        for bf, ds, mdl, bf0, partons, me in modes:
             c += bf / total
             cum.append(c)
             nd.append(len(ds))
+            md_me.append(me)
+            md_npart.append(len(partons))
+            md_part.append(list(partons) + [0] * (4 - len(partons)))
+            # lowest open mother mass (static: kernels compare it with the actual mass)
+            if me >= 0:
+                md_thr.append(_mode_threshold((bf, ds, mdl, bf0, partons, me), mlo, index))
+            elif len(ds) == 1:
+                md_thr.append(-1.0)  # K0 -> K_S0: always open
+            else:
+                md_thr.append(sum(mlo[index[d]] if bw[index[d]] else mass[index[d]]
+                                  for d in ds))
             dau.append([index[d] for d in ds] + [0] * (MAXD - len(ds)))
             pdg.append(list(ds) + [0] * (MAXD - len(ds)))
-            a, pl = _angular(p, ds)
+            a, pl = _angular(p, ds) if me < 0 else (ANG_NONE, [POL_NONE] * len(ds))
             ang.append(a)
             pol.append(pl + [0] * (MAXD - len(ds)))
-            out_modes.append(Mode(p, ds, bf / total, bf0, mdl))
+            out_modes.append(Mode(p, ds, bf / total, bf0, mdl, partons, me))
         if modes:
             cum[-1] = 1.0
         first[i + 1] = len(cum)
     decay = np.where(first[1:] > first[:-1], TABLE, NO_TABLE).astype(np.int64)
     decay[np.abs(sp) == 15] = TAU_DECAY
     n_md = len(cum)
+    had = quark_modes.hadron_tables()
     tb = DecayTables(
         sp_pdg=sp, sp_mass=mass, sp_width=width, sp_bw=bw, sp_mlo=mlo, sp_ctau=ctau,
         sp_decay=decay, sp_first=first, md_cum=np.array(cum), md_nd=np.array(nd, np.int64),
         md_dau=np.array(dau, np.int64).reshape(n_md, MAXD),
         md_pdg=np.array(pdg, np.int64).reshape(n_md, MAXD), md_ang=np.array(ang, np.int64),
         md_pol=np.array(pol, np.int64).reshape(n_md, MAXD), md_wmax=np.zeros(n_md),
-        counters=np.zeros(3, np.int64),
+        counters=np.zeros(N_COUNTERS, np.int64), md_me=np.array(md_me, np.int64),
+        md_npart=np.array(md_npart, np.int64),
+        md_part=np.array(md_part, np.int64).reshape(n_md, 4), md_thr=np.array(md_thr),
+        qm_lund=quark_modes.quark_parameters(), qm_mass=had[0], qm_width=had[1],
+        qm_mlo=had[2], qm_mhi=had[3],
     )
     # pilot maxima of the >= 3-body phase-space weights at the mother's nominal mass, with the
     # daughters' Breit-Wigner masses (fixed seed: the tables are deterministic)
@@ -363,7 +494,7 @@ def decay_tables(stable: frozenset[int] = DEFAULT_STABLE) -> DecayTables:
     decay = tb.sp_decay.copy()
     is_stable = np.isin(np.abs(tb.sp_pdg), np.array(sorted(stable), np.int64))
     decay[is_stable] = STABLE
-    return tb._replace(sp_decay=decay, counters=np.zeros(3, np.int64))
+    return tb._replace(sp_decay=decay, counters=np.zeros(N_COUNTERS, np.int64))
 
 
 def decay_modes() -> tuple[Mode, ...]:
@@ -417,21 +548,19 @@ def _bw_mass(rng, m0, gamma, lo, hi):
 
 @kernel
 def _threshold(tb, mode):
-    """Lowest total mass of the daughters of ``mode`` (BW daughters at their lower limit)."""
-    s = 0.0
-    for i in range(tb.md_nd[mode]):
-        d = tb.md_dau[mode, i]
-        s += tb.sp_mlo[d] if tb.sp_bw[d] else tb.sp_mass[d]
-    return s
+    """Lowest total mass of the daughters of ``mode`` (BW daughters at their lower limit;
+    quark-level modes: known daughters + constituent masses), precomputed in ``md_thr``."""
+    return tb.md_thr[mode]
 
 
 @kernel
 def _pick_open(tb, lo, hi, m, u):
     """A mode among those open at parent mass m, with their relative BFs; -1 if none."""
+    thr = tb.md_thr
     total = 0.0
     prev = 0.0
     for i in range(lo, hi):
-        if tb.md_nd[i] == 1 or _threshold(tb, i) < m:
+        if thr[i] < m:  # one-daughter modes (K0 -> K_S0) have thr = -1: always open
             total += tb.md_cum[i] - prev
         prev = tb.md_cum[i]
     if total <= 0.0:
@@ -440,7 +569,7 @@ def _pick_open(tb, lo, hi, m, u):
     prev = 0.0
     last = -1
     for i in range(lo, hi):
-        if tb.md_nd[i] == 1 or _threshold(tb, i) < m:
+        if thr[i] < m:
             x -= tb.md_cum[i] - prev
             last = i
             if x < 0.0:
@@ -528,19 +657,31 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
     m = math.sqrt(max(e * e - px * px - py * py - pz * pz, 0.0))
     lo, hi = tb.sp_first[k], tb.sp_first[k + 1]
     mode = -1
+    nd = 0
     for _ in range(_MAX_TRIES):
         cand = _pick_open(tb, lo, hi, m, rng.random())
         if cand < 0:
             break
-        if _sample_masses(rng, tb, cand, m, dm):
+        if tb.md_me[cand] >= 0:
+            # quark-level mode: hadrons at rest written from row pos (gen.decays.quark_modes)
+            nd, over = quark_modes.quark_decay1(rng, tb, cand, m, out_i, out_f, pos)
+            tb.counters[C_OVERWEIGHT] += over
+            if nd > 0:
+                mode = cand
+                break
+            tb.counters[C_QM_FAIL] += 1
+        elif _sample_masses(rng, tb, cand, m, dm):
             mode = cand
+            nd = tb.md_nd[mode]
             break
     if mode < 0:
         tb.counters[C_CLOSED] += 1
         return pos
-    nd = tb.md_nd[mode]
     bx, by, bz = px / e, py / e, pz / e
-    if nd == 1:  # K0 -> K_S0 / K_L0: the daughter takes the four-momentum
+    quark_level = tb.md_me[mode] >= 0
+    if quark_level:
+        pass
+    elif nd == 1:  # K0 -> K_S0 / K_L0: the daughter takes the four-momentum
         out_f[pos, 0], out_f[pos, 1], out_f[pos, 2], out_f[pos, 3] = 0.0, 0.0, 0.0, m
     elif nd == 2:
         ang = tb.md_ang[mode]
@@ -579,10 +720,13 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
         a = boost1(out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3], bx, by, bz)
         out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3] = a[0], a[1], a[2], a[3]
         out_f[r, 4], out_f[r, 5], out_f[r, 6], out_f[r, 7] = vx, vy, vz, t
-        out_i[r, 0] = tb.md_pdg[mode, i]
+        if quark_level:
+            out_i[r, 3] = POL_NONE
+        else:
+            out_i[r, 0] = tb.md_pdg[mode, i]
+            out_i[r, 3] = tb.md_pol[mode, i]
         out_i[r, 1] = FINAL
         out_i[r, 2] = j - base
-        out_i[r, 3] = tb.md_pol[mode, i]
     out_i[j, 1] = DECAYED
     return pos + nd
 
@@ -642,8 +786,8 @@ def _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, offset, margin):
 
 
 def row_margin() -> int:
-    """Rows to keep free before one decay (generic or tau)."""
-    return max(MAXD, max_tree_rows())
+    """Rows to keep free before one decay (generic, quark-level or tau)."""
+    return max(MAXD, quark_modes.MAX_ROWS, max_tree_rows())
 
 
 def rows_to_particles(out_i: np.ndarray, out_f: np.ndarray) -> dict[str, np.ndarray]:
@@ -697,7 +841,7 @@ def _pilot_all(rng, tb, trials, safety):
         m = tb.sp_mass[k]
         for mode in range(tb.sp_first[k], tb.sp_first[k + 1]):
             nd = tb.md_nd[mode]
-            if nd < 3:
+            if nd < 3 or tb.md_me[mode] >= 0:
                 continue
             wmax = 0.0
             for _ in range(trials):

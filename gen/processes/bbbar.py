@@ -6,7 +6,8 @@ Table 1 of e+e- cross sections at sqrt(s) = 10.58 GeV), times BF(Upsilon(4S) -> 
 0.9982 of the ``Decay Upsilon(4S)`` block of DECAY_BELLE2.DEC (the other 0.18 %, l+l-,
 Upsilon(nS) pi pi, gamma chi_b, ggg, are not generated). The Upsilon(4S) line shape is NOT
 sampled: the Upsilon(4S) mass of an event is the sqrt(s) of its collision (``gen.beams``, beam
-energy spread ~5.5 MeV in sqrt(s)), which the B momenta follow. Every trial point has the same
+energy spread ~5.5 MeV in sqrt(s)), which the B momenta follow (collisions below the threshold
+of the drawn pair, 2 m_B0 being 4 sigma below the peak, are redrawn). Every trial point has the same
 weight, so the unweighting (hit-or-miss against w_max) accepts 1/PILOT_SAFETY of the trials.
 
 Pairs: B+ B- or B0 anti-B0 with the DEC-file fractions normalised over the two (f+- = 0.5160,
@@ -31,9 +32,10 @@ tau_B+ from ``particle`` (1.511 ps, 1.637 ps): x = 0.766, chi_d = 0.185 (PDG RPP
 chi_d = 0.1858 +- 0.0011).
 
 Output per event: Upsilon(4S) (row 0, status 2, lab four-momentum of the collision), B (row 1,
-along theta), B (row 2), then their decay trees (``gen.decays.generic``: every unstable
-particle decayed down to e, mu, pi+-, K+-, K_L0, p, n, gamma, neutrinos). Production at the
-origin (no beam spot). Truth: ``sqrt_s``, ``cos_theta`` (row-1 B about the e- beam, c.m.),
+along theta), B (row 2), then their decay trees (``gen.decays.generic``: every unstable particle
+decayed down to e, mu, pi+-, K+-, K_L0, p, n, gamma, neutrinos; the quark-level PYTHIA modes,
+~46 % of the B width, hadronised as Pythia 8 does, ``gen.decays.quark_modes``). Production at
+the origin (no beam spot). Truth: ``sqrt_s``, ``cos_theta`` (row-1 B about the e- beam, c.m.),
 ``neutral`` (1 for B0 anti-B0), ``mixed`` (1 when both B0 have the same flavour at decay),
 ``t1``, ``t2`` (proper decay times of rows 1 and 2, ns).
 """
@@ -139,10 +141,15 @@ def _put(out_i, out_f, r, pdg, status, mother, v):
 @kernel
 def _bbbar_event(rng, par, tb, tau_tb, out_i, out_f, base, margin, dm):
     """One event from row ``base``: returns (end, out_i, out_f, truth...)."""
-    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
-        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF])
-    neutral = rng.random() < par[P_F00]
-    mb = par[P_MB0] if neutral else par[P_MBP]
+    while True:
+        sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+            rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF])
+        neutral = rng.random() < par[P_F00]
+        mb = par[P_MB0] if neutral else par[P_MBP]
+        # the beam-energy spread reaches below 2 m_B (2 m_B0 is 4 sigma below the peak): no B
+        # pair there, so redraw (1e-4 of the events)
+        if sqrt_s > 2.0 * mb:
+            break
     p = two_body_momentum1(sqrt_s, mb, mb)
     c = _sin2_cos(rng)
     ux, uy, uz = direction1(c, 2.0 * math.pi * rng.random())

@@ -164,3 +164,19 @@ def test_card_loads_and_builds():
     card = load_sample(CARD)
     assert card.process == "bbbar"
     assert isinstance(card.build(), bbbar.BBbar)
+
+
+def test_collisions_below_the_b_pair_threshold_are_redrawn():
+    """With a 10x wider beam-energy spread, ~1/3 of the collisions fall below 2 m_B0: every
+    generated event is still above the threshold of its pair and every B is decayed."""
+    wide = Beams(spread_her_gev=5.13e-2, spread_ler_gev=2.375e-2)
+    p = bbbar.BBbar({"mixing": True}, {}, wide)
+    p.prepare(np.random.default_rng(0), 200)
+    chunk, _ = p.generate(np.random.default_rng(3), 400)
+    P = chunk.particles
+    m_b = np.where(chunk.truth["neutral"] == 1, Particle.from_pdgid(511).mass,
+                   Particle.from_pdgid(521).mass) * 1e-3
+    assert np.all(chunk.truth["sqrt_s"] > 2.0 * m_b)
+    assert np.all(np.isfinite(P["e"]))
+    b_rows = np.isin(np.abs(P["pdg"]), [511, 521])
+    assert np.all(P["status"][b_rows] == DECAYED)

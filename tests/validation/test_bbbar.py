@@ -3,12 +3,13 @@
 Reference: CLEO, "Charged track multiplicity in B meson decay", hep-ex/9907057 (Phys. Rev. D 61
 (2000) 072002): mean charged multiplicity per B Bbar pair 10.71 +- 0.02 +0.21 -0.15; 7.82 +-
 0.05 +0.21 -0.19 when both B decay semileptonically. Charged particles = status-1 e, mu, pi,
-K, p including the daughters of K_S0 and Lambda decays. Tolerance: 3 x (stat (+) larger syst
-(+) MC stat).
+K, p including the daughters of K_S0 and Lambda decays. Tolerance: 2 x (stat (+) larger syst
+(+) MC stat) (3 x before the quark-level modes were hadronised: <n_ch> was then 10.23).
 
 The semileptonic fraction per B is compared with the DEC-file inclusive value it must
-reproduce after the string-mode reassignment (gen/decays/generic.py): sum over the B0 / B+
-blocks of the BFs of modes with a direct e or mu.
+reproduce: sum over the B0 / B+ blocks of the BFs of modes with a direct e or mu (the
+quark-level PYTHIA modes, ~49 % / 44 %, are all hadronic and are hadronised by
+gen/decays/quark_modes.py with their DEC BFs).
 
 Default size 4000 events (~2 s after JIT); B2DARK_VALIDATION_SCALE=N multiplies it.
 """
@@ -48,7 +49,7 @@ def events():
 def _check(values, ref, stat, syst):
     mean = values.mean()
     err = math.sqrt(stat**2 + syst**2 + values.var() / values.size)
-    assert abs(mean - ref) < 3 * err, (mean, ref, err)
+    assert abs(mean - ref) < 2 * err, (mean, ref, err)
 
 
 @pytest.mark.validation
