@@ -4,13 +4,26 @@ Pythia runs gamma* -> q qbar at a fixed c.m. energy (no ISR: ``PDF:lepton = off`
 parton shower, string fragmentation and decays (Monash 2013 tune, the Pythia 8 default,
 arXiv:1404.5630; T. Sjostrand et al. arXiv:1410.3012). Its event record is converted into an
 ``EventChunk`` in the e+e- c.m. frame (e- along +z): every particle from the hadron level on
-(Pythia status |code| >= 81: hadronisation and decays), final ones with status 1, decayed ones
+(Pythia status |code| >= 81: hadronisation and decays) and the photons of its QED
+shower off the quarks (final, status 51-59), final ones with status 1, decayed ones
 with status 2, mothers re-indexed within the kept rows (-1 if the mother is a parton),
 vertices mm -> cm and mm/c -> ns. Seeds: ``Random:seed`` from our seed (Pythia accepts
 0..900 000 000), so the same card and seed give the same events.
 
-``pythia8mc`` is not a default dependency (it builds for > 30 min); ``available()`` tells
-whether it can be used and the tests skip without it.
+Two uses:
+- ``PythiaEngine``: a complete Pythia run (its own gamma* -> q qbar at fixed energy, no ISR), the
+  reference the numba model is compared with in the tests;
+- ``hadronize_pairs``: the engine behind ``qqbar`` with ``hadronization = 'pythia'``: the q qbar
+  pairs of b2dark's generator (ISR, flavour, angle, beams; lab frame) are handed to Pythia's
+  hadron level standalone (``ProcessLevel:all = off``; ``Pythia::forceTimeShower`` from the
+  pair mass, then string fragmentation and, optionally, decays), as in Pythia's example main21.
+  Pythia's shower and string are Lorentz covariant, so the pair is passed in the lab frame and
+  hadrons (and decay vertices) come back there. One Pythia instance per block, seeded from the
+  block's random stream: the same card and seed give the same events for any chunking.
+
+``pythia8mc`` is an optional dependency (``pip install '.[pythia]'``; binary wheels exist for
+CPython 3.11 on manylinux since 8.317); ``available()`` tells whether it can be used and the
+tests skip without it.
 """
 
 from __future__ import annotations
@@ -72,7 +85,7 @@ class PythiaEngine:
             if not self.pythia.next():
                 continue
             ev = self.pythia.event
-            keep = [i for i in range(ev.size()) if abs(ev[i].status()) >= 81]
+            keep = [i for i in range(ev.size()) if abs(ev[i].status()) >= 81 or ev[i].isFinal()]
             index = {i: k for k, i in enumerate(keep)}
             for i in keep:
                 prt = ev[i]
@@ -90,3 +103,90 @@ class PythiaEngine:
         particles = {k: np.asarray(v, dtype=t) for (k, t), v in
                      zip(PARTICLE_FIELDS.items(), cols.values(), strict=True)}
         return EventChunk(np.ones(n), np.asarray(offset, np.int64), particles)
+
+
+def _standalone(seed: int, decays: bool):
+    import pythia8mc
+
+    pythia = pythia8mc.Pythia("", False)
+    settings = [
+        "ProcessLevel:all = off",             # hadron level only: partons come from b2dark
+        f"HadronLevel:Decay = {'on' if decays else 'off'}",
+        "Random:setSeed = on", f"Random:seed = {seed}",
+        "Next:numberCount = 0", "Print:quiet = on",
+    ]
+    for s in settings:
+        if not pythia.readString(s):
+            raise ValueError(f"Pythia rejected the setting {s!r}")
+    if not pythia.init():
+        raise RuntimeError("Pythia initialisation failed")
+    return pythia
+
+
+def hadronize_pairs(chunk: EventChunk, rng: np.random.Generator, m_c: float,
+                    decays: bool = True, max_tries: int = 10) -> EventChunk:
+    """Replace the q qbar rows of each event (the last two, lab frame) by Pythia's hadrons.
+
+    Other rows (ISR photons) are kept first. Pythia rows from the hadron level on (status
+    |code| >= 81) and the final photons of its QED shower off the quarks are kept, final ones
+    with status 1 and decayed ones with 2, mothers re-indexed (-1 for string hadrons). Truth
+    gains ``n_primary_pythia`` (string hadrons); ``gluon`` / ``n_gluons`` come from the shower.
+    """
+    if not available():
+        raise RuntimeError("pythia8mc is not installed: pip install '.[pythia]'")
+    pythia = _standalone(int(rng.integers(1, MAX_SEED)), decays)
+    ev = pythia.event
+    pp = chunk.particles
+    cols: dict[str, list] = {k: [] for k in PARTICLE_FIELDS}
+    offset = [0]
+    n_events = chunk.n_events
+    n_primary = np.zeros(n_events, np.int32)
+    n_gluons = np.zeros(n_events, np.int32)
+    for i in range(n_events):
+        a, b = int(chunk.offset[i]), int(chunk.offset[i + 1])
+        q, qbar = b - 2, b - 1
+        for j in range(a, q):  # ISR photons
+            for k in PARTICLE_FIELDS:
+                cols[k].append(pp[k][j])
+        n0 = q - a
+        flav = int(pp["pdg"][q])
+        m = m_c if abs(flav) == 4 else 0.0
+        four = [(float(pp["px"][r]), float(pp["py"][r]), float(pp["pz"][r]), float(pp["e"][r]))
+                for r in (q, qbar)]
+        tx, ty, tz, te = (x + y for x, y in zip(four[0], four[1], strict=True))
+        mass = float(np.sqrt(max(te * te - tx * tx - ty * ty - tz * tz, 0.0)))
+        for _ in range(max_tries):
+            ev.reset()
+            ev.append(flav, 23, 101, 0, *four[0], m, mass)
+            ev.append(-flav, 23, 0, 101, *four[1], m, mass)
+            pythia.forceTimeShower(1, 2, mass)
+            glu = sum(1 for r in range(ev.size()) if ev[r].id() == 21 and ev[r].isFinal())
+            if pythia.next():
+                break
+        else:
+            raise RuntimeError(f"Pythia failed to hadronise a {flav} pair {max_tries} times")
+        keep = [r for r in range(ev.size()) if abs(ev[r].status()) >= 81 or ev[r].isFinal()]
+        index = {r: n0 + k for k, r in enumerate(keep)}
+        for r in keep:
+            prt = ev[r]
+            cols["pdg"].append(prt.id())
+            cols["status"].append(FINAL if prt.isFinal() else DECAYED)
+            cols["mother"].append(index.get(prt.mother1(), -1))
+            cols["px"].append(prt.px())
+            cols["py"].append(prt.py())
+            cols["pz"].append(prt.pz())
+            cols["e"].append(prt.e())
+            cols["vx"].append(prt.xProd() * _MM_TO_CM)
+            cols["vy"].append(prt.yProd() * _MM_TO_CM)
+            cols["vz"].append(prt.zProd() * _MM_TO_CM)
+            cols["t"].append(prt.tProd() * _MM_TO_CM / C_CM_PER_NS)
+        n_primary[i] = sum(1 for r in keep if 81 <= abs(ev[r].status()) <= 89)
+        n_gluons[i] = glu
+        offset.append(offset[-1] + n0 + len(keep))
+    particles = {k: np.asarray(v, dtype=t) for (k, t), v in
+                 zip(PARTICLE_FIELDS.items(), cols.values(), strict=True)}
+    truth = dict(chunk.truth)
+    truth["n_primary_pythia"] = n_primary
+    truth["n_gluons"] = n_gluons
+    truth["gluon"] = (n_gluons > 0).astype(np.int32)
+    return EventChunk(chunk.weight, np.asarray(offset, np.int64), particles, truth)

@@ -83,7 +83,8 @@ P_ON = 11  # 4 entries: flavour d, u, s, c enabled (PDG order 1..4)
 P_GLUON = 15
 P_VP = 16
 P_SHOWER = 17
-N_PAR = 18
+P_PARTONS = 18  # 1: write the q qbar pair (lab) instead of hadrons (external engine)
+N_PAR = 19
 
 
 def alpha_s(q_gev: float) -> float:
@@ -212,7 +213,18 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         if not (w > 0.0 and rng.random() * w_max < w):
             continue
         msp = math.sqrt(sp)
-        if par[P_GLUON] > 0.5 and par[P_SHOWER] > 0.5:
+        if par[P_PARTONS] > 0.5:
+            # the q qbar pair itself (string frame: quark along +z), hadronised by the caller
+            m_q = par[P_MC] if flav == 4 else 0.0
+            pq = math.sqrt(max(sp / 4.0 - m_q * m_q, 0.0))
+            nh, glu, n_glu = 2, False, 0
+            out_pdg[0], out_pdg[1] = flav, -flav
+            for j, sgn in ((0, 1.0), (1, -1.0)):
+                out_p[j, 0] = 0.0
+                out_p[j, 1] = 0.0
+                out_p[j, 2] = sgn * pq
+                out_p[j, 3] = 0.5 * msp
+        elif par[P_GLUON] > 0.5 and par[P_SHOWER] > 0.5:
             m_end = par[P_MC] if flav == 4 else 0.0
             nh, n_glu, n_seg = shower_fragment_event1(
                 rng, lund, mass, width, m_lo, m_hi, flav, msp, m_end, chain, flv, pt2_log,
@@ -311,7 +323,14 @@ class QQbar(Process):
             "GeV; gen.hadronization.shower) and the colour chain fragmented as a kinked Lund "
             "string (gen.hadronization.kinked); false = hardest gluon only"),
         "decays": Param(bool, True,
-                        "decay unstable hadrons (gen.decays.generic, DECAY_BELLE2.DEC)"),
+                        "decay unstable hadrons (gen.decays.generic, DECAY_BELLE2.DEC; with "
+                        "hadronization = 'pythia', Pythia's own decays)"),
+        "hadronization": Param(
+            str, "string",
+            "'string': the numba shower and Lund string of b2dark; 'pythia': the same q qbar "
+            "pairs (ISR, flavour, angle from this generator) showered, hadronised and decayed "
+            "by Pythia 8 (optional extra pythia8mc, gen.hadronization.pythia_engine)",
+            choices=("string", "pythia")),
         "min_hadronic_mass_gev": Param(
             float, 2.0,
             "minimum q qbar mass sqrt(s') after ISR (GeV); below ~2 GeV hadron production is "
@@ -343,6 +362,12 @@ class QQbar(Process):
 
     def validate(self, where: str) -> None:
         flavours = _flavour_list(self.p["flavours"], f"{where}: process.flavours")
+        if self.p["hadronization"] == "pythia":
+            from gen.hadronization import pythia_engine
+
+            check(pythia_engine.available(),
+                  f"{where}: process.hadronization = 'pythia' needs the optional Pythia 8 "
+                  "module: pip install '.[pythia]' (or use 'string')")
         m_min = self.p["min_hadronic_mass_gev"]
         check(m_min < self.beams.sqrt_s_gev,
               f"{where}: process.min_hadronic_mass_gev ({m_min}) must be below sqrt(s) = "
@@ -368,6 +393,7 @@ class QQbar(Process):
         par[P_GLUON] = float(self.p["gluon_radiation"])
         par[P_VP] = float(self.p["vacuum_polarisation"])
         par[P_SHOWER] = float(self.p["parton_shower"])
+        par[P_PARTONS] = float(self.p["hadronization"] == "pythia")
         for f in self.p["flavours"]:
             par[P_ON + QUARKS[f] - 1] = 1.0
         return par
@@ -402,6 +428,13 @@ class QQbar(Process):
         truth = {"flavour": flav, "cos_theta": cos, "sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp,
                  "n_isr": nisr, "n_primary": nprim, "gluon": glu, "n_gluons": nglu}
         chunk = EventChunk(weight=np.ones(n), offset=offset, particles=particles, truth=truth)
+        if self.p["hadronization"] == "pythia":
+            from gen.hadronization.pythia_engine import hadronize_pairs
+
+            chunk = hadronize_pairs(chunk, rng, self.lund[L_MC], decays=self.p["decays"])
+            chunk.truth["n_primary"] = chunk.truth.pop("n_primary_pythia")
+            chunk.check(self.name)
+            return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
         if self.p["decays"]:
             from gen.decays.generic import decay_unstable
 

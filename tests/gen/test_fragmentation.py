@@ -502,3 +502,64 @@ def test_pythia_engine_conserves_four_momentum():
     ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
     np.testing.assert_allclose(np.bincount(ev[fin], p["e"][fin], minlength=50), 10.58,
                                atol=1e-6)
+
+
+def _qqbar_pythia(n: int, seed: int, **extra):
+    from gen.beams import Beams
+    from gen.cards import parse_table
+    from gen.processes.qqbar import QQbar
+
+    p = parse_table({"hadronization": "pythia", **extra}, QQbar.params, "process")
+    proc = QQbar(p, parse_table({}, QQbar.cuts, "cuts"), Beams())
+    proc.validate("test")
+    proc.prepare(np.random.default_rng(seed), 20_000)
+    return proc, proc.generate(np.random.default_rng(seed + 1), n)[0]
+
+
+def test_qqbar_pythia_hadronization_conserves_four_momentum_in_the_lab():
+    """hadronization = 'pythia': b2dark's q qbar pairs (with ISR) hadronised by Pythia; the final
+    particles of every event carry the beams' four-momentum."""
+    from gen.hadronization import pythia_engine
+
+    if not pythia_engine.available():
+        pytest.skip("pythia8mc not installed (optional extra pip install '.[pythia]'): the "
+                    "Pythia hadronisation of qqbar is not tested")
+    proc, chunk = _qqbar_pythia(300, 7)
+    p = chunk.particles
+    fin = p["status"] == 1
+    ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+    tot = {k: np.bincount(ev[fin], p[k][fin], minlength=chunk.n_events) for k in
+           ("px", "py", "pz", "e")}
+    # the colliding pair's four-momentum: sqrt_s (truth) boosted like the generator's beams
+    m2 = tot["e"] ** 2 - tot["px"] ** 2 - tot["py"] ** 2 - tot["pz"] ** 2
+    np.testing.assert_allclose(np.sqrt(m2), chunk.truth["sqrt_s"], rtol=1e-7)
+    e_her, e_ler, *_ = proc.beams.as_tuple()
+    assert np.all(np.abs(tot["e"] - (e_her + e_ler)) < 0.1)  # beam-energy spread only
+    # decay products point to decayed hadrons of their own event
+    mo = p["mother"]
+    has = mo >= 0
+    assert np.all(p["status"][chunk.offset[ev[has]] + mo[has]] == 2)
+    assert np.all(chunk.truth["n_primary"] > 1)
+
+
+def test_qqbar_pythia_hadronization_is_reproducible():
+    from gen.hadronization import pythia_engine
+
+    if not pythia_engine.available():
+        pytest.skip("pythia8mc not installed (optional extra): Pythia hadronisation not tested")
+    _, a = _qqbar_pythia(60, 3)
+    _, b = _qqbar_pythia(60, 3)
+    for k in ("pdg", "px", "vz"):
+        np.testing.assert_array_equal(a.particles[k], b.particles[k])
+
+
+def test_qqbar_pythia_card_error_without_pythia(monkeypatch):
+    from gen.beams import Beams
+    from gen.cards import CardError, parse_table
+    from gen.hadronization import pythia_engine
+    from gen.processes.qqbar import QQbar
+
+    monkeypatch.setattr(pythia_engine, "available", lambda: False)
+    p = parse_table({"hadronization": "pythia"}, QQbar.params, "process")
+    with pytest.raises(CardError, match=r"hadronization = 'pythia' needs .*pip install"):
+        QQbar(p, parse_table({}, QQbar.cuts, "cuts"), Beams()).validate("card.toml")

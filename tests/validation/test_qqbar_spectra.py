@@ -11,7 +11,13 @@ Reference numbers (each with its source and tolerance):
   kinked Lund string (6.86 +- 0.04 hardest gluon only, 6.85 +- 0.04 no gluon; 3000 events,
   seeds 1/2), -12 %, outside the tolerance. Not in the model: g -> q qbar splittings in the
   shower, colour reconnection, popcorn baryons. The strict marker makes the test fail as soon
-  as the model reaches the data, so the marker is removed.
+  as the model reaches the data, so the marker is removed. Pythia 8.317 (Monash 2013 tune)
+  under the same conditions gives 7.55 (its own gamma* -> q qbar) and 7.61 +- 0.03 on b2dark's
+  q qbar pairs (hadronization = 'pythia', 6000 events): the shortfall against ARGUS is shared
+  by the tune this model follows.
+- Engine comparison (test_string_model_matches_pythia_multiplicity, runs when the optional
+  pythia8mc is installed): b2dark's <n_ch> within 5 % of Pythia 8 on the same q qbar pairs
+  (measured -2.8 %: 7.40 vs 7.61).
 - Thrust: no stored reference value was found for the 10.5 GeV continuum; the test checks the
   model's internal physics: gluon radiation (the shower) must lower <T> significantly
   (5 sigma), and <T> must lie in the two-jet range 0.8 < <T> < 0.95 expected at this energy.
@@ -159,3 +165,23 @@ def test_cross_sections_vs_physics_book():
     # for the O(alpha_s^2) terms of R (~2 %) and the c-mass choice in beta (~1 %), + 3 stat
     rel_c = math.hypot(1 / math.sqrt(counts["c"]), st.cross_section_err_pb / st.cross_section_pb)
     assert abs(sigma["c"] / BOOK_NB["c"] - 1) < 0.05 + 3 * rel_c
+
+
+def test_string_model_matches_pythia_multiplicity():
+    """<n_ch> of b2dark's shower + Lund string within 5 % of Pythia 8 on the same pairs."""
+    from gen.hadronization import pythia_engine
+
+    if not pythia_engine.available():
+        pytest.skip("pythia8mc not installed (optional extra pip install '.[pythia]'): the "
+                    "two q qbar engines are not compared")
+    means = {}
+    for engine in ("string", "pythia"):
+        chunk, _ = run({"isr": False, "hadronization": engine}, n=EVENTS, seed=3)
+        p = chunk.particles
+        fin = (p["status"] == 1) & np.isin(np.abs(p["pdg"]), CHARGED)
+        ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+        n = np.bincount(ev[fin], minlength=chunk.n_events)
+        means[engine] = (n.mean(), n.std() / math.sqrt(n.size))
+    (a, da), (b, db) = means["string"], means["pythia"]
+    print(f"<n_ch>: b2dark {a:.3f} +- {da:.3f}, Pythia 8 {b:.3f} +- {db:.3f}")
+    assert abs(a / b - 1.0) < 0.05 + 3 * math.hypot(da, db) / b
