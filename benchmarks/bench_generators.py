@@ -1,6 +1,6 @@
 """Events/s per core of every registered generator after JIT, and its random draws per event.
 
-    python benchmarks/bench_generators.py [--quick] [--only NAME]
+    python benchmarks/bench_generators.py [--quick] [--only NAME] [--labels "A,B (card cuts)"]
 
 Iterates over gen.processes.REGISTRY (a process added there appears automatically; one that
 fails to build is reported, not fatal). Processes with required parameters get them from
@@ -76,11 +76,12 @@ def bench_one(label: str, process: str, params: dict, cuts: dict, seconds: float
     )
 
 
-def run(quick: bool = False, only: str = "") -> list[Row]:
+def run(quick: bool = False, only: str = "", labels: tuple[str, ...] = ()) -> list[Row]:
+    """Rows of every case whose label contains ``only`` (and is one of ``labels`` if given)."""
     rows = []
     seconds = 0.5 if quick else 2.0
     for label, (process, params, cuts) in cases().items():
-        if only and only not in label:
+        if (only and only not in label) or (labels and label not in labels):
             continue
         try:
             rows.append(bench_one(label, process, params, cuts, seconds))
@@ -97,8 +98,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="", help="substring of the labels to run")
+    parser.add_argument("--labels", default="", help="comma-separated exact labels to run")
     args = parser.parse_args()
-    print_table(run(args.quick, args.only))
+    labels = tuple(x.strip() for x in args.labels.split(",") if x.strip())
+    print_table(run(args.quick, args.only, labels))
 
 
 if __name__ == "__main__":

@@ -129,9 +129,15 @@ def dipole_beta(velocity: float) -> float:
 @kernel
 def _hard_terms(v: float, beta: float) -> float:
     """Non-soft part of D at v = 1 - x > 0: -beta/4 (1+x) + O(beta^2) bracket (Kuraev-Fadin)."""
+    return _hard_terms_log1(v, math.log(v), math.log1p(-v), beta)
+
+
+@kernel
+def _hard_terms_log1(v: float, lnv: float, lnx: float, beta: float) -> float:
+    """``_hard_terms`` given ln v and ln x = ln(1 - v) (samplers know them already)."""
     x = 1.0 - v
-    lnx_over_v = -1.0 - 0.5 * v if v < 1e-8 else math.log1p(-v) / v
-    bracket = -4.0 * (1.0 + x) * math.log(v) - (1.0 + 3.0 * x * x) * lnx_over_v - 5.0 - x
+    lnx_over_v = -1.0 - 0.5 * v if v < 1e-8 else lnx / v
+    bracket = -4.0 * (1.0 + x) * lnv - (1.0 + 3.0 * x * x) * lnx_over_v - 5.0 - x
     return -0.25 * beta * (1.0 + x) + beta * beta / 32.0 * bracket
 
 
@@ -166,23 +172,48 @@ def sample_isr_fraction1(rng, beta: float, hard_fraction: float, x_min: float):
     [x_min, 1] (probability hard_fraction), so a cross section rising like 1/s' towards the
     threshold x_min gives bounded weights. x_min in (0, 1): e.g. the production threshold s_0/s.
     """
+    return sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, -math.log(x_min))
+
+
+@kernel
+def sample_isr_fraction_l1(rng, beta: float, hard_fraction: float, x_min: float, lmin: float):
+    """``sample_isr_fraction1`` with lmin = ln(1/x_min) given (hoisted out of event loops).
+
+    One uniform u picks the channel (u < a) and, rescaled to [0, 1) within it, the value: the
+    rescaled u is uniform and independent of the choice. The soft channel inverts
+    v = w^(2/beta) in logarithms (one log, one exp), and v^(1 - beta/2) = v / w there.
+    """
     a = hard_fraction
-    lmin = -math.log(x_min)
-    if rng.random() < a:
-        x = math.exp(-lmin * rng.random())
-        v = 1.0 - x
-    else:
-        v = rng.random() ** (2.0 / beta)
-        x = 1.0 - v
-    if x <= 0.0:
-        return 1.0, 0.0
+    u = rng.random()
     soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
-    if v <= 0.0:
-        return 0.0, soft / (1.0 - a)
+    if u < a:
+        lnx = -lmin * (u / a)
+        x = math.exp(lnx)
+        v = -math.expm1(lnx)
+        if v <= 0.0:
+            return 0.0, soft / (1.0 - a)
+        lnv = math.log(v)
+    else:
+        w = (u - a) / (1.0 - a)
+        if w <= 0.0:
+            return 0.0, soft / (1.0 - a)
+        lnv = (2.0 / beta) * math.log(w)
+        v = math.exp(lnv)
+        if v <= 0.0:
+            return 0.0, soft / (1.0 - a)
+        x = 1.0 - v
+        if x <= 0.0:
+            return 1.0, 0.0
+        # ln x enters only above v = 1e-8 (``_hard_terms_log1``); below, half the draws
+        lnx = math.log1p(-v) if v >= 1e-8 else -v
+        # divide D and pdf by the soft density (beta/2) v^(beta/2-1) = (beta/2) w / v
+        r = (2.0 / beta) * v / w
+        h = 1.0 / (x * lmin) if x >= x_min else 0.0
+        return v, (soft + _hard_terms_log1(v, lnv, lnx, beta) * r) / ((1.0 - a) + a * h * r)
     # divide D and pdf by the soft density (beta/2) v^(beta/2-1): r is its inverse
-    r = (2.0 / beta) * v ** (1.0 - 0.5 * beta)
+    r = (2.0 / beta) * math.exp((1.0 - 0.5 * beta) * lnv)
     h = 1.0 / (x * lmin) if x >= x_min else 0.0
-    return v, (soft + _hard_terms(v, beta) * r) / ((1.0 - a) + a * h * r)
+    return v, (soft + _hard_terms_log1(v, lnv, lnx, beta) * r) / ((1.0 - a) + a * h * r)
 
 
 @kernel
@@ -196,8 +227,14 @@ def sample_fsr_fraction1(rng, beta: float) -> float:
         return 0.0
     s1 = 1.0 + 0.375 * beta
     while True:
-        v = rng.random() ** (2.0 / beta)
-        acc = 1.0 - (2.0 - v) * v ** (1.0 - 0.5 * beta) / (2.0 * s1)
+        u = rng.random()
+        if u <= 0.0:
+            v = 0.0
+            acc = 1.0
+        else:
+            # v = u^(2/beta) from one log and one exp; v^(1 - beta/2) = v / u
+            v = math.exp((2.0 / beta) * math.log(u))
+            acc = 1.0 - (2.0 - v) * (v / u) / (2.0 * s1)
         if rng.random() < acc:
             return v
 
@@ -240,8 +277,9 @@ def isr_fractions1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_mi
     """
     beta = ll_beta(sqrt_s * sqrt_s, m_beam)
     eb = 0.5 * sqrt_s
-    v1, w1 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
-    v2, w2 = sample_isr_fraction1(rng, beta, hard_fraction, x_min)
+    lmin = -math.log(x_min)
+    v1, w1 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, lmin)
+    v2, w2 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, lmin)
     if v1 * eb < e_min:
         v1 = 0.0
     if v2 * eb < e_min:
@@ -337,14 +375,16 @@ def fsr_pair1(rng, p, ma: float, mb: float, e_min: float) -> int:
     kax = kay = kaz = kae = 0.0
     kbx = kby = kbz = kbe = 0.0
     mask = 0
-    wa = sample_fsr_fraction1(rng, dipole_beta(pstar / ea)) * ea
+    beta_a = dipole_beta(pstar / ea)
+    beta_b = beta_a if mb == ma else dipole_beta(pstar / eb)
+    wa = sample_fsr_fraction1(rng, beta_a) * ea
     if wa >= e_min and wa > 0.0:
         c, sn = sample_emission_angle1(rng, ea, ma)
         phi = 2.0 * math.pi * rng.random()
         dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, nx, ny, nz)
         kax, kay, kaz, kae = wa * dx, wa * dy, wa * dz, wa
         mask |= 1
-    wb = sample_fsr_fraction1(rng, dipole_beta(pstar / eb)) * eb
+    wb = sample_fsr_fraction1(rng, beta_b) * eb
     if wb >= e_min and wb > 0.0:
         c, sn = sample_emission_angle1(rng, eb, mb)
         phi = 2.0 * math.pi * rng.random()

@@ -18,7 +18,8 @@ sin^2 = sin^2(theta_eff^lept). The Z parts are massless (their m-corrections are
 O(m^2/s x 1e-2) < 1e-4 at 10.58 GeV).
 
 Vacuum polarisation (``vp``): P = 1 / (1 - Delta alpha(s)) with the complex Delta alpha of
-``gen.vacpol`` (leptons one loop + hadrons, Burkhardt & Pietrzyk) evaluated at the s of the
+``gen.vacpol`` (leptons one loop + hadrons, Burkhardt & Pietrzyk; its tabulated form, 1e-8
+absolute) evaluated at the s of the
 hard process (the reduced s' after ISR), i.e. the running coupling alpha(s') of the photon
 exchange, and r_Z = alpha(M_Z^2) / alpha(0) = 1 / (1 - Re Delta alpha(M_Z^2)): the Z couplings
 with alpha(M_Z^2) and sin^2 theta_eff, the "improved Born approximation" (Bardin & Passarino,
@@ -28,7 +29,9 @@ with alpha(M_Z^2) and sin^2 theta_eff, the "improved Born approximation" (Bardin
 ``pair_trial_cm1``: the part of a trial common to ``mumu`` and ``tautau`` - collision, ISR
 (gen.radiation.isr_photons1), Born weight at s', Born angle about the Collins-Soper axis and FSR
 (gen.radiation.fsr_pair1) - in the c.m. frame; the processes take it to the lab and add their
-decays and cuts.
+decays and cuts. It is ``pair_weight1`` (everything the weight depends on: ISR energy fractions,
+s' = x1 x2 s, Born factors) followed by ``pair_event_cm1`` (photon angles, Born angle, FSR), so a
+hit-or-miss sampler can draw the second part for hit trials only (``gen.unweight``).
 """
 
 from __future__ import annotations
@@ -46,9 +49,10 @@ from gen.radiation import (
     collins_soper_axis1,
     fsr_k_factor1,
     fsr_pair1,
-    isr_photons1,
+    isr_fractions1,
+    isr_photon_momenta1,
 )
-from gen.vacpol import delta_alpha1
+from gen.vacpol import delta_alpha1, delta_alpha_tab1
 
 _Z = Particle.from_pdgid(23)
 #: Z mass and width in GeV (PDG via ``particle``)
@@ -72,7 +76,7 @@ def born_factors1(s: float, m: float, zex: bool, vp: bool):
     p_re, p_im = 1.0, 0.0
     r_z = 1.0
     if vp:
-        d_re, d_im = delta_alpha1(s)
+        d_re, d_im = delta_alpha_tab1(s)  # exact to 1e-8 (gen.vacpol)
         den = (1.0 - d_re) ** 2 + d_im * d_im
         # 1 / (1 - d) = (1 - d*) / |1 - d|^2
         p_re, p_im = (1.0 - d_re) / den, d_im / den
@@ -147,24 +151,43 @@ def sample_born_cos_ff(rng, s: float, m: float, zex: bool, vp: bool) -> float:
 
 
 @kernel
-def pair_trial_cm1(rng, e_her: float, e_ler: float, spread_her: float, spread_ler: float,
-                   half_angle: float, m: float, isr: bool, fsr: bool, zex: bool, vp: bool,
-                   e_min: float, hard_fraction: float, x_min: float, kk, ff):
-    """Collision, ISR, Born f f-bar at s' and FSR of one trial, in the c.m. frame.
+def pair_weight1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, zex: bool, vp: bool,
+                 e_min: float, hard_fraction: float, x_min: float):
+    """Weight part of a trial at c.m. energy ``sqrt_s``: ISR energy fractions and Born at s'.
 
-    ``kk`` (2, 4) receives the ISR photons (c.m. frame), ``ff`` (4, 4) f, f-bar and their FSR
-    photons in the rest frame of the pair before FSR (which moves with velocity bq in the c.m.).
-    Returns (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, sqrt_s_prime, cos_theta, mask):
-    w = K_ISR D D / pdf x sigma_Born(s') [x K_FSR(beta')] in pb (0 if the point is not kinematically
-    allowed: then only sqrt_s is meaningful), (bx .. nz) of ``sample_collision1``, mask the FSR
-    photons emitted (bit 0: f, bit 1: f-bar).
+    Returns (w, v1, v2, s', C1, C2, CM): w = K_ISR D D / pdf x sigma_Born(s') [x K_FSR] in pb
+    (0 at or below threshold), s' = (1 - v1)(1 - v2) s (exact in the recoil scheme of
+    ``gen.radiation.isr_photon_momenta1``), the Born factors for ``pair_event_cm1``. A sampler
+    may draw the rest of the event (``pair_event_cm1``) for hit trials only.
     """
-    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
-        rng, e_her, e_ler, spread_her, spread_ler, half_angle)
     w = 1.0
+    v1 = v2 = 0.0
     if isr:
-        wi, _, _ = isr_photons1(rng, sqrt_s, M_E, hard_fraction, x_min, e_min, kk)
+        wi, v1, v2 = isr_fractions1(rng, sqrt_s, M_E, hard_fraction, x_min, e_min)
         w = wi * ISR_K_FACTOR
+    sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
+    if w <= 0.0 or sp <= 4.0 * m * m:
+        return 0.0, v1, v2, sp, 0.0, 0.0, 0.0
+    # Born factors (running alpha, Z) once per trial: weight and angle share them
+    f1, f2, fm = born_factors1(sp, m, zex, vp)
+    w *= GEV2_TO_PB * born_sigma_f1(sp, m, ALPHA_EM, f1, fm)
+    if fsr:
+        # massive inclusive FSR factor at the pair velocity (+0.085 % for taus at 10.58 GeV)
+        w *= fsr_k_factor1(math.sqrt(1.0 - 4.0 * m * m / sp))
+    return w, v1, v2, sp, f1, f2, fm
+
+
+@kernel
+def pair_event_cm1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, v1: float, v2: float,
+                   f1: float, f2: float, fm: float, e_min: float, kk, ff):
+    """Event part of a trial after ``pair_weight1``: ISR photons, Born angle, FSR (c.m. frame).
+
+    ``kk`` and ``ff`` as in ``pair_trial_cm1``. Returns (bqx, bqy, bqz, sqrt_s_prime,
+    cos_theta, mask); sqrt_s_prime from the photon momenta (= sqrt((1 - v1)(1 - v2) s) to
+    rounding), so four-momentum is conserved to rounding.
+    """
+    if isr:
+        isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
     else:
         for i in range(2):
             for j in range(4):
@@ -174,17 +197,9 @@ def pair_trial_cm1(rng, e_her: float, e_ler: float, spread_her: float, spread_le
     qz = -(kk[0, 2] + kk[1, 2])
     qe = sqrt_s - kk[0, 3] - kk[1, 3]
     sp = qe * qe - qx * qx - qy * qy - qz * qz
-    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * m * m:
-        return 0.0, sqrt_s, bx, by, bz, nx, ny, nz, 0.0, 0.0, 0.0, 0.0, 0.0, 0
     msp = math.sqrt(sp)
-    # Born factors (running alpha, Z) once per trial: weight and angle share them
-    f1, f2, fm = born_factors1(sp, m, zex, vp)
-    w *= GEV2_TO_PB * born_sigma_f1(sp, m, ALPHA_EM, f1, fm)
     pstar = two_body_momentum1(msp, m, m)
     estar = 0.5 * msp
-    if fsr:
-        # massive inclusive FSR factor at the pair velocity (+0.085 % for taus at 10.58 GeV)
-        w *= fsr_k_factor1(pstar / estar)
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
     ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     c = sample_born_cos_f1(rng, sp, m, f1, f2, fm)
@@ -196,4 +211,28 @@ def pair_trial_cm1(rng, e_her: float, e_ler: float, spread_her: float, spread_le
     mask = 0
     if fsr:
         mask = fsr_pair1(rng, ff, m, m, e_min)
+    return bqx, bqy, bqz, msp, c, mask
+
+
+@kernel
+def pair_trial_cm1(rng, e_her: float, e_ler: float, spread_her: float, spread_ler: float,
+                   half_angle: float, m: float, isr: bool, fsr: bool, zex: bool, vp: bool,
+                   e_min: float, hard_fraction: float, x_min: float, kk, ff):
+    """Collision, ISR, Born f f-bar at s' and FSR of one trial, in the c.m. frame.
+
+    ``kk`` (2, 4) receives the ISR photons (c.m. frame), ``ff`` (4, 4) f, f-bar and their FSR
+    photons in the rest frame of the pair before FSR (which moves with velocity bq in the c.m.).
+    Returns (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, sqrt_s_prime, cos_theta, mask):
+    w = K_ISR D D / pdf x sigma_Born(s') [x K_FSR(beta')] in pb (0 if the point is not kinematically
+    allowed: then only sqrt_s is meaningful), (bx .. nz) of ``sample_collision1``, mask the FSR
+    photons emitted (bit 0: f, bit 1: f-bar). ``pair_weight1`` then ``pair_event_cm1``.
+    """
+    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+        rng, e_her, e_ler, spread_her, spread_ler, half_angle)
+    w, v1, v2, _, f1, f2, fm = pair_weight1(rng, sqrt_s, m, isr, fsr, zex, vp, e_min,
+                                            hard_fraction, x_min)
+    if w <= 0.0:
+        return 0.0, sqrt_s, bx, by, bz, nx, ny, nz, 0.0, 0.0, 0.0, 0.0, 0.0, 0
+    bqx, bqy, bqz, msp, c, mask = pair_event_cm1(rng, sqrt_s, m, isr, fsr, v1, v2, f1, f2, fm,
+                                                 e_min, kk, ff)
     return w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, msp, c, mask

@@ -37,7 +37,11 @@ Sampling
 --------
 Plain sampler (``_mumu_trial``): every variable from its physics density (beam spread, ISR
 angles, Born angle, FSR energies and angles), the ISR fractions from the pdf p0 of
-``sample_isr_fraction1`` with the weight D/p0; without missing-momentum cuts it is the only one.
+``sample_isr_fraction1`` (hard share ``ISR_HARD_SHARE``) with the weight D/p0; without
+missing-momentum cuts it is the only one. Its weight depends only on sqrt(s) and the ISR
+energy fractions (``gen.processes.ffbar.pair_weight1``), so ``generate`` decides the hit on it
+and draws the photon angles, the Born angle and FSR and applies the cuts for hit trials only
+(``gen.unweight.cut_failed1``: unbiased cross section, the same events).
 
 With a missing-momentum cut only ~1 % of plain trials survive: the survivors need photons that
 carry the missing momentum and escape the veto - one hard photon in an ECL gap, or hard photons
@@ -77,10 +81,18 @@ import math
 import numpy as np
 from scipy.optimize import linprog
 
-from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
+from gen.beams import (
+    Beams,
+    cm_to_lab1,
+    collision_frame1,
+    collision_sqrt_s1,
+    lab_to_cm1,
+    sample_beam_energies1,
+    sample_collision1,
+)
 from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
-from gen.events import PARTICLE_FIELDS, EventChunk, SamplingStats
+from gen.events import EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
@@ -99,13 +111,14 @@ from gen.processes.ffbar import (  # M_Z, GAMMA_Z, SIN2_THETA_EFF re-exported (b
     born_factors1,
     born_sigma_f1,
     born_sigma_ff,
+    pair_event_cm1,
     pair_trial_cm1,
+    pair_weight1,
     sample_born_cos_f1,
     sample_born_cos_ff,
 )
 from gen.radiation import (
     _C2_SOFT,
-    ISR_HARD_FRACTION,
     ISR_K_FACTOR,
     _hard_terms,
     collins_soper_axis1,
@@ -116,6 +129,16 @@ from gen.radiation import (
     sample_fsr_fraction1,
     sample_isr_fraction1,
     structure_function_o1,
+)
+from gen.unweight import (  # chunk_from_arrays re-exported (eemumu)
+    chunk_from_arrays,  # noqa: F401
+    chunk_from_events,
+    cut_failed1,
+    fill_event1,
+    new_events,
+    new_stats,
+    stats_from_array,
+    unweight1,
 )
 
 #: generator-level cuts shared by the muon-pair processes (mumu, eemumu). Defaults: muons within
@@ -150,6 +173,19 @@ MUON_PAIR_CUTS: dict[str, Param] = {
         minimum=0.0, maximum=180.0,
     ),
 }
+
+#: probability of the hard (dx/x) channel of the ISR energy-fraction sampling: a sampling
+#: choice, not physics (any value gives the same distributions). Measured at 10.58 GeV (weights
+#: before cuts, 2e6 trials, default beams): max/mean weight 1.86, 1.17, 1.09, 1.08, 1.11, 1.22,
+#: 1.39 for 0.1, 0.13, 0.14, 0.15, 0.16, 0.2, 0.25: with 0.15 the soft corner (x1 = x2 = 1)
+#: and the double radiative return near threshold (x1, x2 ~ 0.04, where sigma ~ 1/s' meets the
+#: dx/x density) have nearly equal weights, a flat weight distribution with a sharp edge.
+ISR_HARD_SHARE = 0.15
+#: safety factor on the pilot maximum of the plain sampler instead of ``PILOT_SAFETY`` (1.3):
+#: with ``ISR_HARD_SHARE`` its weights have a sharp upper edge. Measured (default card, three
+#: seeds): the largest of 1e7 further trials exceeds the 2e5-trial pilot maximum by 0.05-0.09 %;
+#: 1.1 leaves a hundred times that margin. Overweight trials stay counted in n_overweight.
+PILOT_SAFETY_PLAIN = 1.1
 
 # layout of the flat parameter array handed to the kernels
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
@@ -800,17 +836,21 @@ def _mc_weights(rng, par, veto, mcp, win, modes, alpha, n, rho_rows, w_plain):
     return out, k
 
 
+#: particle ids of the rows of an event (mu-, mu+, then photons)
+_PDG_ROWS = np.array([MUON, -MUON, PHOTON, PHOTON, PHOTON, PHOTON], dtype=np.int32)
+
+
 @kernel
 def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
     """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics.
 
     ``use_mc``: trials of the multi-channel sampler (``mcp``, ``win``, channel ``modes`` and
-    shares ``alpha``) instead of the plain one.
+    shares ``alpha``) instead of the plain one. The plain sampler decides the hit on the weight
+    before the cuts (``pair_weight1``: beam energies, ISR fractions, Born at s') and draws the
+    rest of the event for hit trials only; a hit failing the cuts is counted by
+    ``gen.unweight.cut_failed1`` (unbiased; the same events as full-weight hit-or-miss).
     """
-    cap = 6 * n
-    mom = np.zeros((cap, 4))
-    pdg = np.zeros(cap, np.int32)
-    offset = np.zeros(n + 1, np.int64)
+    mom, pdg, offset = new_events(n, 6)
     t_sqrt_s = np.empty(n)
     t_sqrt_sp = np.empty(n)
     t_nisr = np.empty(n, np.int32)
@@ -820,54 +860,39 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
     ff = np.zeros((4, 4))
     rr = np.zeros((4, N_MODE))
     rho = np.zeros(alpha.shape[0])
-    n_trials = 0
-    sum_w = 0.0
-    sum_w2 = 0.0
-    n_over = 0
+    stats = new_stats()
+    isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
+    zex, vp = par[P_ZEX] > 0.5, par[P_VP] > 0.5
     k = 0
-    pos = 0
     while k < n:
         if use_mc:
             w, m, sqrt_s, msp, n_isr, n_fsr = _mc_trial(rng, par, veto, mcp, win, modes, alpha,
                                                         buf, kk, ff, rr, rho)
+            if not unweight1(rng, stats, w, w_max):
+                continue
         else:
-            w, m, sqrt_s, msp, n_isr, n_fsr = _mumu_trial(rng, par, veto, buf, kk, ff)
-        n_trials += 1
-        sum_w += w
-        sum_w2 += w * w
-        if w > w_max:
-            n_over += 1
-        if w > 0.0 and rng.random() * w_max < w:
-            for r in range(m):
-                for j in range(4):
-                    mom[pos + r, j] = buf[r, j]
-                pdg[pos + r] = PHOTON
-            pdg[pos] = MUON
-            pdg[pos + 1] = -MUON
-            pos += m
-            t_sqrt_s[k] = sqrt_s
-            t_sqrt_sp[k] = msp
-            t_nisr[k] = n_isr
-            t_nfsr[k] = n_fsr
-            k += 1
-            offset[k] = pos
-    return (mom[:pos], pdg[:pos], offset, t_sqrt_s, t_sqrt_sp, t_nisr, t_nfsr,
-            n_trials, sum_w, sum_w2, n_over)
-
-
-def chunk_from_arrays(mom: np.ndarray, pdg: np.ndarray, offset: np.ndarray,
-                      truth: dict[str, np.ndarray]) -> EventChunk:
-    """An ``EventChunk`` (weight 1, status 1, mother -1, vertex 0) from kernel output."""
-    npart = pdg.shape[0]
-    particles = {k: np.zeros(npart, dtype=t) for k, t in PARTICLE_FIELDS.items()}
-    particles["pdg"][:] = pdg
-    particles["status"][:] = 1
-    particles["mother"][:] = -1
-    for j, name in enumerate(("px", "py", "pz", "e")):
-        particles[name][:] = mom[:, j]
-    n_events = offset.shape[0] - 1
-    return EventChunk(weight=np.ones(n_events), offset=offset.astype(np.int64),
-                      particles=particles, truth=truth)
+            eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH],
+                                           par[P_SPL])
+            sqrt_s = collision_sqrt_s1(eh, el, par[P_HALF])
+            w, v1, v2, _, f1, f2, fm = pair_weight1(rng, sqrt_s, M_MU, isr, fsr, zex, vp,
+                                                    par[P_EMIN], par[P_HARD], par[P_XMIN])
+            if not unweight1(rng, stats, w, w_max):
+                continue
+            bx, by, bz, nx, ny, nz = collision_frame1(eh, el, par[P_HALF])
+            bqx, bqy, bqz, msp, _, mask = pair_event_cm1(rng, sqrt_s, M_MU, isr, fsr, v1, v2,
+                                                         f1, f2, fm, par[P_EMIN], kk, ff)
+            accepted, m, n_isr, n_fsr = _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx,
+                                                             bqy, bqz, bx, by, bz, nx, ny, nz)
+            if not accepted:
+                cut_failed1(stats, w, w_max)
+                continue
+        fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
+        t_sqrt_s[k] = sqrt_s
+        t_sqrt_sp[k] = msp
+        t_nisr[k] = n_isr
+        t_nfsr[k] = n_fsr
+        k += 1
+    return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, t_nisr, t_nfsr, stats
 
 
 class MuMu(Process):
@@ -921,7 +946,7 @@ class MuMu(Process):
         par[P_EMIN] = self.p["photon_min_energy_gev"]
         # lower edge of the hard ISR sampling channel: the muon-pair threshold
         par[P_XMIN] = 4.0 * M_MU**2 / self.beams.sqrt_s_gev**2
-        par[P_HARD] = ISR_HARD_FRACTION
+        par[P_HARD] = ISR_HARD_SHARE
         return par
 
     @property
@@ -1016,10 +1041,12 @@ class MuMu(Process):
         ``ADAPT_ITERATIONS`` passes of ``points`` trials, each followed by ``optimal_alpha`` on
         the accepted points. Then, with the shares frozen, batches of ``points`` trials until
         ``PILOT_MIN_ACCEPTED`` nonzero weights (at most ``PILOT_MAX_BATCHES``): w_max =
-        ``PILOT_SAFETY`` x their maximum; ``pilot_stats`` keeps their statistics.
+        ``PILOT_SAFETY`` x their maximum; ``pilot_stats`` keeps their statistics. The plain
+        sampler: ``Process.prepare`` with ``PILOT_SAFETY_PLAIN``.
         """
         if not self.multichannel:
             super().prepare(rng, points)
+            self.w_max *= PILOT_SAFETY_PLAIN / PILOT_SAFETY
             return
         par = self._par()
         veto = photon_veto_array(self.c)
@@ -1063,14 +1090,13 @@ class MuMu(Process):
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
         mcp, win, modes = self.sampler_setup()
-        (mom, pdg, offset, sqrt_s, sqrt_sp, nisr, nfsr,
-         n_trials, sum_w, sum_w2, n_over) = _mumu_generate(
+        mom, pdg, offset, sqrt_s, sqrt_sp, nisr, nfsr, stats = _mumu_generate(
             rng, self._par(), photon_veto_array(self.c), n, self.w_max, self.multichannel,
             mcp, win, modes, self.channel_shares)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
-        chunk = chunk_from_arrays(mom, pdg, offset, truth)
+        chunk = chunk_from_events(mom, pdg, offset, truth)
         chunk.check(self.name)
-        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+        return chunk, stats_from_array(stats)
 
 
 def optimal_alpha(rho: np.ndarray, w_plain: np.ndarray, alpha: np.ndarray, plain_min: float,

@@ -98,13 +98,21 @@ from gen.beams import (
 )
 from gen.cards import CardError, Param
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
-from gen.events import PARTICLE_FIELDS, EventChunk, SamplingStats
+from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
 from gen.pdgids import ZPRIME
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.radiation import ISR_K_FACTOR, isr_fractions1, isr_photon_momenta1
-from gen.vacpol import vp_factor1
+from gen.unweight import (
+    chunk_from_events,
+    fill_event1,
+    new_events,
+    new_stats,
+    stats_from_array,
+    unweight1,
+)
+from gen.vacpol import vp_factor_tab1
 
 #: decay modes of the Z' the process can write (see module docstring)
 DECAY_MODES = ("invisible",)
@@ -352,7 +360,7 @@ def _hard1(rng, sqrt_s, m, mz, g_prime, vp):
         # flux 1/(2s) (massless beams), spin average 1/4, GeV^-2 -> pb
         w = GEV2_TO_PB * 0.125 * msq * psw / (sqrt_s * sqrt_s)
         if vp:
-            w *= vp_factor1(sqrt_s * sqrt_s)
+            w *= vp_factor_tab1(sqrt_s * sqrt_s)  # tabulated: 2e-8 relative (gen.vacpol)
     return (w, p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kx, ky, kz, ek)
 
 
@@ -374,33 +382,26 @@ def _generate(
 
     The weight needs only sqrt(s): the lab frame of the collision (``collision_frame1``, a
     deterministic function of the drawn beam energies) is computed for accepted trials only.
+    Returns the ``gen.unweight`` stats array.
     """
-    n_trials = 0
-    sum_w = 0.0
-    sum_w2 = 0.0
-    n_over = 0
+    stats = new_stats()
     i = 0
     while i < n:
         eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
         sqrt_s = collision_sqrt_s1(eh, el, half_angle)
         h = _hard1(rng, sqrt_s, m, mz, g_prime, vp)
-        w = h[0]
-        n_trials += 1
-        sum_w += w
-        sum_w2 += w * w
-        if w > w_max:
-            n_over += 1
-        if rng.random() * w_max < w:
-            bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
-            for j in range(3):
-                q = 3 * i + j
-                px[q], py[q], pz[q], e[q] = cm_to_lab1(
-                    h[1 + 4 * j], h[2 + 4 * j], h[3 + 4 * j], h[4 + 4 * j],
-                    bx, by, bz, nx, ny, nz,
-                )  # fmt: skip
-            sqrt_s_out[i] = sqrt_s
-            i += 1
-    return n_trials, sum_w, sum_w2, n_over
+        if not unweight1(rng, stats, h[0], w_max):
+            continue
+        bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
+        for j in range(3):
+            q = 3 * i + j
+            px[q], py[q], pz[q], e[q] = cm_to_lab1(
+                h[1 + 4 * j], h[2 + 4 * j], h[3 + 4 * j], h[4 + 4 * j],
+                bx, by, bz, nx, ny, nz,
+            )  # fmt: skip
+        sqrt_s_out[i] = sqrt_s
+        i += 1
+    return stats
 
 
 # ------------------------------------------------------------------ initial-state radiation
@@ -477,6 +478,10 @@ def _isr_trial_weights(
     return out
 
 
+#: particle ids of the rows of an event (mu-, mu+, Z', ISR photons)
+_PDG_ROWS = np.array([MUON, -MUON, ZPRIME, PHOTON, PHOTON], dtype=np.int32)
+
+
 @kernel
 def _isr_generate(
     rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
@@ -488,70 +493,33 @@ def _isr_generate(
     point; the collision frame and the photon directions (which do not change the weight) are
     drawn for accepted trials only.
     """
-    cap = 5 * n
-    mom = np.zeros((cap, 4))
-    pdg = np.zeros(cap, np.int32)
-    offset = np.zeros(n + 1, np.int64)
+    mom, pdg, offset = new_events(n, 5)
     t_sqrt_s = np.empty(n)
     t_sqrt_sp = np.empty(n)
     kk = np.zeros((2, 4))
     ff = np.zeros((3, 4))
     buf = np.zeros((5, 4))
-    n_trials = 0
-    sum_w = 0.0
-    sum_w2 = 0.0
-    n_over = 0
+    stats = new_stats()
     i = 0
-    pos = 0
     while i < n:
         eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
         sqrt_s = collision_sqrt_s1(eh, el, half_angle)
         w, v1, v2, sqrt_sp, h = _isr_trial1(
             rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min
         )
-        n_trials += 1
-        sum_w += w
-        sum_w2 += w * w
-        if w > w_max:
-            n_over += 1
-        if w > 0.0 and rng.random() * w_max < w:
-            bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
-            isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
-            for r in range(3):
-                for j in range(4):
-                    ff[r, j] = h[1 + 4 * r + j]
-            npart = _isr_to_lab1(sqrt_s, bx, by, bz, nx, ny, nz, kk, ff, buf)
-            for r in range(npart):
-                for j in range(4):
-                    mom[pos + r, j] = buf[r, j]
-                pdg[pos + r] = PHOTON
-            pdg[pos] = MUON
-            pdg[pos + 1] = -MUON
-            pdg[pos + 2] = ZPRIME
-            pos += npart
-            t_sqrt_s[i] = sqrt_s
-            t_sqrt_sp[i] = sqrt_sp
-            i += 1
-            offset[i] = pos
-    return mom[:pos], pdg[:pos], offset, t_sqrt_s, t_sqrt_sp, n_trials, sum_w, sum_w2, n_over
-
-
-def _chunk_from_arrays(mom: np.ndarray, pdg: np.ndarray, offset: np.ndarray,
-                       truth: dict[str, np.ndarray]) -> EventChunk:
-    """An ``EventChunk`` (weight 1, status 1, mother -1, vertex 0) from kernel output.
-
-    The same as ``gen.processes.mumu.chunk_from_arrays``, kept here so that importing the signal
-    does not import the mu mu background (and its dependencies): warm start-up time.
-    """
-    npart = pdg.shape[0]
-    particles = {k: np.zeros(npart, dtype=t) for k, t in PARTICLE_FIELDS.items()}
-    particles["pdg"][:] = pdg
-    particles["status"][:] = 1
-    particles["mother"][:] = -1
-    for j, name in enumerate(("px", "py", "pz", "e")):
-        particles[name][:] = mom[:, j]
-    return EventChunk(weight=np.ones(offset.shape[0] - 1), offset=offset.astype(np.int64),
-                      particles=particles, truth=truth)
+        if not unweight1(rng, stats, w, w_max):
+            continue
+        bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
+        isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
+        for r in range(3):
+            for j in range(4):
+                ff[r, j] = h[1 + 4 * r + j]
+        npart = _isr_to_lab1(sqrt_s, bx, by, bz, nx, ny, nz, kk, ff, buf)
+        fill_event1(mom, pdg, offset, i, buf, npart, _PDG_ROWS)
+        t_sqrt_s[i] = sqrt_s
+        t_sqrt_sp[i] = sqrt_sp
+        i += 1
+    return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, stats
 
 
 class MuMuZPrime(Process):
@@ -650,25 +618,24 @@ class MuMuZPrime(Process):
         truth = {"m_x": np.full(n, float(self.p["mass_gev"])), "sqrt_s": sqrt_s}
         chunk = EventChunk.fixed_multiplicity(n, 3, truth)
         part = chunk.particles
-        n_trials, sum_w, sum_w2, n_over = _generate(
+        stats = _generate(
             rng, n, self.w_max, *self._args(),
             part["px"], part["py"], part["pz"], part["e"], sqrt_s,
         )  # fmt: skip
         part["pdg"][:] = np.tile(np.array([MUON, -MUON, ZPRIME], dtype=np.int32), n)
         truth["sqrt_s_prime"] = sqrt_s.copy()  # no ISR: the hard process runs at sqrt(s)
-        stats = SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
-        return chunk, stats
+        return chunk, stats_from_array(stats)
 
     def _generate_isr(
         self, rng: np.random.Generator, n: int
     ) -> tuple[EventChunk, SamplingStats]:
-        (mom, pdg, offset, sqrt_s, sqrt_sp,
-         n_trials, sum_w, sum_w2, n_over) = _isr_generate(rng, n, self.w_max, *self._isr_args())
+        mom, pdg, offset, sqrt_s, sqrt_sp, stats = _isr_generate(rng, n, self.w_max,
+                                                                 *self._isr_args())
         truth = {
             "m_x": np.full(n, float(self.p["mass_gev"])),
             "sqrt_s": sqrt_s,
             "sqrt_s_prime": sqrt_sp,
         }
-        chunk = _chunk_from_arrays(mom, pdg, offset, truth)
+        chunk = chunk_from_events(mom, pdg, offset, truth)
         chunk.check(self.name)
-        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+        return chunk, stats_from_array(stats)

@@ -76,13 +76,15 @@ def test_born_cross_section_mc():
     _, st = proc.generate(np.random.default_rng(2), 20_000)
     ref = born_sigma_pb(HEAD_ON, 10.0, 170.0)
     assert born_sigma_pb(Beams(), 10.0, 170.0) / 1e3 == pytest.approx(4.525, abs=1e-3)  # nb
-    assert abs(st.cross_section_pb - ref) < 3 * st.cross_section_err_pb
+    # the angle is drawn from the massless Born itself, so without ISR and beam spread every
+    # weight is the same up to O(m_e^2/s) terms and the MC error can be ~0: allow rounding
+    assert abs(st.cross_section_pb - ref) < 3 * st.cross_section_err_pb + 1e-9 * ref
     assert st.n_overweight == 0
     # asymmetric cuts: the window is the back-to-back pairs both photons can take
     proc = make({"isr": False}, {"theta_min_deg": 30.0, "theta_max_deg": 170.0})
     _, st = proc.generate(np.random.default_rng(3), 20_000)
-    assert abs(st.cross_section_pb - born_sigma_pb(HEAD_ON, 30.0, 150.0)) < (
-        3 * st.cross_section_err_pb)
+    ref = born_sigma_pb(HEAD_ON, 30.0, 150.0)
+    assert abs(st.cross_section_pb - ref) < 3 * st.cross_section_err_pb + 1e-9 * ref
 
 
 def test_angular_distribution_chi2():

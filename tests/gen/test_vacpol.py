@@ -157,3 +157,24 @@ def test_inside_user_njit():
     q2s = np.array([-100.0, 0.5, 111.9])
     ref = sum(vp_factor1(x) + alpha_eff1(x) + delta_alpha1(x)[0] for x in q2s)
     assert total(q2s) == pytest.approx(ref, rel=1e-14)
+
+
+def test_table_matches_exact():
+    # the event-loop form: linear interpolation, error bound h^2 max|f''|/8 = 1e-8 (gen.vacpol)
+    from gen.vacpol import delta_alpha_tab1, vp_factor_tab1
+
+    rng = np.random.default_rng(7)
+    q2s = np.concatenate([
+        rng.uniform(16.0, 144.0, 20000),
+        np.linspace(99.99, 100.01, 401),  # Burkhardt-Pietrzyk breakpoint W = 10 GeV (a jump)
+        np.linspace(15.9, 16.1, 41), np.linspace(143.9, 144.1, 41),  # table edges
+        [-110.0, -1.0, 0.5, 4.0, 12.0, 200.0],  # outside: the exact function
+    ])
+    for q2 in q2s:
+        re, im = delta_alpha1(q2)
+        tre, tim = delta_alpha_tab1(q2)
+        assert abs(tre - re) < 2e-8
+        assert abs(tim - im) < 2e-8
+        assert vp_factor_tab1(q2) == pytest.approx(vp_factor1(q2), rel=1e-7)
+    for q2 in (-110.0, 0.5, 200.0):
+        assert delta_alpha_tab1(q2) == delta_alpha1(q2)

@@ -79,7 +79,10 @@ def test_born_radiation_off(cls, m, cuts, vp, zex):
     s = NO_SPREAD.sqrt_s_gev**2
     proc = make(cls, {**OFF, "vacuum_polarisation": vp, "z_exchange": zex}, cuts, NO_SPREAD)
     mean, _ = sigma_pb(proc, 2000, 1)
-    assert mean == pytest.approx(born_closed_form_pb(s, m, vp, zex), rel=1e-10)
+    # event loops use the tabulated running alpha (gen.vacpol.delta_alpha_tab1: |1 - Delta
+    # alpha|^-2 within 2e-8 of the exact one, tests/gen/test_vacpol.py); the reference is exact
+    rel = 1e-7 if vp else 1e-10
+    assert mean == pytest.approx(born_closed_form_pb(s, m, vp, zex), rel=rel)
 
 
 def test_born_values():
