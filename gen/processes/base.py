@@ -4,8 +4,9 @@ A process generates unweighted events (weight 1) by hit-or-miss against a maximu
 found in a pilot run (stream domain ``PILOT``); every trial point's weight (in pb) enters the
 ``SamplingStats`` of its block, so the cross section comes from exactly the points that made the
 events (samplers that decide some cuts after the hit, e.g. ``mumu`` and ``bhabha``, enter the
-unbiased per-trial correction of ``gen.unweight``). Trial weights above ``w_max`` are counted (``n_overweight``) and reported; the pilot
-maximum is multiplied by ``PILOT_SAFETY`` to keep them rare.
+unbiased per-trial correction of ``gen.unweight``). Trial weights above ``w_max`` are counted
+(``n_overweight``) and reported; the pilot maximum is multiplied by ``PILOT_SAFETY`` to keep them
+rare.
 """
 
 from __future__ import annotations
