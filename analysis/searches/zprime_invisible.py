@@ -343,7 +343,7 @@ class Templates:
     signal_sigma_pb: np.ndarray  # production cross section at the card's g' per grid mass
     g_ref: float
     cut_grid: list[tuple[float, float]]  # (max cos(recoil, muon), min acoplanarity) options
-    split: bool  # optimise on even MC events, fill templates with odd ones
+    split: bool  # two folds: the cut of odd MC events is optimised on even ones and back
 
 
 def _selected(sel: dict[str, np.ndarray], scale: float, n: int) -> Selected:
@@ -386,9 +386,9 @@ def build_templates(card: SearchCard, outdir: Path, workers: int = 1) -> Templat
     if not split:
         grid = grid[:1]
     for k, sel_k in enumerate(backgrounds.values()):
-        # the pseudo-data come from the events that fill the templates (odd ones when split)
-        mean = sel_k.weight * (2.0 * (sel_k.event % 2 == 1) if split else 1.0)
-        sel_k.pseudo = stream(card.search["seed"], ANALYSIS, k).poisson(mean).astype(float)
+        # every selected event fills the templates (two folds when split), so all of them
+        # make the pseudo-data
+        sel_k.pseudo = stream(card.search["seed"], ANALYSIS, k).poisson(sel_k.weight).astype(float)
     return Templates(
         lumi,
         fine_edges(),
@@ -534,11 +534,14 @@ def _background_in(t: Templates, cut, half, lo: float, hi: float) -> float:
     return total
 
 
-def best_cut(t: Templates, card: SearchCard, mass: float) -> tuple[float, float]:
-    """The topology cut maximising s / sqrt(b + (f b)^2) in the fit window, on even MC events.
+def best_cut(t: Templates, card: SearchCard, mass: float, train: int = 0) -> tuple[float, float]:
+    """The topology cut maximising s / sqrt(b + (f b)^2) in the fit window, optimised on the MC
+    events of fold ``train`` (0: even event numbers, 1: odd).
 
-    A cut optimisation stands in for the neural network of arXiv:2212.03066; the templates are
-    then filled with the odd events only, so the optimisation does not bias the limits.
+    A cut optimisation stands in for the neural network of arXiv:2212.03066. Two folds, as in
+    the k-fold training of a classifier: events of each fold are selected with the cut
+    optimised on the other one, so the optimisation does not bias the templates, and every MC
+    event still fills them (one fold alone would double the template weights).
     """
     if not t.split:
         return t.cut_grid[0]
@@ -550,11 +553,11 @@ def best_cut(t: Templates, card: SearchCard, mass: float) -> tuple[float, float]
     f = card.systematics["background_norm"]
     best, best_fom = t.cut_grid[0], -1.0
     for cut in t.cut_grid:
-        s_sample, eff, _ = signal_at(t, mass, cut, 0)
+        s_sample, eff, _ = signal_at(t, mass, cut, train)
         if s_sample.size < 10:
             continue
         s = eff * np.mean((s_sample >= lo) & (s_sample < hi))
-        b = _background_in(t, cut, 0, lo, hi)
+        b = _background_in(t, cut, train, lo, hi)
         fom = s / math.sqrt(b + (f * b) ** 2 + 1.0)
         if fom > best_fom:
             best, best_fom = cut, fom
@@ -573,29 +576,49 @@ def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat:
     """
     from analysis.fit import Systematic, TemplateModel, standard_systematics
 
-    cut = best_cut(t, card, mass)
-    half = 1 if t.split else None
-    factor = 2.0 if t.split else 1.0
-    sample, eff, sigma = signal_at(t, mass, cut, half)
-    if sample.size < 10 or eff <= 0.0:
+    # (cut, fold it selects): odd events with the cut optimised on even ones, and back
+    if t.split:
+        folds = [(best_cut(t, card, mass, 0), 1), (best_cut(t, card, mass, 1), 0)]
+    else:
+        folds = [(t.cut_grid[0], None)]
+    # the window (and so the bin width) comes from all selected signal events, as in best_cut:
+    # the peak's position and width do not depend on the topology cut, while the few events
+    # left by a tight cut would make the binning follow their ISR tail from one MC sample to
+    # the next
+    window_sample, _, sigma = signal_at(t, mass, (1.0, 0.0), None)
+    if window_sample.size < 10:
         return None
-    i_lo, i_hi = fit_window(sample, card.fit, t.edges)
+    i_lo, i_hi = fit_window(window_sample, card.fit, t.edges)
     bins = card.fit["bins"]
     scale = lumi_fb / t.lumi_fb
-    signal_fine = np.histogram(sample, t.edges)[0] / sample.size
+    # efficiency-weighted signal shape over the folds (each holds half of the generated events)
+    eff, signal_fine = 0.0, np.zeros(t.edges.size - 1)
+    for cut, half in folds:
+        sample, eff_half, _ = signal_at(t, mass, cut, half)
+        if sample.size == 0:
+            continue
+        eff += eff_half / len(folds)
+        signal_fine += eff_half / len(folds) * np.histogram(sample, t.edges)[0] / sample.size
+    if eff <= 0.0:
+        return None
+    signal_fine /= eff
     yield_mu1 = sigma * 1000.0 * lumi_fb * eff
     signal = regroup(signal_fine, i_lo, i_hi, bins) * yield_mu1
     names = tuple(t.backgrounds)
     bkg, w2, data = [], [], np.zeros(bins)
     for s in t.backgrounds.values():
-        m = _mask(s, cut, half)
-        w = s.weight[m] * factor * scale
-        bkg.append(regroup(np.histogram(s.m2[m], t.edges, weights=w)[0], i_lo, i_hi, bins))
-        w2.append(regroup(np.histogram(s.m2[m], t.edges, weights=w * w)[0], i_lo, i_hi, bins))
-        m_all = _mask(s, cut, None)
-        data += regroup(
-            np.histogram(s.m2[m_all], t.edges, weights=s.pseudo[m_all])[0], i_lo, i_hi, bins
-        )
+        b_fine = np.zeros(t.edges.size - 1)
+        w2_fine = np.zeros(t.edges.size - 1)
+        for cut, half in folds:
+            m = _mask(s, cut, half)
+            w = s.weight[m] * scale
+            b_fine += np.histogram(s.m2[m], t.edges, weights=w)[0]
+            w2_fine += np.histogram(s.m2[m], t.edges, weights=w * w)[0]
+            data += regroup(
+                np.histogram(s.m2[m], t.edges, weights=s.pseudo[m])[0], i_lo, i_hi, bins
+            )
+        bkg.append(regroup(b_fine, i_lo, i_hi, bins))
+        w2.append(regroup(w2_fine, i_lo, i_hi, bins))
     bkg, w2 = np.array(bkg), np.array(w2)
     syst = card.systematics
     systematics = standard_systematics(
@@ -615,8 +638,10 @@ def _model(t: Templates, card: SearchCard, mass: float, lumi_fb: float, mc_stat:
         "background_yield": float(bkg.sum()),
         "background_yield_by_sample": {n: float(b.sum()) for n, b in zip(names, bkg, strict=True)},
         "window_m2_gev2": [float(t.edges[i_lo]), float(t.edges[i_hi])],
-        "cut_cos_recoil_muon_max": float(cut[0]),
-        "cut_acoplanarity_min": float(cut[1]),
+        # the cut of the odd MC events (optimised on the even ones) and, split, the other fold's
+        "cut_cos_recoil_muon_max": float(folds[0][0][0]),
+        "cut_acoplanarity_min": float(folds[0][0][1]),
+        "cut_other_fold": [float(x) for x in folds[-1][0]],
     }
     return model, data, info
 
