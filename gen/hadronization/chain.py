@@ -36,7 +36,12 @@ from gen.events import FINAL, PARTICLE_FIELDS, EventChunk
 from gen.hadronization.gluon import MAX_EVENT_HADRONS, PT_MIN, _piece
 from gen.hadronization.kinked import fragment_kinked1
 from gen.hadronization.shower import MAX_PARTONS, shower1
-from gen.hadronization.string import MAX_HADRONS, constituent_mass1, new_flavour1
+from gen.hadronization.string import (
+    MAX_HADRONS,
+    append_rows1,
+    constituent_mass1,
+    new_flavour1,
+)
 from gen.hadronization.tables import L_MC, L_STOPM, lund_parameters, meson_tables
 from gen.jit import kernel
 
@@ -189,17 +194,7 @@ def _events_kernel(rng, par, mass, width, m_lo, m_hi, flav, w, m_end, n_events):
             rng, par, mass, width, m_lo, m_hi, flav, w, m_end, parts, flv, pt2_log, out_pdg,
             out_p, buf_pdg, buf_p)
         n = max(n, 0)
-        if pos + n > pdg.shape[0]:
-            new_cap = 2 * pdg.shape[0] + n
-            pdg2 = np.empty(new_cap, np.int32)
-            mom2 = np.empty((new_cap, 4))
-            pdg2[:pos] = pdg[:pos]
-            mom2[:pos] = mom[:pos]
-            pdg, mom = pdg2, mom2
-        for j in range(n):
-            pdg[pos + j] = out_pdg[j]
-            for c in range(4):
-                mom[pos + j, c] = out_p[j, c]
+        pdg, mom = append_rows1(pdg, mom, pos, out_pdg, out_p, n)
         pos += n
         offset[i + 1] = pos
     return pdg[:pos], mom[:pos], offset, n_glu, n_seg

@@ -41,6 +41,7 @@ import numpy as np
 from gen.events import FINAL, PARTICLE_FIELDS, EventChunk
 from gen.hadronization.string import (
     MAX_HADRONS,
+    append_rows1,
     constituent_mass1,
     fragment_string1,
     new_flavour1,
@@ -237,17 +238,7 @@ def _events_kernel(rng, par, mass, width, m_lo, m_hi, flav, w, n_events, gluons)
         n = max(n, 0)
         emitted[i] = em
         x12[i, 0], x12[i, 1] = x1, x2
-        if pos + n > pdg.shape[0]:
-            new_cap = 2 * pdg.shape[0] + n
-            pdg2 = np.empty(new_cap, np.int32)
-            mom2 = np.empty((new_cap, 4))
-            pdg2[:pos] = pdg[:pos]
-            mom2[:pos] = mom[:pos]
-            pdg, mom = pdg2, mom2
-        for j in range(n):
-            pdg[pos + j] = out_pdg[j]
-            for c in range(4):
-                mom[pos + j, c] = out_p[j, c]
+        pdg, mom = append_rows1(pdg, mom, pos, out_pdg, out_p, n)
         pos += n
         offset[i + 1] = pos
     return pdg[:pos], mom[:pos], offset, emitted, x12

@@ -317,6 +317,30 @@ def _pair_pt(rng, par):
 
 
 @kernel
+def reserve_rows1(pdg, mom, pos: int, n: int):
+    """(pdg, mom) with room for ``n`` rows after ``pos``: doubled (plus n) when full."""
+    if pos + n <= pdg.shape[0]:
+        return pdg, mom
+    new_cap = 2 * pdg.shape[0] + n
+    pdg2 = np.empty(new_cap, np.int32)
+    mom2 = np.empty((new_cap, 4))
+    pdg2[:pos] = pdg[:pos]
+    mom2[:pos] = mom[:pos]
+    return pdg2, mom2
+
+
+@kernel
+def append_rows1(pdg, mom, pos: int, src_pdg, src_p, n: int):
+    """Append ``n`` rows (ids, four-momenta) at ``pos``, growing the arrays; (pdg, mom)."""
+    pdg, mom = reserve_rows1(pdg, mom, pos, n)
+    for j in range(n):
+        pdg[pos + j] = src_pdg[j]
+        for c in range(4):
+            mom[pos + j, c] = src_p[j, c]
+    return pdg, mom
+
+
+@kernel
 def _store(out_pdg, out_p, n, pdg, px, py, pplus, pminus):
     out_pdg[n] = pdg
     out_p[n, 0] = px
@@ -463,17 +487,7 @@ def _fragment_many(rng, par, mass, width, m_lo, m_hi, id_pos, w, n_events):
         restarts += k
         if n < 0:
             n = 0
-        if pos + n > pdg.shape[0]:
-            new_cap = 2 * pdg.shape[0] + n
-            pdg2 = np.empty(new_cap, np.int32)
-            mom2 = np.empty((new_cap, 4))
-            pdg2[:pos] = pdg[:pos]
-            mom2[:pos] = mom[:pos]
-            pdg, mom = pdg2, mom2
-        for j in range(n):
-            pdg[pos + j] = buf_pdg[j]
-            for c in range(4):
-                mom[pos + j, c] = buf_p[j, c]
+        pdg, mom = append_rows1(pdg, mom, pos, buf_pdg, buf_p, n)
         pos += n
         offset[i + 1] = pos
     return pdg[:pos], mom[:pos], offset, restarts

@@ -55,7 +55,7 @@ from gen.events import FINAL, PARTICLE_FIELDS, EventChunk, SamplingStats
 from gen.hadronization.chain import shower_fragment_event1
 from gen.hadronization.gluon import MAX_EVENT_HADRONS, fragment_event1
 from gen.hadronization.shower import MAX_PARTONS
-from gen.hadronization.string import MAX_HADRONS
+from gen.hadronization.string import MAX_HADRONS, reserve_rows1
 from gen.hadronization.tables import L_MC, QUARKS, lund_parameters, meson_tables
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
@@ -248,13 +248,7 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         phi = 2.0 * math.pi * rng.random()
         sn = math.sqrt(max(1.0 - c * c, 0.0))
         dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
-        if pos + nh + 2 > pdg.shape[0]:
-            new_cap = 2 * pdg.shape[0] + nh + 2
-            pdg2 = np.empty(new_cap, np.int32)
-            mom2 = np.empty((new_cap, 4))
-            pdg2[:pos] = pdg[:pos]
-            mom2[:pos] = mom[:pos]
-            pdg, mom = pdg2, mom2
+        pdg, mom = reserve_rows1(pdg, mom, pos, nh + 2)
         n_isr = 0
         for i in range(2):
             if kk[i, 3] > 0.0:
