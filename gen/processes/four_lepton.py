@@ -528,6 +528,22 @@ def _brems_setup(mom, sqrt_s, legs, mass, wmin2):
 
 
 @kernel
+def _pair_in_x_frame1(rng, mom, lo_, la, lb, mass, px, w2, mo, ax, ay, az, xpx, xpy, xpz, xe):
+    """The pair (la, lb) of mass^2 w2 and the lepton lo_ back to back in the rest frame of X
+    (momentum px, pair polar angle peaked about the axis a), boosted with X, pair decayed."""
+    c = _peak_cos(rng, px / math.sqrt(px * px + w2))
+    sn = math.sqrt(max(1.0 - c * c, 0.0))
+    ph = _TWO_PI * rng.random()
+    dx, dy, dz = rotate_z_to1(sn * math.cos(ph), sn * math.sin(ph), c, ax, ay, az)
+    bx, by, bz = xpx / xe, xpy / xe, xpz / xe
+    pw = boost1(px * dx, px * dy, px * dz, math.sqrt(px * px + w2), bx, by, bz)
+    po = boost1(-px * dx, -px * dy, -px * dz, math.sqrt(px * px + mo * mo), bx, by, bz)
+    _set(mom, lo_, po[0], po[1], po[2], po[3])
+    _decay_in_frame(mom, la, lb, mass[la], mass[lb], pw[0], pw[1], pw[2], pw[3],
+                    2.0 * rng.random() - 1.0, _TWO_PI * rng.random(), 0.0, 0.0, 1.0)
+
+
+@kernel
 def _gen_brems(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
     ll, lo_, la, lb = legs[0], legs[1], legs[2], legs[3]
     m = mass[0]
@@ -560,16 +576,7 @@ def _gen_brems(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
     px = math.sqrt(max(lam, 0.0)) / (2.0 * mx)
     # axis: the other beam in the X rest frame; the pair peaks along it (its propagator)
     ax, ay, az, _ = _rest_dir(0.0, 0.0, -zs * pbeam, e, xpx, xpy, xpz, xe)
-    c = _peak_cos(rng, px / math.sqrt(px * px + w2))
-    sn = math.sqrt(max(1.0 - c * c, 0.0))
-    ph = _TWO_PI * rng.random()
-    dx, dy, dz = rotate_z_to1(sn * math.cos(ph), sn * math.sin(ph), c, ax, ay, az)
-    bx, by, bz = xpx / xe, xpy / xe, xpz / xe
-    pw = boost1(px * dx, px * dy, px * dz, math.sqrt(px * px + w2), bx, by, bz)
-    po = boost1(-px * dx, -px * dy, -px * dz, math.sqrt(px * px + mo * mo), bx, by, bz)
-    _set(mom, lo_, po[0], po[1], po[2], po[3])
-    _decay_in_frame(mom, la, lb, mass[la], mass[lb], pw[0], pw[1], pw[2], pw[3],
-                    2.0 * rng.random() - 1.0, _TWO_PI * rng.random(), 0.0, 0.0, 1.0)
+    _pair_in_x_frame1(rng, mom, lo_, la, lb, mass, px, w2, mo, ax, ay, az, xpx, xpy, xpz, xe)
     return True
 
 
@@ -666,16 +673,7 @@ def _gen_fsr(rng, mom, sqrt_s, legs, mass, wmin2) -> bool:
     # pair direction in the X frame about the X flight direction
     pn = math.sqrt(xpx * xpx + xpy * xpy + xpz * xpz)
     ax, ay, az = (xpx / pn, xpy / pn, xpz / pn) if pn > 0.0 else (0.0, 0.0, 1.0)
-    cc = _peak_cos(rng, px / math.sqrt(px * px + w2))
-    sn = math.sqrt(max(1.0 - cc * cc, 0.0))
-    ph = _TWO_PI * rng.random()
-    dx, dy, dz = rotate_z_to1(sn * math.cos(ph), sn * math.sin(ph), cc, ax, ay, az)
-    bx, by, bz = xpx / xe, xpy / xe, xpz / xe
-    pw = boost1(px * dx, px * dy, px * dz, math.sqrt(px * px + w2), bx, by, bz)
-    po = boost1(-px * dx, -px * dy, -px * dz, math.sqrt(px * px + mo * mo), bx, by, bz)
-    _set(mom, lo_, po[0], po[1], po[2], po[3])
-    _decay_in_frame(mom, la, lb, mass[la], mass[lb], pw[0], pw[1], pw[2], pw[3],
-                    2.0 * rng.random() - 1.0, _TWO_PI * rng.random(), 0.0, 0.0, 1.0)
+    _pair_in_x_frame1(rng, mom, lo_, la, lb, mass, px, w2, mo, ax, ay, az, xpx, xpy, xpz, xe)
     return True
 
 
