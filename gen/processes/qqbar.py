@@ -12,8 +12,23 @@ beta (3 - beta^2)/2 (as for tau pairs), beta_q = sqrt(1 - 4 m_q^2 / s'), m_c = 1
 c mass of the string model, gen.hadronization.tables; m_u = m_d = m_s = 0). alpha_s at one loop
 with n_f = 5 from alpha_s(M_Z) = 0.1180 (PDG RPP 2024, QCD review). c cbar is produced only
 above the open-charm threshold 2 m(D0) (no charmonium below; J/psi, psi(2S) are absent from the
-radiative return, as are the rho, omega, phi for the light quarks). The O(alpha_s) mass
-corrections and O(alpha_s^2) terms of R are not included.
+radiative return). The O(alpha_s) mass corrections and O(alpha_s^2) terms of R are not included.
+
+Low-mass tail (``low_mass``, default true; needs u, d and s all enabled, ignored without light
+flavours): below ``min_hadronic_mass_gev`` (<= 2 GeV) R(s') is the sum of the exclusive
+channels of ``gen.hadronization.exclusive`` (pi+ pi- with the GS/CMD-2 pion form factor and
+rho-omega mixing, pi+ pi- pi0 via omega + phi, K+ K- and K_S K_L via VMD kaon form factors),
+which replaces the q qbar Born in the same ISR convolution (same K_ISR and VP factor) down to
+2 m_pi. Narrow peaks are sampled with a second ISR channel (``gen.processes.radiative_return``,
+multi-channel weights). The tail is not split into u, d, s: its events carry truth flavour 0
+(``LOW_MASS_FLAVOUR``) and ``channel`` 1..4; they belong to the light-quark (u + d + s)
+total. Measured at 10.58 GeV (no beam spread): tail 0.22 nb, string part of u + d + s 2.08 nb,
+u + d + s = 2.30 nb vs 2.39 nb of the Physics Book (-4 %; missing: 4 pi, omega pi0, eta pi pi,
+K K pi, 5-6 pi and pi0 gamma / eta gamma below 2 GeV). Exclusive events: the ISR photons, then
+the two or three hadrons (primaries, mother -1; sin^2 theta about the Collins-Soper axis for
+the two-body channels, |eps . (p+ x p-)|^2 for 3 pi), decayed like the string hadrons (K_S, pi0);
+with ``hadronization = 'pythia'`` only the string events go to Pythia. No FSR photons are
+generated (pi+ pi- FSR enters the rate inclusively).
 Reference (Belle II Physics Book arXiv:1808.10567, table of cross sections at 10.58 GeV, KKMC
 with ISR): u ubar 1.61, d dbar 0.40, s sbar 0.38, c cbar 1.30 nb; tests/gen/test_qqbar.py
 compares the Born values and tests/validation/test_qqbar_spectra.py the ISR-corrected ones.
@@ -23,7 +38,8 @@ in the rest frame of Q = P_beams - k1 - k2 with the Born distribution 1 + cos^2 
 1 + cos^2 + (1 - beta^2) sin^2) about the Collins-Soper axis. The hadronic mass sqrt(s') must
 exceed ``min_hadronic_mass_gev`` (default 2 GeV: below it e+e- -> hadrons is a sum of
 resonances that a string does not describe); the cross section in the file is within that
-generator-level cut. No photon FSR off the quarks. With ``gluon_radiation`` and
+generator-level cut (with ``low_mass`` the exclusive channels fill the range below it). No
+photon FSR off the quarks. With ``gluon_radiation`` and
 ``parton_shower`` (defaults) the q qbar pair showers (p_T-ordered dipole shower with the exact
 first-order matrix element for the first emission, Monash alpha_s and pT_min,
 gen.hadronization.shower) and the colour chain q g ... g qbar fragments as one kinked Lund
@@ -39,7 +55,8 @@ daughters with mothers and displaced vertices). Truth: ``flavour`` (1 d, 2 u, 3 
 ``cos_theta`` (quark about the Collins-Soper axis), ``sqrt_s``, ``sqrt_s_prime``, ``n_isr``,
 ``n_primary`` (primary hadrons), ``gluon`` (1 if a gluon was emitted and resolved, i.e. the
 string has more than one segment), ``n_gluons`` (gluons emitted, before the joining of light
-string segments).
+string segments), ``channel`` (0 string event; 1 pi+ pi-, 2 pi+ pi- pi0, 3 K+ K-, 4 K_S K_L
+exclusive low-mass event, flavour 0; ``cos_theta`` is then that of the first hadron).
 """
 
 from __future__ import annotations
@@ -53,6 +70,19 @@ from gen.cards import Param, check
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, PHOTON, mass_gev
 from gen.events import FINAL, PARTICLE_FIELDS, EventChunk, SamplingStats
 from gen.hadronization.chain import shower_fragment_event1
+from gen.hadronization.exclusive import (
+    G_OMEGA,
+    G_PHI,
+    G_RHO,
+    M_OMEGA,
+    M_PHI,
+    M_RHO,
+    N_CHANNELS,
+    S_THRESHOLD,
+    channel_sigmas1,
+    exclusive_final_state1,
+)
+from gen.hadronization.exclusive import tables as exclusive_tables
 from gen.hadronization.gluon import MAX_EVENT_HADRONS, fragment_event1
 from gen.hadronization.shower import MAX_PARTONS
 from gen.hadronization.string import MAX_HADRONS, reserve_rows1
@@ -60,7 +90,14 @@ from gen.hadronization.tables import L_MC, QUARKS, lund_parameters, meson_tables
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
 from gen.processes.base import Process
-from gen.radiation import ISR_HARD_FRACTION, ISR_K_FACTOR, collins_soper_axis1, isr_photons1
+from gen.processes.radiative_return import isr_fractions_two_channel1, proposal
+from gen.radiation import (
+    ISR_HARD_FRACTION,
+    ISR_K_FACTOR,
+    collins_soper_axis1,
+    isr_photon_momenta1,
+    isr_photons1,
+)
 from gen.vacpol import vp_factor1
 
 #: alpha_s(M_Z) (PDG RPP 2024, QCD review, world average)
@@ -84,7 +121,16 @@ P_GLUON = 15
 P_VP = 16
 P_SHOWER = 17
 P_PARTONS = 18  # 1: write the q qbar pair (lab) instead of hadrons (external engine)
-N_PAR = 19
+P_LOW = 19  # probability of the low-mass ISR sampling channel; 0: no exclusive tail
+N_PAR = 20
+#: flavour label of the exclusive low-mass events in the truth
+LOW_MASS_FLAVOUR = 0
+#: probability of the low-mass ISR channel (gen.processes.radiative_return); the tail is ~10 %
+#: of the cross section, its weights are flattest when a fifth of the trials go there
+LOW_CHANNEL_PROBABILITY = 0.2
+#: proposal of s' in the low-mass channel: rho, omega, phi Breit-Wigners and 1/s', roughly in
+#: the proportions of int sigma ds' of the channels (only the efficiency depends on them)
+_PROPOSAL_FRACTIONS = [0.55, 0.08, 0.12, 0.25]
 
 
 def alpha_s(q_gev: float) -> float:
@@ -125,13 +171,22 @@ def _sample_cos(rng, s: float, q: int, m_c: float) -> float:
 
 
 @kernel
-def _qqbar_point(rng, par, kk):
-    """Beams, ISR and flavour of one trial: (weight pb, flavour, sqrt_s, s', boost params...)."""
+def _qqbar_point(rng, par, kk, q, x, wgrid, sig):
+    """Beams, ISR and flavour of one trial: (weight pb, flavour, sqrt_s, s', boost params...).
+
+    Flavour ``LOW_MASS_FLAVOUR`` (0): s' below the minimum hadronic mass, exclusive channels
+    (their cross sections left in ``sig``)."""
     sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
         rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF])
     w = 1.0
+    low = par[P_LOW] > 0.0
     if par[P_ISR] > 0.5:
-        wi, _, _ = isr_photons1(rng, sqrt_s, M_E, par[P_HARD], par[P_XMIN], par[P_EMIN], kk)
+        if low:
+            wi, v1, v2 = isr_fractions_two_channel1(rng, sqrt_s, M_E, par[P_HARD], par[P_XMIN],
+                                                    par[P_EMIN], par[P_LOW], q)
+            isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
+        else:
+            wi, _, _ = isr_photons1(rng, sqrt_s, M_E, par[P_HARD], par[P_XMIN], par[P_EMIN], kk)
         w = wi * ISR_K_FACTOR
     else:
         for i in range(2):
@@ -142,14 +197,19 @@ def _qqbar_point(rng, par, kk):
     qy = -(kk[0, 1] + kk[1, 1])
     qz = -(kk[0, 2] + kk[1, 2])
     sp = qe * qe - qx * qx - qy * qy - qz * qz
+    if low and w > 0.0 and qe > 0.0 and S_THRESHOLD < sp <= par[P_MMIN] * par[P_MMIN]:
+        tot = channel_sigmas1(sp, x, wgrid, sig)
+        vp = vp_factor1(sp) if par[P_VP] > 0.5 else 1.0
+        return (w * GEV2_TO_PB * tot * vp, LOW_MASS_FLAVOUR, sqrt_s, sp, bx, by, bz, nx, ny,
+                nz)
     if w <= 0.0 or qe <= 0.0 or sp <= par[P_MMIN] * par[P_MMIN]:
-        return 0.0, 0, sqrt_s, 0.0, bx, by, bz, nx, ny, nz
+        return 0.0, -1, sqrt_s, 0.0, bx, by, bz, nx, ny, nz
     tot = 0.0
     for q in range(1, 5):
         if par[P_ON + q - 1] > 0.5:
             tot += flavour_sigma1(sp, q, par[P_MC])
     if tot <= 0.0:
-        return 0.0, 0, sqrt_s, sp, bx, by, bz, nx, ny, nz
+        return 0.0, -1, sqrt_s, sp, bx, by, bz, nx, ny, nz
     vp = vp_factor1(sp) if par[P_VP] > 0.5 else 1.0
     u = rng.random() * tot
     flav = 0
@@ -164,16 +224,32 @@ def _qqbar_point(rng, par, kk):
 
 
 @kernel
-def _qqbar_weights(rng, par, n):
+def _qqbar_weights(rng, par, n, q, x, wgrid):
     out = np.empty(n)
     kk = np.zeros((2, 4))
+    sig = np.zeros(N_CHANNELS)
     for i in range(n):
-        out[i] = _qqbar_point(rng, par, kk)[0]
+        out[i] = _qqbar_point(rng, par, kk, q, x, wgrid, sig)[0]
     return out
 
 
 @kernel
-def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
+def _pick_channel(rng, sig) -> int:
+    """Exclusive channel (1..N_CHANNELS) with probability sig_i / sum sig."""
+    tot = 0.0
+    for i in range(N_CHANNELS):
+        tot += sig[i]
+    u = rng.random() * tot
+    acc = 0.0
+    for i in range(N_CHANNELS):
+        acc += sig[i]
+        if u < acc:
+            return i + 1
+    return N_CHANNELS
+
+
+@kernel
+def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max, q, x, wgrid):
     """Hit-or-miss until ``n`` events; accepted points are hadronised and taken to the lab."""
     cap = 24 * n + MAX_EVENT_HADRONS + 2
     pdg = np.empty(cap, np.int32)
@@ -187,7 +263,9 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
     t_nprim = np.empty(n, np.int32)
     t_gluon = np.empty(n, np.int32)
     t_ngluon = np.empty(n, np.int32)
+    t_chan = np.zeros(n, np.int32)
     kk = np.zeros((2, 4))
+    sig = np.zeros(N_CHANNELS)
     out_pdg = np.empty(MAX_EVENT_HADRONS, np.int32)
     out_p = np.empty((MAX_EVENT_HADRONS, 4))
     buf_pdg = np.empty(MAX_HADRONS, np.int32)
@@ -204,7 +282,8 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
     k = 0
     pos = 0
     while k < n:
-        w, flav, sqrt_s, sp, bx, by, bz, nx, ny, nz = _qqbar_point(rng, par, kk)
+        w, flav, sqrt_s, sp, bx, by, bz, nx, ny, nz = _qqbar_point(rng, par, kk, q, x, wgrid,
+                                                                   sig)
         n_trials += 1
         sum_w += w
         sum_w2 += w * w
@@ -213,7 +292,16 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         if not (w > 0.0 and rng.random() * w_max < w):
             continue
         msp = math.sqrt(sp)
-        if par[P_PARTONS] > 0.5:
+        chan = 0
+        if flav == LOW_MASS_FLAVOUR:
+            # exclusive hadrons in the gamma* frame, z along the beam (Collins-Soper) axis
+            chan = _pick_channel(rng, sig)
+            nh = exclusive_final_state1(rng, sp, chan, out_pdg, out_p)
+            glu, n_glu = False, 0
+            if nh == 0:  # channel closed at this s' (sigma = 0: cannot be picked)
+                n_fail += 1
+                continue
+        elif par[P_PARTONS] > 0.5:
             # the q qbar pair itself (string frame: quark along +z), hadronised by the caller
             m_q = par[P_MC] if flav == 4 else 0.0
             pq = math.sqrt(max(sp / 4.0 - m_q * m_q, 0.0))
@@ -244,10 +332,14 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         qe = sqrt_s - kk[0, 3] - kk[1, 3]
         bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
         ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
-        c = _sample_cos(rng, sp, flav, par[P_MC])
-        phi = 2.0 * math.pi * rng.random()
-        sn = math.sqrt(max(1.0 - c * c, 0.0))
-        dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
+        if flav == LOW_MASS_FLAVOUR:
+            dx, dy, dz = ax, ay, az
+            c = out_p[0, 2] / math.sqrt(out_p[0, 0]**2 + out_p[0, 1]**2 + out_p[0, 2]**2)
+        else:
+            c = _sample_cos(rng, sp, flav, par[P_MC])
+            phi = 2.0 * math.pi * rng.random()
+            sn = math.sqrt(max(1.0 - c * c, 0.0))
+            dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
         pdg, mom = reserve_rows1(pdg, mom, pos, nh + 2)
         n_isr = 0
         for i in range(2):
@@ -275,10 +367,11 @@ def _qqbar_generate(rng, par, lund, mass, width, m_lo, m_hi, n, w_max):
         t_nprim[k] = nh
         t_gluon[k] = 1 if glu else 0
         t_ngluon[k] = n_glu
+        t_chan[k] = chan
         k += 1
         offset[k] = pos
     return (pdg[:pos], mom[:pos], offset, t_flav, t_cos, t_sqrt_s, t_sqrt_sp, t_nisr, t_nprim,
-            t_gluon, t_ngluon, n_trials, sum_w, sum_w2, n_over, n_fail)
+            t_gluon, t_ngluon, t_chan, n_trials, sum_w, sum_w2, n_over, n_fail)
 
 
 def _flavour_list(value: list, where: str) -> list[str]:
@@ -297,7 +390,8 @@ class QQbar(Process):
     description = (
         "e+e- -> gamma* -> q qbar (u, d, s, c) continuum: R-ratio cross section at "
         "O(alpha_s), ISR structure functions, Lund string fragmentation (Monash 2013 "
-        "parameters, p_T-ordered dipole shower), hadron decays from DECAY_BELLE2.DEC"
+        "parameters, p_T-ordered dipole shower), hadron decays from DECAY_BELLE2.DEC; "
+        "radiative-return tail below 2 GeV as exclusive pi pi, 3 pi, K K channels"
     )
     params = {
         "flavours": Param(list, ["u", "d", "s", "c"],
@@ -328,9 +422,16 @@ class QQbar(Process):
         "min_hadronic_mass_gev": Param(
             float, 2.0,
             "minimum q qbar mass sqrt(s') after ISR (GeV); below ~2 GeV hadron production is "
-            "resonant and not described by a string",
+            "resonant and not described by a string (with low_mass: the boundary between the "
+            "string and the exclusive channels, at most 2 GeV)",
             minimum=1.0, exclusive_minimum=False,
         ),
+        "low_mass": Param(
+            bool, True,
+            "with u, d and s all enabled: add the radiative-return tail 2 m_pi < sqrt(s') < "
+            "min_hadronic_mass_gev as exclusive channels (pi+ pi-, pi+ pi- pi0, K+ K-, K_S K_L; "
+            "gen.hadronization.exclusive), truth flavour 0; ignored when none of u, d, s is "
+            "produced"),
         "photon_min_energy_gev": Param(
             float, 1e-4, "ISR photons softer than this (c.m.) are not produced",
             minimum=1e-6, maximum=0.05,
@@ -363,6 +464,15 @@ class QQbar(Process):
                   f"{where}: process.hadronization = 'pythia' needs the optional Pythia 8 "
                   "module: pip install '.[pythia]' (or use 'string')")
         m_min = self.p["min_hadronic_mass_gev"]
+        light = [f for f in flavours if f in ("u", "d", "s")]
+        if self.p["low_mass"] and light:
+            check(len(light) == 3,
+                  f"{where}: process.low_mass = true needs all of 'u', 'd', 's' in "
+                  f"process.flavours (the exclusive tail is not split by flavour); got "
+                  f"{flavours!r}: add them or set low_mass = false")
+            check(m_min <= 2.0,
+                  f"{where}: process.min_hadronic_mass_gev ({m_min}) must be <= 2.0 with "
+                  "low_mass = true (the exclusive channels are parametrised up to 2 GeV)")
         check(m_min < self.beams.sqrt_s_gev,
               f"{where}: process.min_hadronic_mass_gev ({m_min}) must be below sqrt(s) = "
               f"{self.beams.sqrt_s_gev:.3f} GeV")
@@ -390,7 +500,34 @@ class QQbar(Process):
         par[P_PARTONS] = float(self.p["hadronization"] == "pythia")
         for f in self.p["flavours"]:
             par[P_ON + QUARKS[f] - 1] = 1.0
+        if self.low_mass_enabled:
+            par[P_LOW] = LOW_CHANNEL_PROBABILITY
         return par
+
+    @property
+    def low_mass_enabled(self) -> bool:
+        """True if the exclusive tail below ``min_hadronic_mass_gev`` is generated."""
+        return bool(self.p["low_mass"] and {"u", "d", "s"} <= set(self.p["flavours"]))
+
+    def _low_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(proposal of s', exclusive parameters, 3 pi phase-space table) for the kernels."""
+        x, wgrid = exclusive_tables()
+        m_min = self.p["min_hadronic_mass_gev"]
+        q = proposal(S_THRESHOLD, m_min**2, [(M_RHO, G_RHO), (M_OMEGA, G_OMEGA),
+                                             (M_PHI, G_PHI)], _PROPOSAL_FRACTIONS)
+        return q, x, wgrid
+
+    def low_mass_born_pb(self, sqrt_s_prime_gev: float) -> dict[str, float]:
+        """Exclusive channel cross sections (pb) at hadronic mass ``sqrt_s_prime_gev`` (no ISR;
+        with the vacuum-polarisation factor if ``vacuum_polarisation``)."""
+        from gen.hadronization.exclusive import CHANNELS
+
+        _, x, wgrid = self._low_arrays()
+        s = sqrt_s_prime_gev**2
+        sig = np.zeros(N_CHANNELS)
+        channel_sigmas1(s, x, wgrid, sig)
+        vp = vp_factor1(s) if self.p["vacuum_polarisation"] else 1.0
+        return {name: GEV2_TO_PB * float(sig[i - 1]) * vp for i, name in CHANNELS.items()}
 
     def born_cross_section_pb(self, sqrt_s_gev: float | None = None) -> dict[str, float]:
         """sigma_q (pb) per enabled flavour at ``sqrt_s_gev`` (default nominal), no ISR; with
@@ -402,15 +539,16 @@ class QQbar(Process):
                 for f in self.p["flavours"]}
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return _qqbar_weights(rng, self._par(), n)
+        return _qqbar_weights(rng, self._par(), n, *self._low_arrays())
 
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
         t = self.tables
-        (pdg, mom, offset, flav, cos, sqrt_s, sqrt_sp, nisr, nprim, glu, nglu,
+        (pdg, mom, offset, flav, cos, sqrt_s, sqrt_sp, nisr, nprim, glu, nglu, chan,
          n_trials, sum_w, sum_w2, n_over, n_fail) = _qqbar_generate(
-            rng, self._par(), self.lund, t.mass, t.width, t.m_lo, t.m_hi, n, self.w_max)
+            rng, self._par(), self.lund, t.mass, t.width, t.m_lo, t.m_hi, n, self.w_max,
+            *self._low_arrays())
         self.n_fragmentation_failures += int(n_fail)
         npart = pdg.shape[0]
         particles = {k: np.zeros(npart, dtype=v) for k, v in PARTICLE_FIELDS.items()}
@@ -420,18 +558,55 @@ class QQbar(Process):
         for c, name in enumerate(("px", "py", "pz", "e")):
             particles[name][:] = mom[:, c]
         truth = {"flavour": flav, "cos_theta": cos, "sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp,
-                 "n_isr": nisr, "n_primary": nprim, "gluon": glu, "n_gluons": nglu}
+                 "n_isr": nisr, "n_primary": nprim, "gluon": glu, "n_gluons": nglu,
+                 "channel": chan}
         chunk = EventChunk(weight=np.ones(n), offset=offset, particles=particles, truth=truth)
+        stats = SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
         if self.p["hadronization"] == "pythia":
-            from gen.hadronization.pythia_engine import hadronize_pairs
-
-            chunk = hadronize_pairs(chunk, rng, self.lund[L_MC], decays=self.p["decays"])
-            chunk.truth["n_primary"] = chunk.truth.pop("n_primary_pythia")
+            chunk = self._pythia(chunk, rng)
             chunk.check(self.name)
-            return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+            return chunk, stats
         if self.p["decays"]:
             from gen.decays.generic import decay_unstable
 
             chunk = decay_unstable(chunk, rng)
         chunk.check(self.name)
-        return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))
+        return chunk, stats
+
+    def _pythia(self, chunk: EventChunk, rng: np.random.Generator) -> EventChunk:
+        """String events (q qbar rows) to Pythia; exclusive low-mass events keep their hadrons
+        (decayed by gen.decays.generic with ``decays``); original event order restored."""
+        from gen.hadronization.pythia_engine import hadronize_pairs
+
+        low = chunk.truth["flavour"] == LOW_MASS_FLAVOUR
+        parts = []
+        for is_low in (False, True):
+            idx = np.flatnonzero(low == is_low)
+            if idx.size == 0:
+                continue
+            sub = _take_events(chunk, idx)
+            if not is_low:
+                sub = hadronize_pairs(sub, rng, self.lund[L_MC], decays=self.p["decays"])
+                sub.truth["n_primary"] = sub.truth.pop("n_primary_pythia")
+            elif self.p["decays"]:
+                from gen.decays.generic import decay_unstable
+
+                sub = decay_unstable(sub, rng)
+            parts.append((idx, EventChunk(weight=sub.weight, offset=sub.offset,
+                                          particles=sub.particles,
+                                          truth={k: sub.truth[k] for k in chunk.truth})))
+        order = np.concatenate([idx for idx, _ in parts])
+        merged = EventChunk.concatenate([sub for _, sub in parts])
+        return _take_events(merged, np.argsort(order, kind="stable"))
+
+
+def _take_events(chunk: EventChunk, idx: np.ndarray) -> EventChunk:
+    """The events ``idx`` of ``chunk`` (in that order) as a new chunk."""
+    lo, hi = chunk.offset[idx], chunk.offset[idx + 1]
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)]) if idx.size \
+        else np.zeros(0, np.int64)
+    offset = np.zeros(idx.size + 1, np.int64)
+    offset[1:] = np.cumsum(hi - lo)
+    return EventChunk(weight=chunk.weight[idx].copy(), offset=offset,
+                      particles={k: v[rows] for k, v in chunk.particles.items()},
+                      truth={k: v[idx] for k, v in chunk.truth.items()})

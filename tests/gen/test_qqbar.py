@@ -122,9 +122,14 @@ def test_four_momentum_and_charge_conserved_in_lab(isr):
         np.testing.assert_allclose(s, tot[i], atol=1e-9)
     q = np.array([float(Particle.from_pdgid(int(c)).charge) for c in p["pdg"]])
     np.testing.assert_allclose(np.bincount(ev, q * fin, minlength=chunk.n_events), 0, atol=1e-9)
-    assert np.all(chunk.truth["sqrt_s_prime"] >= 2.0)
+    string = chunk.truth["flavour"] > 0
+    assert np.all(chunk.truth["sqrt_s_prime"][string] >= 2.0)
+    assert np.all(chunk.truth["sqrt_s_prime"][~string] < 2.0)
     if isr:
         assert chunk.truth["n_isr"].sum() > 0
+        assert np.count_nonzero(~string) > 0  # the exclusive radiative-return tail
+    else:
+        assert np.all(string)
 
 
 @pytest.mark.parametrize(("params", "max_gluons"), [
@@ -186,7 +191,9 @@ def test_full_chain_with_generic_decays():
     ({"flavours": ["u", "b"]}, "flavours"),
     ({"flavours": []}, "flavours"),
     ({"flavours": ["u", "u"]}, "twice"),
-    ({"min_hadronic_mass_gev": 20.0}, "min_hadronic_mass_gev"),
+    ({"min_hadronic_mass_gev": 20.0, "low_mass": False}, "min_hadronic_mass_gev"),
+    ({"min_hadronic_mass_gev": 2.5}, "low_mass"),
+    ({"flavours": ["u", "c"]}, "low_mass"),
 ])
 def test_card_errors(params, match):
     p = parse_table({"decays": False, **params}, QQbar.params, "process")
@@ -194,3 +201,117 @@ def test_card_errors(params, match):
         QQbar(p, {}, NO_SPREAD).validate("card.toml")
     with pytest.raises(CardError, match="unknown key"):
         parse_table({"flavour": ["u"]}, QQbar.params, "process")
+
+
+# ---------------------------------------------------------------------------------------------
+# the exclusive low-mass tail (gen.hadronization.exclusive, gen.processes.radiative_return)
+
+def test_low_mass_off_reproduces_the_string_only_model():
+    """low_mass = false: no exclusive events, every hadronic mass above 2 GeV."""
+    chunk, _ = make({"low_mass": False}).generate(np.random.default_rng(21), 400)
+    assert np.all(chunk.truth["flavour"] > 0)
+    assert np.all(chunk.truth["channel"] == 0)
+    assert np.all(chunk.truth["sqrt_s_prime"] >= 2.0)
+
+
+def test_low_mass_born_channels():
+    """Born values of the exclusive channels at the rho and phi (no ISR), in pb, with the VP
+    factor: pi+ pi- ~1.3 ub at the rho, K+ K- ~2 ub at the phi (SND/CMD/BaBar peak values)."""
+    proc = make({"isr": False, "vacuum_polarisation": False})
+    rho = proc.low_mass_born_pb(0.775)
+    phi = proc.low_mass_born_pb(mass_gev(333))
+    assert 1.2e6 < rho["pi+ pi-"] < 1.45e6
+    assert 1.8e6 < phi["K+ K-"] < 2.3e6
+    assert phi["K+ K-"] / phi["K_S0 K_L0"] > 1.2  # B(K+K-)/B(KS KL) = 1.43 (DEC)
+
+
+def _tail_pb_quad(vp: bool) -> float:
+    """int ds'/s L(s'/s) sigma_excl(s') VP(s') by quad (gen.processes.radiative_return), pb."""
+    from gen.constants import M_E
+    from gen.hadronization import exclusive as ex
+    from gen.processes.radiative_return import isr_convolution_quad
+
+    x, w = ex.tables()
+    sig = np.zeros(4)
+
+    def sigma(sp):
+        return ex.channel_sigmas1(sp, x, w, sig) * (vp_factor1(sp) if vp else 1.0)
+
+    return GEV2_TO_PB * isr_convolution_quad(sigma, HEAD_ON.sqrt_s_gev, M_E, ex.S_THRESHOLD,
+                                             4.0, [ex.M_RHO**2, ex.M_OMEGA**2, ex.M_PHI**2])
+
+
+def test_exclusive_tail_cross_section_against_quad():
+    """The generated share of exclusive events x sigma equals the ISR convolution of the channel
+    cross sections (K_ISR and VP included) computed by quad: 5 sigma (binomial and weights)."""
+    from gen.radiation import ISR_K_FACTOR
+
+    proc = make({"photon_min_energy_gev": 1e-6}, beams=HEAD_ON, pilot_points=100_000)
+    chunk, st = proc.generate(np.random.default_rng(22), 12_000)
+    low = chunk.truth["flavour"] == 0
+    k = int(np.count_nonzero(low))
+    frac = k / chunk.n_events
+    tail = st.cross_section_pb * frac
+    err = tail * math.hypot(math.sqrt((1 - frac) / k),
+                            st.cross_section_err_pb / st.cross_section_pb)
+    ref = ISR_K_FACTOR * _tail_pb_quad(vp=True)
+    print(f"exclusive tail: {tail:.1f} +- {err:.1f} pb (quad {ref:.1f} pb), "
+          f"total {st.cross_section_pb:.1f} pb")
+    assert abs(tail - ref) < 5 * err
+    # channel content: pi+ pi- dominates (rho), every channel present
+    ch = np.bincount(chunk.truth["channel"][low], minlength=5)[1:]
+    assert ch[0] > 0.5 * k
+    assert np.all(ch > 0)
+
+
+def test_exclusive_events_content():
+    """Exclusive events: ISR photon(s) + exactly the channel's hadrons as primaries; hadronic
+    mass of the primaries = truth sqrt_s_prime; K_S decayed by the generic decayer."""
+    proc = make({"decays": True}, beams=HEAD_ON)
+    chunk, _ = proc.generate(np.random.default_rng(23), 1500)
+    p = chunk.particles
+    want = {1: [-211, 211], 2: [-211, 111, 211], 3: [-321, 321], 4: [130, 310]}
+    seen_ks_decay = False
+    for i in np.flatnonzero(chunk.truth["flavour"] == 0):
+        a, b = chunk.offset[i], chunk.offset[i + 1]
+        prim = (p["mother"][a:b] == -1) & (p["pdg"][a:b] != 22)
+        codes = sorted(int(c) for c in p["pdg"][a:b][prim])
+        assert codes == want[int(chunk.truth["channel"][i])]
+        four = [p[k][a:b][prim].sum() for k in ("px", "py", "pz", "e")]
+        m = math.sqrt(max(four[3] ** 2 - four[0] ** 2 - four[1] ** 2 - four[2] ** 2, 0.0))
+        assert math.isclose(m, chunk.truth["sqrt_s_prime"][i], rel_tol=1e-7)
+        ks = prim & (p["pdg"][a:b] == 310)
+        if ks.any():
+            seen_ks_decay |= bool(np.all(p["status"][a:b][ks] == 2))
+    assert seen_ks_decay
+
+
+def test_exclusive_pions_angular_distribution():
+    """pi+ pi-: cos theta (truth, pi+ about the Collins-Soper axis) follows sin^2 theta."""
+    proc = make({}, beams=HEAD_ON)
+    chunk, _ = proc.generate(np.random.default_rng(24), 6000)
+    sel = chunk.truth["channel"] == 1
+    c = chunk.truth["cos_theta"][sel]
+    assert c.size > 150
+    assert stats.kstest(c, lambda x: (3 * x - x**3 + 2) / 4).pvalue > 1e-3
+
+
+def test_pythia_engine_keeps_the_exclusive_events():
+    """hadronization = 'pythia': string events go to Pythia, exclusive ones keep their hadrons
+    and the event order; four-momentum conserved in both."""
+    from gen.hadronization import pythia_engine
+
+    if not pythia_engine.available():
+        pytest.skip("pythia8mc not installed (optional extra): the Pythia split is not tested")
+    proc = make({"hadronization": "pythia", "decays": True}, beams=HEAD_ON)
+    chunk, _ = proc.generate(np.random.default_rng(25), 300)
+    p = chunk.particles
+    fin = p["status"] == 1
+    ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
+    tot = sum(HEAD_ON.nominal_four_momenta())
+    np.testing.assert_allclose(np.bincount(ev[fin], p["e"][fin], minlength=chunk.n_events),
+                               tot[3], atol=1e-6)
+    low = chunk.truth["flavour"] == 0
+    assert low.any()
+    assert (~low).any()
+    assert np.all(chunk.truth["n_primary"][low] <= 3)

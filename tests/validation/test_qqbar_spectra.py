@@ -21,16 +21,22 @@ Reference numbers (each with its source and tolerance):
 - Thrust: no stored reference value was found for the 10.5 GeV continuum; the test checks the
   model's internal physics: gluon radiation (the shower) must lower <T> significantly
   (5 sigma), and <T> must lie in the two-jet range 0.8 < <T> < 0.95 expected at this energy.
-  Measured (3000 events, ISR on): 0.8396 shower + kinked string, 0.8546 hardest gluon,
-  0.8709 no gluon.
+  Measured (3000 events, ISR on, low_mass on): 0.8483 shower + kinked string, 0.8636
+  hardest gluon, 0.8790 no gluon (0.8396 / 0.8546 / 0.8709 before the exclusive tail, whose
+  ~6 % two- and three-hadron events have T ~ 1).
 - Charged-hadron x_p = 2 |p*| / sqrt(s) spectrum (BaBar arXiv:1306.2895 at 10.54 GeV, Belle
   arXiv:1301.6183 at 10.52 GeV): their tables are not in the stored sources; the test checks
   the normalisation int dn/dx_p = <n_ch> and prints the spectrum for a manual comparison.
 - Cross sections with ISR versus the Belle II Physics Book (arXiv:1808.10567: u 1.61, d 0.40,
-  s 0.38, c 1.30 nb): c cbar within 5 % (+ 3 sigma MC) and u/d within 5 statistical sigma
-  (charge^2); d/s (the book's
-  0.40/0.38 includes s-mass effects we neglect) and the absolute values are printed (ours:
-  hadronic mass above 2 GeV, so the light-quark radiative-return tail below it is missing).
+  s 0.38, c 1.30 nb; KKMC + PYTHIA): c cbar within 5 % (+ 3 sigma MC) and u/d within 5
+  statistical sigma (charge^2, string events); d/s (the book's 0.40/0.38 includes s-mass
+  effects we neglect) and the absolute values are printed. The light-quark total u + d + s
+  (2.39 nb) includes the radiative-return tail below 2 GeV (low_mass = true: exclusive
+  pi+ pi-, pi+ pi- pi0, K+ K-, K_S K_L; gen.hadronization.exclusive), within 5 % (+ 3 sigma
+  MC). Measured (20000 events, seed 1/2): see the printout; the tail is ~0.22 nb, the string
+  part above 2 GeV ~2.07 nb. What is still missing below 2 GeV (4 pi, omega pi, eta pi pi,
+  K K pi, 5-6 pi: ~30-40 % of R between 1.1 and 2 GeV, i.e. ~0.05 nb at 10.58 GeV) keeps the
+  model a few per cent below the book.
 
 Default size is small (CI, ~1 min); B2DARK_VALIDATION_SCALE=N multiplies it (e.g. 20).
 """
@@ -155,9 +161,10 @@ def test_xp_spectrum_normalisation(default_sample):
 def test_cross_sections_vs_physics_book():
     chunk, st = run({"decays": False}, n=max(EVENTS, 20_000))
     n = chunk.n_events
-    counts = dict(zip("dusc", np.bincount(chunk.truth["flavour"], minlength=5)[1:], strict=True))
-    sigma = {f: st.cross_section_pb * 1e-3 * counts[f] / n for f in "udsc"}
-    print({f: round(v, 3) for f, v in sigma.items()}, "nb; Physics Book:", BOOK_NB)
+    counts = dict(zip("0dusc", np.bincount(chunk.truth["flavour"], minlength=5), strict=True))
+    sigma = {f: st.cross_section_pb * 1e-3 * counts[f] / n for f in "0udsc"}
+    print({f: round(v, 3) for f, v in sigma.items()}, "nb (0: exclusive tail < 2 GeV); "
+          "Physics Book:", BOOK_NB)
     # u/d = 4 (charge^2): multinomial error of the ratio of two counts
     rel = math.sqrt(1 / counts["u"] + 1 / counts["d"])
     assert abs(sigma["u"] / sigma["d"] / (BOOK_NB["u"] / BOOK_NB["d"]) - 1) < 5 * rel
@@ -165,6 +172,14 @@ def test_cross_sections_vs_physics_book():
     # for the O(alpha_s^2) terms of R (~2 %) and the c-mass choice in beta (~1 %), + 3 stat
     rel_c = math.hypot(1 / math.sqrt(counts["c"]), st.cross_section_err_pb / st.cross_section_pb)
     assert abs(sigma["c"] / BOOK_NB["c"] - 1) < 0.05 + 3 * rel_c
+    # u + d + s with the exclusive tail (flavour 0): 5 % + 3 sigma (binomial and weights)
+    light = sum(sigma[f] for f in "0uds")
+    book = sum(BOOK_NB[f] for f in "uds")
+    k = sum(counts[f] for f in "0uds")
+    rel_l = math.hypot(math.sqrt((1 - k / n) / k), st.cross_section_err_pb / st.cross_section_pb)
+    print(f"u+d+s = {light:.3f} nb (tail {sigma['0']:.3f}) vs book {book:.2f} nb: "
+          f"{light / book - 1:+.1%}")
+    assert abs(light / book - 1) < 0.05 + 3 * rel_l
 
 
 def test_string_model_matches_pythia_multiplicity():
