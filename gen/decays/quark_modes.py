@@ -33,6 +33,17 @@ them in phase space. We follow that algorithm:
   (first product a lepton) M E_l (p_nu . p_rest) with exp(-p^2 / sigmaSoft^2), sigmaSoft =
   0.5 GeV, for the 4th and later products.
 
+No exclusive-channel veto, as in EvtGen 2 (``EvtPythiaEngine::doDecay`` keeps whatever
+Pythia 8 returns). The Pythia 6 era interface (``EvtJetSet::decay``) regenerated a decay while
+``EvtDecayTable::inChannelList`` found its primary hadrons among the mother's channels, and
+DECAY_BELLE2.DEC still lists exclusive modes with BF 0 "to keep PYTHIA from generating these";
+``exclusive_match1`` performs that comparison so the overlap can be measured, but it does not
+reject anything. Measured (4000 decays per mode at the B mass): 20 % of the quark-level B
+decays (9.7 % of all B0, 8.5 % of all B+ decays) give the hadrons of an exclusive DEC channel,
+41 % / 38 % of the b -> c cbar s modes (``c anti-s anti-c d PYTHIA 43``). Applying the veto
+instead was measured to raise <n_ch> per Upsilon(4S) event from 10.94 to 11.24 (CLEO 10.71)
+and B -> D_s X from 14.2 % to 14.9 %.
+
 Exceptions to pickHadrons, as in Pythia 8: meMode 91 to q qbar (e.g. ``anti-s d`` of the B0,
 b -> s g) makes a Lund string in the mother's rest frame (``string.fragment_string1``, axis
 isotropic); gluon modes (91 g g, 92 g g g / gamma g g, which Pythia 8 showers and
@@ -442,6 +453,35 @@ def _string_decay1(rng, tb, mode, m, out_i, out_f, pos) -> int:
         out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3] = px, py, pz, buf_p[i, 3]
         out_i[r, 0] = buf_pdg[i]
     return n
+
+
+@kernel
+def mother_modes1(tb, mode):
+    """Mode range [lo, hi) of the species that owns ``mode``."""
+    k = np.searchsorted(tb.sp_first, mode, side="right") - 1
+    return tb.sp_first[k], tb.sp_first[k + 1]
+
+
+@kernel
+def exclusive_match1(tb, lo, hi, ids, n) -> int:
+    """First non-quark-level mode in [lo, hi) whose daughters equal ids[:n] as a multiset
+    (EvtGen ``EvtDecayTable::inChannelList``), -1 if none."""
+    mine = np.sort(ids[:n])
+    theirs = np.empty(n, np.int64)
+    for i in range(lo, hi):
+        if tb.md_me[i] >= 0 or tb.md_nd[i] != n:
+            continue
+        for j in range(n):
+            theirs[j] = tb.md_pdg[i, j]
+        theirs.sort()
+        same = True
+        for j in range(n):
+            if theirs[j] != mine[j]:
+                same = False
+                break
+        if same:
+            return i
+    return -1
 
 
 @kernel

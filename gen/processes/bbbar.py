@@ -38,6 +38,13 @@ decayed down to e, mu, pi+-, K+-, K_L0, p, n, gamma, neutrinos; the quark-level 
 the origin (no beam spot). Truth: ``sqrt_s``, ``cos_theta`` (row-1 B about the e- beam, c.m.),
 ``neutral`` (1 for B0 anti-B0), ``mixed`` (1 when both B0 have the same flavour at decay),
 ``t1``, ``t2`` (proper decay times of rows 1 and 2, ns).
+
+Validation against PDG RPP 2026 inclusive B rates: tests/validation/test_bbbar_inclusive.py
+(D, D*, D_s, Lambda_c, charmonium, K, phi, p, eta, semileptonic, per-flavour charm). Known
+excesses there, with their causes: D+- X and B0 -> D- X (too few D*- at the B0's upper vertex),
+D_s X (DECAY_BELLE2.DEC's exclusive D_s modes alone exceed PDG), p X and direct J/psi (the
+quark-level modes); the primary-lepton spectrum is harder than measured (phase-space
+semileptonic decays in gen.decays.generic).
 """
 
 from __future__ import annotations

@@ -259,3 +259,19 @@ def test_producible_hadrons_have_decay_tables():
         k = g.species_index(tb, p)
         assert k >= 0, p
         assert tb.sp_decay[k] != g.NO_TABLE, p
+
+
+def test_exclusive_match_finds_dec_channels():
+    """exclusive_match1 recognises a B0 mode of the DEC table in any order, not a non-mode."""
+    tb = g.decay_tables()
+    k = g.species_index(tb, 511)
+    lo, hi = tb.sp_first[k], tb.sp_first[k + 1]
+    mode = next(i for i in range(lo, hi) if tb.md_me[i] < 0 and tb.md_nd[i] == 3)
+    ids = np.zeros(qm.MAX_ROWS, np.int64)
+    ids[:3] = tb.md_pdg[mode, :3][::-1]
+    found = qm.exclusive_match1(tb, lo, hi, ids, 3)
+    assert found >= 0
+    assert sorted(tb.md_pdg[found, :3]) == sorted(ids[:3])
+    assert qm.mother_modes1(tb, mode) == (lo, hi)
+    ids[:3] = [22, 22, 22]  # B0 -> 3 gamma is not a DEC mode
+    assert qm.exclusive_match1(tb, lo, hi, ids, 3) == -1
