@@ -30,10 +30,12 @@ Treatment of the modes (``TauMode.kind``):
   width Gamma_a1 g(Q^2)/g(m_a1^2) with KS's g(Q^2) (m_a1 1.23, Gamma_a1 0.4 GeV from the DEC
   line). EvtGen's EvtTauHadnu implements the same model; it pairs (q1 - q3) with F_rho(s_1) and
   tests ``Q^2 > m_rho + m_pi`` in g: here the rho formed by (q1, q3) multiplies (q1 - q3) and
-  the threshold is (m_rho + m_pi)^2. Only the symmetric part of the lepton tensor is kept (the
-  parity-odd part averages out for an unpolarised tau after integration over the orientation
-  of the three-pion plane; its correlation with that orientation is neglected). The a1- is
-  written as an intermediate particle (status 2).
+  the threshold is (m_rho + m_pi)^2. The current is complex (c1, c2 have different phases), so
+  the full V-A lepton tensor is kept (``a1_x1``: Jadach, Kuhn, Was, Comput. Phys. Commun. 64
+  (1991) 275, eqs. 3.14-3.15; Kuhn & Mirkes, Z. Phys. C56 (1992) 661): the unpolarised rate has
+  a parity-odd part (~8 % on average, zero after integration over the orientation of the
+  three-pion plane) whose sign is opposite for the tau+, which is generated as the mirror image
+  of the tau- (CP). The a1- is written as an intermediate particle (status 2).
 - ``phase_space``: every other mode, flat n-body phase space (F. James, CERN 68-15; algorithm of
   ROOT's TGenPhaseSpace; gen.phasespace.genbod1) with the daughters listed in the DEC file (fixed
   PDG masses).
@@ -42,7 +44,8 @@ Sampling: the vector and a1 modes draw Q^2 in the Breit-Wigner variable, with hi
 against a piecewise-constant envelope in that variable (``N_ENV`` bins); the envelope and the
 maxima of flat phase space of >= 3 bodies come from pilot runs at table build (fixed seed,
 times ``_WMAX_SAFETY`` = 1.2, also over neighbouring bins). Weights above them are counted in
-``TauTables.overweight`` (measured: 5e-7 of the a1 -> pi- 2pi0 trials, by at most 0.4 %).
+``TauTables.overweight`` (measured with the parity-odd a1 term: 1 of 4e6 a1 -> pi- 2pi0 trials,
+by 1.5 %; none in 4e6 a1 -> 2pi- pi+ trials; hit-or-miss efficiency 8.3 % and 10.3 %).
 
 Secondary decays (prompt, in the generator): pi0, eta, omega, K_S0 and K0 / anti-K0 (-> K_S0 or
 K_L0, 50/50) are decayed with the branching fractions of their DEC blocks, keeping only channels
@@ -60,7 +63,7 @@ modes into the classes of ``MODE_CLASSES`` for cards).
 
 Spin: ``decay_tau1`` decays an unpolarised tau. The tau+ tau- spin correlations of
 e+e- -> tau+ tau- are applied by the process on top of it (``gen.decays.tau_spin``: polarimeter
-vectors of the leptonic, pi/K nu and vector modes, accept/reject).
+vectors of the leptonic, pi/K nu, vector and a1 modes, accept/reject).
 """
 
 from __future__ import annotations
@@ -687,13 +690,93 @@ def _vector_trial(rng, x, big_m, par, ma, mb, out_f, r0):
 
 
 @kernel
+def _cross(a, b):
+    """Spatial cross product a x b of two 4-tuples."""
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
+
+
+@kernel
+def a1_current1(par, masses, out_f, r0, s):
+    """KS three-pion current J = c1 d1 + c2 d2 of the a1 block in rows r0.. (any frame).
+
+    Rows r0 (a1), r0+2..r0+4 (pions, masses in ``masses[2:5]``); ``s`` = Q^2 of the a1 row.
+    J = BW_a1(s) [F_rho(s_13) (q1 - q3)_perp + F_rho(s_23) (q2 - q3)_perp] (module docstring;
+    Kuhn & Santamaria, Z. Phys. C48 (1990) 445): returns (c1, c2, d1, d2) with complex c and
+    real four-vectors d (the overall constant of J drops out of every use).
+    """
+    odd = int(par[7])
+    i1 = 0 if odd != 0 else 1
+    i2 = 2 if odd != 2 else 1
+    q1 = _row4(out_f, r0 + 2 + i1)
+    q2 = _row4(out_f, r0 + 2 + i2)
+    q3 = _row4(out_f, r0 + 2 + odd)
+    qa = _row4(out_f, r0)
+    m_pi, m_odd = masses[2 + i1], masses[2 + odd]
+    p13 = (q1[0] + q3[0], q1[1] + q3[1], q1[2] + q3[2], q1[3] + q3[3])
+    p23 = (q2[0] + q3[0], q2[1] + q3[1], q2[2] + q3[2], q2[3] + q3[3])
+    f13 = _f_rho(_dot(p13, p13), par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
+    f23 = _f_rho(_dot(p23, p23), par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
+    ga = par[1] * _a1_g(s, m_pi, par[2]) / _a1_g(par[0] * par[0], m_pi, par[2])
+    bwa = par[0] * par[0] / complex(par[0] * par[0] - s, -par[0] * ga)
+    d1 = _perp((q1[0] - q3[0], q1[1] - q3[1], q1[2] - q3[2], q1[3] - q3[3]), qa, s)
+    d2 = _perp((q2[0] - q3[0], q2[1] - q3[1], q2[2] - q3[2], q2[3] - q3[3]), qa, s)
+    return bwa * f13, bwa * f23, d1, d2
+
+
+@kernel
+def _a1_terms(k, c1, c2, d1, d2, minus):
+    """(r1, r2, jj, y): X = r1 d1 + r2 d2 - jj k + Y, Y.v = y eps(k, d1, v, d2) (``a1_x1``)."""
+    kj = c1 * _dot(k, d1) + c2 * _dot(k, d2)  # k.J
+    r1 = 2.0 * (kj * c1.conjugate()).real  # 2 Re[(k.J) c1*] = 2 Re[(k.J*) c1]
+    r2 = 2.0 * (kj * c2.conjugate()).real
+    c12 = c1 * c2.conjugate()
+    jj = ((c1.real**2 + c1.imag**2) * _dot(d1, d1) + (c2.real**2 + c2.imag**2) * _dot(d2, d2)
+          + 2.0 * c12.real * _dot(d1, d2))
+    y = 2.0 * c12.imag if minus else -2.0 * c12.imag
+    return r1, r2, jj, y
+
+
+@kernel
+def a1_x1(k, c1, c2, d1, d2, minus):
+    """Four-vector X of tau -> nu + J, J = c1 d1 + c2 d2: |M|^2 ~ (p -+ m s) . X.
+
+    From the V-A trace with the complex current (S. Jadach, J. H. Kuhn, Z. Was, Comput. Phys.
+    Commun. 64 (1991) 275, eqs. 3.14-3.15, Pi and Pi^5; Kuhn & Mirkes, Z. Phys. C56 (1992) 661):
+
+        X = 2 Re[(k.J*) J] - (J.J*) k  +-  Y,   Y.v = 2 Im(c1 c2*) eps(k, d1, v, d2),
+
+    eps_{mu nu rho sigma} a^mu b^nu c^rho d^sigma with eps_{0123} = +1; upper sign and p - m s
+    for the tau- (``minus`` True), lower signs for the tau+ (CP conjugate: the parity-odd Y
+    changes sign), k the (anti-)neutrino. Signs fixed against a numerical Dirac trace with
+    gamma5 = i g0 g1 g2 g3 (tests/gen/test_tau_a1.py). In the tau rest frame the unpolarised
+    rate is X^0 (Y^0 is the parity-odd part, which averages to zero over the orientation of the
+    pions) and the polarimeter vector is +X/X^0 (tau-), -X/X^0 (tau+). With one common phase
+    (Im c1 c2* = 0) X is the X of a real current. X is light-like (|h| = 1).
+    """
+    r1, r2, jj, y = _a1_terms(k, c1, c2, d1, d2, minus)
+    # Laplace expansion of the determinant along the time column:
+    # eps(k, d1, v, d2) = v^0 k.(d1 x d2) + v.[k^0 (d2 x d1) - d1^0 (d2 x k) - d2^0 (k x d1)],
+    # so (Y.v = Y^0 v^0 - Y_vec.v) Y^0 = y k.(d1 x d2) and Y_vec = -y [...]
+    a = _cross(d2, d1)
+    b = _cross(d2, k)
+    c = _cross(k, d1)
+    yt = -y * (k[0] * a[0] + k[1] * a[1] + k[2] * a[2])
+    yx = -y * (k[3] * a[0] - d1[3] * b[0] - d2[3] * c[0])
+    yy = -y * (k[3] * a[1] - d1[3] * b[1] - d2[3] * c[1])
+    yz = -y * (k[3] * a[2] - d1[3] * b[2] - d2[3] * c[2])
+    return (r1 * d1[0] + r2 * d2[0] - jj * k[0] + yx, r1 * d1[1] + r2 * d2[1] - jj * k[1] + yy,
+            r1 * d1[2] + r2 * d2[2] - jj * k[2] + yz, r1 * d1[3] + r2 * d2[3] - jj * k[3] + yt)
+
+
+@kernel
 def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
-    """tau -> a1 nu -> 3 pi nu (KS model): rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions).
+    """tau- -> a1 nu -> 3 pi nu (KS model): rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions).
 
     x in [0, 1] fixes Q^2 = s (``_bw_s``). ``masses`` are the row masses (pions in entries
     2..4); par = (m_a1, G_a1, m_rho, G_rho, m_rho', G_rho', beta, index of the odd pion).
     weight = |M|^2 x (p_nu/M) x w_3 x ds/dx, w_3 = p*_12 p*_3 (Q - sum m)/Q the weight of flat
     three-body phase space at mass Q generated with a uniform intermediate mass (GENBOD).
+    |M|^2 = p.X of ``a1_x1`` for the tau- (the tau+ is its mirror image, ``decay_tau1``).
     """
     m3 = masses[2:5]
     msum = m3[0] + m3[1] + m3[2]
@@ -710,31 +793,13 @@ def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
     bx, by, bz = pnu * ux / ea, pnu * uy / ea, pnu * uz / ea
     for j in range(3):
         _boost_row(out_f, r0 + 2 + j, bx, by, bz)
-    odd = int(par[7])
-    i1 = 0 if odd != 0 else 1
-    i2 = 2 if odd != 2 else 1
-    q1 = _row4(out_f, r0 + 2 + i1)
-    q2 = _row4(out_f, r0 + 2 + i2)
-    q3 = _row4(out_f, r0 + 2 + odd)
-    qa = _row4(out_f, r0)
-    m_pi, m_odd = m3[i1], m3[odd]
-    p13 = (q1[0] + q3[0], q1[1] + q3[1], q1[2] + q3[2], q1[3] + q3[3])
-    p23 = (q2[0] + q3[0], q2[1] + q3[1], q2[2] + q3[2], q2[3] + q3[3])
-    f13 = _f_rho(_dot(p13, p13), par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
-    f23 = _f_rho(_dot(p23, p23), par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
-    ga = par[1] * _a1_g(s, m_pi, par[2]) / _a1_g(par[0] * par[0], m_pi, par[2])
-    bwa = par[0] * par[0] / complex(par[0] * par[0] - s, -par[0] * ga)
-    c1 = bwa * f13
-    c2 = bwa * f23
-    d1 = _perp((q1[0] - q3[0], q1[1] - q3[1], q1[2] - q3[2], q1[3] - q3[3]), qa, s)
-    d2 = _perp((q2[0] - q3[0], q2[1] - q3[1], q2[2] - q3[2], q2[3] - q3[3]), qa, s)
+    c1, c2, d1, d2 = a1_current1(par, masses, out_f, r0, s)
     k = _row4(out_f, r0 + 1)
-    p = (0.0, 0.0, 0.0, big_m)
-    pj = c1 * _dot(p, d1) + c2 * _dot(p, d2)
-    kj = c1 * _dot(k, d1) + c2 * _dot(k, d2)
-    jj = ((c1.real**2 + c1.imag**2) * _dot(d1, d1) + (c2.real**2 + c2.imag**2) * _dot(d2, d2)
-          + 2.0 * (c1 * c2.conjugate()).real * _dot(d1, d2))
-    me = 2.0 * (pj * kj.conjugate()).real - _dot(p, k) * jj
+    # in the tau rest frame p.X = M X^0 (``a1_x1``, time component only)
+    r1, r2, jj, y = _a1_terms(k, c1, c2, d1, d2, True)
+    a = _cross(d1, d2)
+    x0 = r1 * d1[3] + r2 * d2[3] - jj * k[3] + y * (k[0] * a[0] + k[1] * a[1] + k[2] * a[2])
+    me = big_m * x0
     return me * (pnu / big_m) * w_ps * jac
 
 
@@ -917,6 +982,13 @@ def decay_tau1(rng, tables, tau_row, base, out_i, out_f, pos):
     tau_minus = out_i[tau_row, 0] > 0
     if _mode_rest_frame(rng, tables, mode, out_f, pos):
         tables.overweight[mode] += 1
+    if not tau_minus and tables.kind[mode] == A1:
+        # CP: the tau+ rate at momenta p is the tau- rate at -p (the a1 rate has a parity-odd
+        # term; the other modes' rest-frame distributions are parity even)
+        for j in range(n):
+            out_f[pos + j, 0] = -out_f[pos + j, 0]
+            out_f[pos + j, 1] = -out_f[pos + j, 1]
+            out_f[pos + j, 2] = -out_f[pos + j, 2]
     for j in range(n):
         out_i[pos + j, 0] = tables.pdg[mode, j] if tau_minus else tables.pdg_cc[mode, j]
         out_i[pos + j, 1] = tables.status[mode, j]

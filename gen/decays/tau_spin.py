@@ -9,12 +9,20 @@ tau rest frame h = X_vec / X^0:
 - tau- -> l- anti-nu_l nu_tau:  X = p(anti-nu_l)          (|M|^2 ~ (p.k_nubar)(k_l.k_nu));
 - tau- -> pi- nu (K- nu):        X = 2 (k.q) q - q^2 k      (q the meson, k the nu_tau);
 - tau- -> V nu, V -> a b:        X = 2 (k.J) J - J^2 k,  J = (q_a - q_b) orthogonal to q_a + q_b
-  (the current of ``gen.decays.tau._vector_trial``; the form factor cancels in h).
+  (the current of ``gen.decays.tau._vector_trial``; the form factor cancels in h);
+- tau- -> a1 nu -> 3 pi nu:      X = 2 Re[(k.J*) J] - (J.J*) k + Y with the complex KS current
+  J = c1 d1 + c2 d2 (``gen.decays.tau.a1_current1``) and the parity-odd
+  Y.v = 2 Im(c1 c2*) eps(k, d1, v, d2), eps_{0123} = +1 (``gen.decays.tau.a1_x1``; TAUOLA's
+  Pi and Pi^5, Jadach, Kuhn, Was, CPC 64 (1991) 275, eqs. 3.14-3.15). For the tau+ Y changes
+  sign. The signs were fixed against a numerical Dirac trace (tests/gen/test_tau_a1.py), not
+  transcribed: references differ in their eps and tau-spin sign conventions.
 
-All three X are light-like, so |h| = 1 for every configuration. For the tau+ (CP conjugate) h
-changes sign: tau+ -> pi+ nu-bar has h = -pi direction, tau+ -> l+ nu_l nu-bar_tau has
-h = -(nu_l direction). Other modes (a1, multi-body) get h = 0 here: they are decayed without
-spin correlation (the a1 parity-odd structure is not modelled in ``gen.decays.tau`` either).
+All X are light-like, so |h| = 1 for every configuration (the massless nu_tau has one helicity,
+so each fully known final state of spinless hadrons is reached by one amplitude per tau spin
+state: a pure spin state), the a1 included (tests/gen/test_tau_a1.py). For the tau+ (CP
+conjugate) h = -X/X^0: tau+ -> pi+ nu-bar has h = -pi direction, tau+ -> l+ nu_l nu-bar_tau
+has h = -(nu_l direction). Other modes (multi-body phase space, 8.3 % of tau decays) get h = 0
+here: they are decayed without spin correlation.
 
 Born spin correlations of e+e- -> gamma* -> tau+ tau- (unpolarised massless beams; Y. S. Tsai,
 Phys. Rev. D4 (1971) 2821; helicity amplitudes: opposite tau helicities ~ (1 +- cos theta),
@@ -33,7 +41,8 @@ polarisation ~ -0.3 % at 10.58 GeV) and radiative corrections to the correlation
 with ISR/FSR the correlation is evaluated in the rest frame of the two taus, the beam axis being
 the e- beam seen from that frame.
 
-The joint decay weight W = 1 + h-_i C_ij h+_j lies in [0, 2] and averages to 1 over the decay
+The joint decay weight W = 1 + h-_i C_ij h+_j lies in [0, 2] (|h| <= 1 and the spectral norm of
+C is <= 1, tests/gen/test_tau_a1.py) and averages to 1 over the decay
 configurations of either tau alone (no single-spin terms; <h> = 0 over any set of modes). So the
 tau- is decayed once and the tau+ decay is redone until accepted with probability
 W / W_max, W_max = 1 + |C^T h-| (a bound over every tau+ decay that depends on the tau- decay
@@ -46,7 +55,7 @@ from __future__ import annotations
 
 import math
 
-from gen.decays.tau import LEPTONIC, TWO_BODY, VECTOR
+from gen.decays.tau import A1, LEPTONIC, TWO_BODY, VECTOR, a1_current1, a1_x1
 from gen.jit import kernel
 from gen.kinematics import boost1
 
@@ -71,12 +80,18 @@ def _x_of_current(k, j):
 
 
 @kernel
-def polarimeter_x1(tables, mode, out_f, r0):
+def polarimeter_x1(tables, mode, out_f, r0, minus=True):
     """(ok, X) of the decay block of ``mode`` in rows r0.. (any frame; module docstring).
 
-    ok is False for modes without a polarimeter here (h = 0).
+    ``minus``: the block is a tau- decay (else tau+; only the a1 X depends on it). ok is False
+    for modes without a polarimeter here (h = 0).
     """
     kind = tables.kind[mode]
+    if kind == A1:
+        qa = _row(out_f, r0)
+        c1, c2, d1, d2 = a1_current1(tables.par[mode], tables.mass[mode], out_f, r0,
+                                     _mdot(qa, qa))
+        return True, a1_x1(_row(out_f, r0 + 1), c1, c2, d1, d2, minus)
     if kind == LEPTONIC:
         return True, _row(out_f, r0 + 1)
     if kind == TWO_BODY:
@@ -111,10 +126,10 @@ def spin_weight1(tables, out_f, row_minus, row_plus, mode_m, r_m, mode_p, r_p, b
     ``row_minus``/``row_plus``: rows of the tau- / tau+; ``r_m``/``r_p``: first rows of their
     mode blocks; ``beam``: the e- beam four-momentum (lab) that fixes the production axis.
     """
-    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m)
+    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m, True)
     if not ok_m:
         return 1.0, 1.0
-    ok_p, xp = polarimeter_x1(tables, mode_p, out_f, r_p)
+    ok_p, xp = polarimeter_x1(tables, mode_p, out_f, r_p, False)
     tm = _row(out_f, row_minus)
     tp = _row(out_f, row_plus)
     pe = tm[3] + tp[3]

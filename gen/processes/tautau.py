@@ -23,12 +23,12 @@ not generated.
 
 Spin (``spin_correlations``, default on): the Born tau+ tau- spin correlations of
 e+e- -> gamma* -> tau+ tau- (Tsai, Phys. Rev. D4 (1971) 2821) through the polarimeter vectors of
-the l nu nu, pi nu, K nu, rho nu and K* nu decays (TAUOLA, Jadach, Kuhn, Was, CPC 64 (1991) 275),
-by accept/reject of the tau+ decay (``gen.decays.tau_spin``): events stay unweighted, the tau-pair
-kinematics, the mode fractions and single-tau spectra are unchanged. The a1 and multi-body modes,
-and the small tau polarisation of the Z exchange, are decayed without spin (h = 0). Measured:
-corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu = 0.299 +- 0.007 against (1 + beta^2)/(3 (3 - beta^2))
-= 0.298 (tests/gen/test_tau_spin.py).
+the l nu nu, pi nu, K nu, rho nu, K* nu and a1 nu (3 pi nu) decays (TAUOLA, Jadach, Kuhn, Was,
+CPC 64 (1991) 275), by accept/reject of the tau+ decay (``gen.decays.tau_spin``): events stay
+unweighted, the tau-pair kinematics, the mode fractions and single-tau spectra are unchanged. The
+multi-body phase-space modes (8.3 %), and the small tau polarisation of the Z exchange, are
+decayed without spin (h = 0). Measured: corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu =
+0.299 +- 0.007 against (1 + beta^2)/(3 (3 - beta^2)) = 0.298 (tests/gen/test_tau_spin.py).
 
 ``one_prong_only``: both taus decay only in the modes of ``gen.decays.tau.one_prong_mask()``
 (modes that can give exactly one charged particle); every trial weight, hence the cross section
@@ -368,7 +368,7 @@ class TauTau(Process):
     description = (
         "e+e- -> tau+tau-(gamma): Born with tau mass, ISR structure functions, FSR off the "
         "taus, tau decays from DECAY_BELLE2.DEC with tau+ tau- spin correlations (l, pi, K, "
-        "rho, K* modes), optional importance sampling of the decay modes (weighted events)"
+        "rho, K*, a1 modes), optional importance sampling of the decay modes (weighted events)"
     )
     params = {
         "isr": Param(bool, True, "initial-state radiation (Kuraev-Fadin structure functions)"),
@@ -386,8 +386,9 @@ class TauTau(Process):
         "spin_correlations": Param(
             bool, True,
             "tau+ tau- spin correlations of the Born gamma* exchange through the polarimeter "
-            "vectors of the l nu nu, pi/K nu, rho/K* nu modes (gen.decays.tau_spin; other modes "
-            "decay without); false = independent unpolarised decays",
+            "vectors of the l nu nu, pi/K nu, rho/K* nu, a1 (3 pi) nu modes "
+            "(gen.decays.tau_spin; other modes decay without); false = independent unpolarised "
+            "decays",
         ),
         "mode_bias": Param(
             dict, {},

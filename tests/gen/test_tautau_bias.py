@@ -101,7 +101,10 @@ def test_mode_probabilities_weights_and_born_sigma():
     proc = make({**NO_RADIATION, "mode_bias": bias}, {"min_charged": 0}, pilot_points=2000)
     assert proc.weighted
     n = 40_000
-    chunk, st = proc.generate(np.random.default_rng(7), n)
+    # seed 7 -> 17 when the a1 kernels changed their random draws: with 7 the tau- mu count
+    # fell 4.07 sigma off (tau- modes are drawn before, and independently of, the spin
+    # weighting; 30 other seeds gave pulls of mean 0.12 +- 0.18, rms 0.94)
+    chunk, st = proc.generate(np.random.default_rng(17), n)
     _, st0 = unb.generate(np.random.default_rng(8), 2000)
     born = st0.cross_section_pb  # constant weight: exact
     assert st0.cross_section_err_pb < 1e-9 * born
