@@ -17,6 +17,8 @@ from pathlib import Path
 from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS
 
 EXIT_USAGE = 2
+#: sub-commands that run numba kernels (numba's registries are loaded before they start)
+_KERNEL_COMMANDS = frozenset({"generate", "simulate", "run", "project", "xsec"})
 #: an unexpected exception (a bug): still one line on stderr, the traceback only with -v
 EXIT_INTERNAL = 1
 
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     from gen.io import FileFormatError
     from gen.runcard import MAX_EVENTS, MAX_SEED
     from gen.shards import ShardsBusyError
-    from gen.startup import load_numba_extensions
+    from gen.startup import load_numba_extensions, load_numba_registries
 
     # (option, minimum, maximum): the card limits of gen/runcard.py apply to overrides too
     numeric = [("events", 1, MAX_EVENTS), ("workers", 1, 1024), ("points", 1, MAX_EVENTS),
@@ -287,8 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     # removed and finished chunks stay for a restart (gen/interrupt.py, gen/shards.py)
     restore_signals = interrupt.install()
     try:
-        # before the first kernel: numba's extension hooks minus vector's (sympy, ~0.6-1 s)
-        load_numba_extensions()
+        # before the first kernel: numba's extension hooks minus vector's (sympy, ~0.6-1 s); for
+        # commands that run kernels its registries too, without scipy.linalg / cffi (gen.startup)
+        if args.command in _KERNEL_COMMANDS:
+            load_numba_registries()
+        else:
+            load_numba_extensions()
         return args.func(args)
     except (CardError, FileFormatError, LockedError, ClusterError, ShardsBusyError) as exc:
         print(f"b2dark: error: {_one_line(exc)}", file=sys.stderr)

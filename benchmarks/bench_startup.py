@@ -11,6 +11,9 @@ with 1000 events (``analysis.cli.main``, full pilot of 2e5 trials, file written)
 ``b2dark generate`` < 1 s. Peak RSS is the child's own VmHWM (/proc/self/status); the
 ``resource.getrusage(RUSAGE_CHILDREN)`` maximum is listed too, but on Linux it can include the
 parent's RSS at fork time. CPU times are the child's (user + system).
+
+``--decay-tables``: build + pilot of the bbbar and qqbar cards (generic DECAY_BELLE2.DEC decays)
+with an empty and with a filled b2dark disk cache (``B2DARK_CACHE_DIR``), numba kernels warm.
 """
 
 from __future__ import annotations
@@ -67,9 +70,31 @@ print(json.dumps({"import": 0.0, "first_event": t1 - t0, "code": code,
 """
 SIGNAL_CARD = _HERE.parent / "cards" / "samples" / "zprime_invisible_signal.toml"
 
+#: a sample card's process: imports, card (process built), pilot, 100 events (decays included)
+BUILD_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+from gen.startup import load_numba_registries
+load_numba_registries()  # as the command line does
+from gen.generate import prepare
+from gen.runcard import load_sample
+from gen.streams import GENERATION, stream
+t1 = time.perf_counter()
+card = load_sample(sys.argv[1])
+proc = prepare(card)
+t2 = time.perf_counter()
+proc.generate(stream(card.seed, GENERATION, 0), 100)
+t3 = time.perf_counter()
+print(json.dumps({"import": t1 - t0, "first_event": t2 - t1, "generate": t3 - t2}))
+"""
+DECAY_CARDS = ("bbbar", "qqbar")
 
-def _child(cache: Path, code: str = CHILD, args: tuple[str, ...] = ()) -> dict:
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+
+def _child(cache: Path | None, code: str = CHILD, args: tuple[str, ...] = (),
+           env_extra: dict[str, str] | None = None) -> dict:
+    env = {**os.environ, **(env_extra or {})}
+    if cache is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache)
     env["PYTHONPATH"] = os.pathsep.join([str(_HERE.parent), env.get("PYTHONPATH", "")])
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -80,6 +105,30 @@ def _child(cache: Path, code: str = CHILD, args: tuple[str, ...] = ()) -> dict:
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out["cpu"] = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     return out
+
+
+def decay_table_rows(quick: bool = False) -> list[Row]:
+    """Build + pilot of the bbbar / qqbar processes with an empty and with a filled b2dark disk
+    cache (``B2DARK_CACHE_DIR``: parsed and compiled DECAY_BELLE2.DEC tables); numba's own cache
+    is the project's (kernels warm: run once before)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in DECAY_CARDS:
+            card = str(_HERE.parent / "cards" / "samples" / f"{name}.toml")
+            _child(None, BUILD_CHILD, (card,))  # kernels compiled / loaded once
+            folder = {"B2DARK_CACHE_DIR": str(Path(tmp) / name)}
+            cold = _child(None, BUILD_CHILD, (card,), folder)
+            warm = sorted((_child(None, BUILD_CHILD, (card,), folder)
+                           for _ in range(1 if quick else 3)), key=lambda r: r["cpu"])
+            median = warm[len(warm) // 2]
+            for label, r in (("empty disk cache", cold), ("filled disk cache", median)):
+                rows.append(Row(
+                    "startup", f"{name}: start to 100 events, {label}", r["cpu"], "s (CPU)",
+                    note=f"wall {r['total']:.2f} s: imports {r['import']:.2f} s, card + process + "
+                    f"pilot {r['first_event']:.2f} s, 100 events {r['generate']:.2f} s; "
+                    f"load average {os.getloadavg()[0]:.1f}",
+                ))
+    return rows
 
 
 def run(quick: bool = False) -> list[Row]:
@@ -123,7 +172,10 @@ def run(quick: bool = False) -> list[Row]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    print_table(run(parser.parse_args().quick))
+    parser.add_argument("--decay-tables", action="store_true",
+                        help="only the bbbar / qqbar build times, empty vs filled disk cache")
+    args = parser.parse_args()
+    print_table(decay_table_rows(args.quick) if args.decay_tables else run(args.quick))
 
 
 if __name__ == "__main__":

@@ -215,9 +215,11 @@ def concat_parts(
     parts: Sequence[Mapping[str, np.ndarray]], offsets: Mapping[str, str]
 ) -> dict[str, np.ndarray]:
     """Blocks' arrays (local offsets from 0) as one chunk: the HDF5 chunk shapes of the output
-    then follow the size of a work chunk, as when whole shards were copied into it."""
+    then follow the size of a work chunk, as when whole shards were copied into it. Names come
+    sorted, as a shard reads back: the head's datasets are created and grown in the same order
+    whether a chunk arrives from a worker or from a shard, so the files are the same bytes."""
     if len(parts) == 1:
-        return dict(parts[0])
+        return {name: parts[0][name] for name in sorted(parts[0])}
     out: dict[str, np.ndarray] = {}
     for name in parts[0]:
         if name in offsets:
@@ -230,7 +232,7 @@ def concat_parts(
             out[name] = np.concatenate(pieces)
         else:
             out[name] = np.concatenate([p[name] for p in parts])
-    return out
+    return {name: out[name] for name in sorted(out)}
 
 
 class HeadFile:

@@ -7,6 +7,20 @@ imports ``vector`` and with it ``sympy``: ~0.6-1.0 s of a 2 s warm start measure
 objects into a kernel (shared/STYLE.md, item 4: vector stays at the Python boundary), so the
 command line and its Dask workers load the other extensions and leave ``vector`` out. Library users
 keep numba's default; ``vector.register_numba()`` restores vector's types at any time.
+
+numba also imports, when it loads its registries (the first kernel a process compiles or loads
+from the cache), ``scipy.linalg.cython_blas`` (``numba.np.arraymath``: "is a BLAS there?"; with it
+all of ``scipy.linalg``, ``numpy.f2py`` and ``charset_normalizer``) and ``cffi`` with its C parser
+``pycparser`` (``numba.core.typing.cffi_utils``): ~0.15-0.2 s of CPU per start measured here.
+b2dark kernels call no cffi functions and no ``np.convolve`` / ``np.correlate`` (the only users of
+numba's ``_HAVE_BLAS`` flag; ``np.dot`` and ``np.linalg`` look scipy up again when compiled), so
+``load_numba_registries`` loads the registries with those two imports held back, then lets them
+import normally again (scipy.linalg, cffi work as usual afterwards in the process).
+
+Dask workers: ``gen.distributed`` starts its local workers with this module as a preload
+(``dask_setup`` runs in each worker process before its first task) and runs
+``load_numba_extensions`` on the workers of an existing scheduler when it connects; workers
+started by hand can take it from the start with ``dask worker --preload gen.startup ADDRESS``.
 """
 
 from __future__ import annotations
@@ -51,3 +65,42 @@ def load_numba_extensions(skip: frozenset[str] = SKIPPED_EXTENSIONS) -> list[str
                 stacklevel=2,
             )
     return loaded
+
+
+#: modules numba imports while loading its registries that b2dark kernels do not use (docstring)
+HELD_BACK = ("scipy.linalg.cython_blas", "cffi")
+
+
+def load_numba_registries(held_back: tuple[str, ...] = HELD_BACK) -> bool:
+    """The extensions (``load_numba_extensions``), then numba's typing and lowering registries
+    with the ``held_back`` modules unimportable meanwhile (module docstring).
+
+    Call it before the first kernel of a process that will run kernels (what the first kernel
+    would pay anyway). Returns False if numba had loaded its registries already (nothing done).
+    """
+    import sys
+
+    load_numba_extensions()
+    try:
+        from numba.core.registry import cpu_target
+    except ImportError:  # numba's internals moved: keep its default behaviour
+        return False
+    if "numba.np.arraymath" in sys.modules:  # registries loaded already
+        return False
+    blocked = [name for name in held_back if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # ``import name`` raises ImportError
+    try:
+        cpu_target.typing_context.refresh()
+        cpu_target.target_context.refresh()
+    finally:
+        for name in blocked:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
+    return True
+
+
+def dask_setup(worker: object = None) -> None:
+    """Dask preload hook (``--preload gen.startup``): the extensions minus ``vector`` and the
+    registries without scipy.linalg / cffi in the worker process, before it runs a task."""
+    load_numba_registries()

@@ -1,6 +1,9 @@
 """Generic decays of every unstable particle from decaylanguage's DECAY_BELLE2.DEC.
 
-Decay table (Python, built once at first use, ``decay_tables``):
+Decay table (Python, built once at first use, ``decay_tables``; kept in the on-disk cache
+``gen.diskcache`` keyed by the DEC file's sha256, the sources of the modules that build it and the
+particle / decaylanguage / numpy / numba versions: parsing, building and the pilot ~5 s of CPU,
+loading ~0.15 s; ``tables_key``):
 
 - Every ``Decay X`` block of DECAY_BELLE2.DEC (``decaylanguage.data.basepath``), parsed with
   ``decaylanguage.DecFileParser``, which also expands ``CDecay`` (charge conjugates) and
@@ -401,9 +404,15 @@ def _angular(mother: int, ds: tuple[int, ...]) -> tuple[int, list[int]]:
     return ang, pols
 
 
-@functools.lru_cache(maxsize=1)
-def _base_tables() -> tuple[DecayTables, tuple[Mode, ...]]:
-    kept, _, _ = _raw_table()
+def _fresh_tables() -> tuple[DecayTables, tuple[Mode, ...], dict[int, Coverage],
+                            dict[str, tuple[int, float]]]:
+    """Tables, modes, coverage and model counts built from the DEC file (no disk cache)."""
+    kept, cover, models = _raw_table()
+    tb, modes = _build_tables(kept)
+    return tb, modes, cover, models
+
+
+def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mode, ...]]:
     species = set(kept)
     for modes in kept.values():
         for m in modes:
@@ -477,6 +486,84 @@ def _base_tables() -> tuple[DecayTables, tuple[Mode, ...]]:
     return tb, tuple(out_modes)
 
 
+def tables_key() -> dict[str, str]:
+    """Everything the tables depend on (``gen.diskcache`` key): the DEC file's content, the
+    sources of the code that builds them and the versions of the packages it asks."""
+    import sys
+    from importlib.metadata import version
+
+    from gen import constants, jit, kinematics, phasespace
+    from gen.decays import tau
+    from gen.diskcache import content_key, source_key
+    from gen.hadronization import string, tables
+
+    code = source_key(sys.modules[__name__], quark_modes, tau, phasespace, kinematics, constants,
+                      jit, string, tables)
+    return {"dec_sha256": content_key(dec_file_path()), "code_sha256": code,
+            **{p: version(p) for p in ("particle", "decaylanguage", "numpy", "numba")}}
+
+
+def _to_cache(tb: DecayTables, modes: tuple[Mode, ...], cover: dict[int, Coverage],
+              models: dict[str, tuple[int, float]]) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, JSON-able rest) of the tables; floats survive JSON exactly (``repr``)."""
+    meta = {
+        "modes": [[m.mother, list(m.daughters), m.bf, m.bf_dec, m.model, list(m.partons),
+                   m.me_mode] for m in modes],
+        "coverage": [[c.name, c.pdg, c.bf_file, c.bf_kept, c.dropped] for c in cover.values()],
+        "models": {k: list(v) for k, v in models.items()},
+    }
+    return tb._asdict(), meta
+
+
+def _from_cache(arrays: dict[str, np.ndarray], meta: dict) -> tuple[
+        DecayTables, tuple[Mode, ...], dict[int, Coverage], dict[str, tuple[int, float]]]:
+    # writeable, contiguous copies: kernels compiled for them (a read-only array is another type)
+    tb = DecayTables(**{f: np.ascontiguousarray(arrays[f]).copy() for f in DecayTables._fields})
+    modes = tuple(Mode(int(m), tuple(d), float(bf), float(b0), str(mdl), tuple(pt), int(me))
+                  for m, d, bf, b0, mdl, pt, me in meta["modes"])
+    cover = {int(p): Coverage(str(n), int(p), float(f), float(k), dict(dr))
+             for n, p, f, k, dr in meta["coverage"]}
+    models = {str(k): (int(v[0]), float(v[1])) for k, v in meta["models"].items()}
+    return tb, modes, cover, models
+
+
+@functools.lru_cache(maxsize=1)
+def _all_tables() -> tuple[DecayTables, tuple[Mode, ...], dict[int, Coverage],
+                           dict[str, tuple[int, float]]]:
+    """The tables, from the on-disk cache when the key matches (parsing DECAY_BELLE2.DEC,
+    building and the pilot take ~5 s of CPU; loading ~10 ms), else built and stored."""
+    from gen.diskcache import cached_arrays
+
+    arrays, meta = cached_arrays("decay-tables", tables_key(),
+                                 lambda: _to_cache(*_fresh_tables()))
+    try:
+        return _from_cache(arrays, meta)
+    except (KeyError, TypeError, ValueError):  # a stored entry of another layout: rebuild
+        return _fresh_tables()
+
+
+def _base_tables() -> tuple[DecayTables, tuple[Mode, ...]]:
+    return _all_tables()[:2]
+
+
+def dec_block(name: str) -> list[dict]:
+    """[{'bf', 'fs', 'model', 'model_params'}] of the DEC file's ``Decay name`` block, in file
+    order, without parsing the file again (``gen.diskcache``, keyed by its content)."""
+    from importlib.metadata import version
+
+    from gen.diskcache import cached_json, content_key
+
+    def parse() -> list[dict]:
+        parser = dec_parser()
+        rows = [parser._decay_mode_details(t) for t in parser._find_decay_modes(name)]
+        return [{"bf": float(d["bf"]), "fs": list(d["fs"]), "model": str(d["model"]),
+                 "model_params": list(d["model_params"] or [])} for d in rows]
+
+    key = {"dec_sha256": content_key(dec_file_path()), "block": name,
+           "decaylanguage": version("decaylanguage")}
+    return cached_json("dec-block", key, parse)
+
+
 def _pdg_valid(pdg: int) -> bool:
     from particle import Particle
 
@@ -504,12 +591,12 @@ def decay_modes() -> tuple[Mode, ...]:
 
 def coverage() -> dict[int, Coverage]:
     """pdg -> Coverage of its DEC block (what was kept, what was dropped and why)."""
-    return _raw_table()[1]
+    return _all_tables()[2]
 
 
 def model_summary() -> dict[str, tuple[int, float]]:
     """DEC model -> (number of mode lines, sum over blocks of the normalised BF of its lines)."""
-    return _raw_table()[2]
+    return _all_tables()[3]
 
 
 def format_coverage(pdgs: list[int] | None = None) -> str:
