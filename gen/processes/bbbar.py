@@ -62,7 +62,7 @@ from gen.decays.generic import (
     ICOLS,
     MAXD,
     POL_NONE,
-    dec_parser,
+    dec_block,
     decay_row1,
     decay_tables,
     decay_tree1,
@@ -91,9 +91,7 @@ N_PAR = 12
 @functools.lru_cache(maxsize=1)
 def upsilon4s_fractions() -> tuple[float, float, float]:
     """(BF(B+B-), BF(B0 anti-B0), f00 = BF(B0B0bar)/BF(BBbar)) of the DEC Upsilon(4S) block."""
-    parser = dec_parser()
-    bf = {tuple(sorted(d["fs"])): d["bf"] for d in (
-        parser._decay_mode_details(t) for t in parser._find_decay_modes("Upsilon(4S)"))}
+    bf = {tuple(sorted(d["fs"])): d["bf"] for d in dec_block("Upsilon(4S)")}
     charged = bf[("B+", "B-")]
     neutral = bf[("B0", "anti-B0")]
     return charged, neutral, neutral / (charged + neutral)
