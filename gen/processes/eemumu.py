@@ -63,6 +63,37 @@ the cross section and every distribution are those of the plain sampler whatever
 The pilot (``EEMuMu.prepare``) adapts grid and foam and sets w_max. Exactness is tested
 against the plain sampler (cross sections, distributions) and channel by channel.
 
+Cuts for the search (cards/samples/eemumu.toml). Beyond the muon-pair cuts of
+gen.processes.mumu, two optional cuts derived from the default Belle II detector model
+(detector/config.py; constants here, checked against it in tests/gen/test_eemumu_cuts.py):
+- ``pmiss_resolution_sigmas`` = K > 0: the missing-momentum cuts (c.m. momentum, lab polar angle,
+  nominal beams) are loosened so that an event passes if a mis-measurement of the muon momenta
+  by less than K sigma each could bring it into them: with D = K (sigma_1 + sigma_2), sigma_i
+  the total momentum-vector resolution of muon i (``muon_sigma_p1``: sigma_pT/pT = a pT (+)
+  b/beta, sigma_theta = sigma_phi = a' (+) b'/(p beta), TDR values of detector/config.py), the
+  lab missing momentum must lie within D of the polar-angle cone and its c.m. momentum above
+  p_min - gamma (1 + beta) D (the change of a c.m. momentum under the nominal boost). The card
+  then states the selection's own recoil cuts. K = 6: the chance that a muon's error exceeds
+  K sigma is < 2e-9.
+- ``e_veto_e_gev`` > 0: an e- or e+ above this energy whose helix (B = 1.5 T, from the origin)
+  hits the ECL crystals inside the veto window (``ecl_impact_cos1`` = detector.calorimeter's
+  impact point) always leaves a cluster of its full energy (resolution < 1 % at 0.3 GeV), never
+  matched to a muon track: a selection with no extra cluster above 0.1 GeV rejects the event
+  (if its track is found, the event has three tracks anyway). The one way around, a lost muon
+  track (1 %) and the electron's track identified as a muon (e -> mu 0.1 %, detector/config.py),
+  is < 1e-5 of such events.
+With these cuts the muon band |h . d| < x_m of the cut map is narrowed by the muon polar-angle
+cut: a muon at lab polar angle in [t_min, t_max] is within [d_lo, d_hi] of the pair's lab
+direction (triangle inequality on the sphere), and its lab angle to that direction falls with
+h . d (``_muon_angle_band1``); the y1 window aims at the loosened cone widened by K x
+``WINDOW_SIGMA_GEV``. Both only shape the trial density (the plain channel reaches the rest).
+
+Partial unweighting (``unweight_excess`` > 0): w_max is set where the pilot trials above it carry
+that fraction of the cross section; a trial is kept with probability min(1, w / w_max) and weight
+max(1, w / w_max), so every event keeps its expected yield (weights normalised to mean 1 per
+block as in gen.processes.tautau; ``weighted`` = True). Unbiased for any w_max; it trades a few
+events of weight up to a few for a 3-7 times higher acceptance under the search cuts.
+
 Output: e-, e+, mu-, mu+ (status 1, mother -1). Truth: ``sqrt_s``, ``w_mumu`` (true muon-pair
 mass), ``q2_em``, ``q2_ep`` (virtualities of the photons of the e- and e+), ``y_em``, ``y_ep``.
 """
@@ -74,10 +105,11 @@ import math
 
 import numpy as np
 
-from gen.beams import cm_to_lab1, lab_to_cm1, sample_collision1
+from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
 from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, M_MU, MUON
 from gen.events import EventChunk, SamplingStats
+from gen.gencuts import MAX_VETO_GAPS, photon_veto_array, photon_vetoed1
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
 from gen.processes.base import (
@@ -91,13 +123,17 @@ from gen.processes.mumu import (
     P_EHER,
     P_ELER,
     P_HALF,
+    P_MU_CHI,
+    P_MU_CLO,
     P_MU_PMIN,
+    P_NOM_E,
     P_NOM_PX,
     P_NOM_PY,
     P_NOM_PZ,
     P_PM_CHI,
     P_PM_CLO,
     P_PM_ON,
+    P_PMISS,
     P_SPH,
     P_SPL,
     chunk_from_arrays,
@@ -112,7 +148,15 @@ P_Q2SCALE = N_PAR + 1
 P_ALPHA0 = N_PAR + 2  # share of trials from the plain sampler (1: plain sampler only)
 P_ALPHA_FLAT = N_PAR + 3  # share of trials from the cut map with uniform unit variables
 P_CONE = N_PAR + 4  # share of the cone muon map in the adaptive channel
-N_PAR_EEMUMU = N_PAR + 5
+# resolution-loosened missing-momentum cuts (``pmiss_resolution_sigmas``; module docstring):
+# K (0 = off), c.m. momentum minimum, cos(theta) range of the lab cone
+P_FZ_K, P_FZ_PMIN, P_FZ_CLO, P_FZ_CHI = N_PAR + 5, N_PAR + 6, N_PAR + 7, N_PAR + 8
+# polar-angle range of the missing momentum that the y1 window of the cut map aims at
+# and its distance margin (GeV)
+P_WIN_ON, P_WIN_CLO, P_WIN_CHI, P_WIN_D = N_PAR + 9, N_PAR + 10, N_PAR + 11, N_PAR + 12
+# electron/positron calorimeter veto: gen.gencuts.photon_veto_array layout
+P_EV = N_PAR + 13
+N_PAR_EEMUMU = P_EV + 4 + 2 * MAX_VETO_GAPS
 #: trial modes: plain sampler, cut map with uniform unit variables, cut map on the grid and
 #: foam with the band or the cone muon map
 MODE_PLAIN, MODE_FLAT, MODE_BAND, MODE_CONE = 0, 1, 2, 3
@@ -164,6 +208,151 @@ PILOT_TRUNCATION = 1e-5
 PILOT_MIN_ACCEPTED = 20_000
 #: ... or this many batches of ``points`` trials
 PILOT_MAX_BATCHES = 10
+
+# ---- detector-derived generator-level cuts (module docstring, "Cuts for the search") ----------
+# Default Belle II parameters of detector/config.py, which gen must not import (dependencies point
+# analysis -> detector -> gen); tests/gen/test_eemumu_cuts.py checks that they are the defaults.
+#: solenoid field (T), TDR arXiv:1011.0352 sec. 1
+B_FIELD_T = 1.5
+#: pT[GeV] = C_GEV_PER_T_M B[T] R[m] for a unit charge (PDG RPP, "Passage of particles")
+C_GEV_PER_T_M = 0.299792458
+#: ECL front faces: barrel radius, forward/backward endcap z (cm); Belle II Physics Book
+#: arXiv:1808.10567 detector table (detector/config.py CalorimeterConfig)
+ECL_BARREL_R_CM = 125.0
+ECL_FWD_Z_CM = 196.0
+ECL_BWD_Z_CM = -102.0
+#: tracking resolution (detector/config.py TrackingConfig, TDR design values):
+#: sigma_pT/pT = a pT (+) b/beta, sigma_theta = sigma_phi = a' (+) b'/(p beta)
+TRK_PT_A = 0.0011
+TRK_PT_B = 0.0025
+TRK_ANG_A = 0.5e-3
+TRK_ANG_B = 1.5e-3
+#: the cut map's y1 window aims at the missing momenta within K x this distance (GeV) of the
+#: loosened cone: a sampling choice (the plain channel reaches the rest); K x 0.04 GeV is about
+#: the 99.9 % quantile of the margin K (sigma_1 + sigma_2) of muon pairs in the cuts (measured,
+#: K = 6: median 0.06, 99.9 % 0.25, largest 0.32 GeV)
+WINDOW_SIGMA_GEV = 0.04
+#: numerical padding of the muon polar-angle band (|h . d| bound)
+BAND_PAD = 1e-9
+
+CUTS_EXTRA: dict[str, Param] = {
+    "pmiss_resolution_sigmas": Param(
+        float, 0.0,
+        "loosen pmiss_cm_min_gev and the pmiss polar-angle range by this many standard deviations "
+        "of the default Belle II tracking resolution of the two muons (module docstring), so the "
+        "card can state the selection's recoil cuts; 0 = the cuts as given",
+        minimum=0.0, maximum=20.0,
+    ),
+    "e_veto_e_gev": Param(
+        float, 0.0,
+        "reject events with an e- or e+ above this energy (GeV) whose helix hits the ECL inside "
+        "the veto window (a cluster that a selection vetoing clusters > 0.1 GeV never accepts); "
+        "0 = off. Search cards may use 0.3",
+        minimum=0.0,
+    ),
+    "e_veto_theta_min_deg": Param(
+        float, 13.7, "lower polar angle of the ECL impact point for the e+- veto (deg)",
+        minimum=0.0, maximum=180.0,
+    ),
+    "e_veto_theta_max_deg": Param(
+        float, 153.8, "upper polar angle of the ECL impact point for the e+- veto (deg)",
+        minimum=0.0, maximum=180.0,
+    ),
+    "e_veto_gaps_deg": Param(
+        list, [[30.1, 33.5], [127.4, 132.0]],
+        "[lo, hi] impact polar-angle ranges (deg) not vetoed (the ECL barrel-endcap gaps with "
+        f"margins); at most {MAX_VETO_GAPS}",
+    ),
+}
+
+
+@kernel
+def ecl_impact_cos1(px: float, py: float, pz: float) -> float:
+    """cos(polar angle) of the ECL impact point of a unit-charge particle from the origin, or 2.0
+    if it does not reach the ECL (as detector.calorimeter.ecl_impact1 for prompt tracks).
+
+    Helix of radius R through the origin: after the transverse path s its distance from the
+    axis is 2 R sin(s / 2R); the barrel cylinder first (between the endcap planes), else the
+    endcap plane, reached within half a turn.
+    """
+    pt = math.sqrt(px * px + py * py)
+    if pt <= 0.0:
+        return 2.0
+    r = 100.0 * pt / (C_GEV_PER_T_M * B_FIELD_T)
+    rb = ECL_BARREL_R_CM
+    if 2.0 * r >= rb:
+        z = 2.0 * r * math.asin(rb / (2.0 * r)) * pz / pt
+        if ECL_BWD_Z_CM <= z <= ECL_FWD_Z_CM:
+            return z / math.sqrt(rb * rb + z * z)
+    if pz == 0.0:
+        return 2.0
+    zf = ECL_FWD_Z_CM if pz > 0.0 else ECL_BWD_Z_CM
+    s = zf * pt / pz
+    if s > math.pi * r:
+        return 2.0
+    rr = 2.0 * r * abs(math.sin(0.5 * s / r))
+    if rr > rb:
+        return 2.0
+    return zf / math.sqrt(rr * rr + zf * zf)
+
+
+@kernel
+def muon_sigma_p1(px: float, py: float, pz: float) -> float:
+    """Total momentum-vector resolution (GeV) of a muon track: sqrt of the sum of the variances of
+    its components, (p s_pT)^2 + (p s_theta / sin theta)^2 + (pT s_phi)^2 (p = pT (cos phi,
+    sin phi, cot theta); detector/tracking.py smears pT, theta, phi)."""
+    pt = math.sqrt(px * px + py * py)
+    p = math.sqrt(pt * pt + pz * pz)
+    beta = p / math.sqrt(p * p + M_MU * M_MU)
+    s_rel = math.hypot(TRK_PT_A * pt, TRK_PT_B / beta)
+    s_ang = math.hypot(TRK_ANG_A, TRK_ANG_B / (p * beta))
+    sin_t = max(pt / p, 1e-6)
+    return math.sqrt((p * s_rel) ** 2 + (p * s_ang / sin_t) ** 2 + (pt * s_ang) ** 2)
+
+
+@kernel
+def detector_cuts1(par, buf) -> bool:
+    """The resolution-loosened missing-momentum cuts and the e+- veto on the lab four-momenta
+    ``buf`` (rows e-, e+, mu-, mu+); True if the event is kept."""
+    k = par[P_FZ_K]
+    if k > 0.0:
+        # D = K (sigma_1 + sigma_2) bounds |delta(p_mu-) + delta(p_mu+)| at K sigma each
+        d = k * (muon_sigma_p1(buf[2, 0], buf[2, 1], buf[2, 2])
+                 + muon_sigma_p1(buf[3, 0], buf[3, 1], buf[3, 2]))
+        mx = par[P_NOM_PX] - buf[2, 0] - buf[3, 0]
+        my = par[P_NOM_PY] - buf[2, 1] - buf[3, 1]
+        mz = par[P_NOM_PZ] - buf[2, 2] - buf[3, 2]
+        me = par[P_NOM_E] - buf[2, 3] - buf[3, 3]
+        e = par[P_NOM_E]
+        cx, cy, cz, _ = lab_to_cm1(mx, my, mz, me, par[P_NOM_PX] / e, par[P_NOM_PY] / e,
+                                   par[P_NOM_PZ] / e)
+        # |delta p_cm| <= gamma (1 + beta) (|delta p_1| + |delta p_2|) (boost of the nominal beams)
+        bb = math.sqrt(par[P_NOM_PX] ** 2 + par[P_NOM_PY] ** 2 + par[P_NOM_PZ] ** 2) / e
+        gb = (1.0 + bb) / math.sqrt(1.0 - bb * bb)
+        if math.sqrt(cx * cx + cy * cy + cz * cz) < par[P_FZ_PMIN] - gb * d:
+            return False
+        # distance of the lab missing momentum from the cone clo <= cos(theta) <= chi
+        pm = math.sqrt(mx * mx + my * my + mz * mz)
+        if pm > d:
+            c = mz / pm
+            s = math.sqrt(max(1.0 - c * c, 0.0))
+            for edge, below in ((par[P_FZ_CHI], True), (par[P_FZ_CLO], False)):
+                if (c > edge) if below else (c < edge):
+                    se = math.sqrt(max(1.0 - edge * edge, 0.0))
+                    # cos and sin of the angle between P_miss and the edge of the cone
+                    ca = c * edge + s * se
+                    sa = abs(s * edge - c * se)
+                    if ca <= 0.0 or pm * sa > d:  # beyond 90 deg the origin is nearest
+                        return False
+    ev = par[P_EV:]
+    if ev[0] > 0.0:
+        for r in range(2):
+            if buf[r, 3] >= ev[0]:
+                c = ecl_impact_cos1(buf[r, 0], buf[r, 1], buf[r, 2])
+                if c <= 1.0 and photon_vetoed1(ev, math.sqrt(max(1.0 - c * c, 0.0)), 0.0, c,
+                                               buf[r, 3]):
+                    return False
+    return True
 
 
 @kernel
@@ -349,7 +538,16 @@ def _pmiss_h1(par, e, p, tau, q2cut, uy, uq1, uq2, cs, boost, cot_lo, cot_hi):
     my = par[P_NOM_PY] - lab[1]
     mz = par[P_NOM_PZ] - lab[2]
     pt = math.sqrt(mx * mx + my * my)
-    return mz - cot_hi * pt, mz - cot_lo * pt
+    # distance margin D of the loosened cone: the distance of P_miss from the edge at theta_e is
+    # (pz - cot(theta_e) pT) sin(theta_e)
+    d = par[P_WIN_D]
+    a = mz - cot_hi * pt
+    if d > 0.0 and cot_hi < 1e299:
+        a -= d * math.sqrt(1.0 + cot_hi * cot_hi)
+    c = mz - cot_lo * pt
+    if d > 0.0 and cot_lo > -1e299:
+        c += d * math.sqrt(1.0 + cot_lo * cot_lo)
+    return a, c
 
 
 @kernel
@@ -420,9 +618,9 @@ def _y1_window1(par, e, p, tau, q2cut, uq1, uq2, cs, boost):
     in an interval of y1 (module docstring), found here by root finding and widened by
     ``WINDOW_MARGIN`` of its width + ``WINDOW_PAD``; [0, 1] if that cut is off.
     """
-    if par[P_PM_ON] < 0.5:
+    if par[P_WIN_ON] < 0.5:
         return 0.0, 1.0
-    clo, chi = par[P_PM_CLO], par[P_PM_CHI]
+    clo, chi = par[P_WIN_CLO], par[P_WIN_CHI]
     cot_lo = clo / math.sqrt(1.0 - clo * clo) if clo > -1.0 else -1e300
     cot_hi = chi / math.sqrt(1.0 - chi * chi) if chi < 1.0 else 1e300
     if cot_lo < -1e299 and cot_hi > 1e299:
@@ -467,6 +665,69 @@ def _y1_window1(par, e, p, tau, q2cut, uq1, uq2, cs, boost):
         if f[0] <= 0.0 and f[1] >= 0.0:
             lo = 0.0
     return lo, hi
+
+
+@kernel
+def _lab_angle_root1(delta: float, g: float, a: float) -> float:
+    """cos t* where the lab angle to the pair's direction, atan2(sin t*, g (cos t* + a)) with a =
+    pair speed / muon speed (pair frame), equals ``delta``. For a < 1 the angle falls with cos t*,
+    so it is >= delta exactly for cos t* <= the result; for a > 1 it rises from 0 (cos t* = -1)
+    to its maximum and falls again, so it is >= delta only between the two roots: the result is
+    the larger one (an upper bound on cos t*). 2.0 if the angle always is >= delta (delta <= 0),
+    -2.0 if it never is (delta above the largest lab angle).
+
+    Squared: (1 + T) x^2 + 2 T a x + T a^2 - 1 = 0 with T = tan^2(delta) g^2: the larger root
+    for delta < 90 deg, the smaller one above (where x + a < 0).
+    """
+    if delta <= 0.0:
+        return 2.0
+    if delta >= math.pi:
+        return -2.0
+    if abs(delta - 0.5 * math.pi) < 1e-12:
+        return -a if a < 1.0 else -2.0
+    tg2 = (math.tan(delta) * g) ** 2
+    disc = 1.0 + tg2 * (1.0 - a * a)
+    if disc < 0.0 or (delta > 0.5 * math.pi and a >= 1.0):
+        return -2.0  # the largest lab angle (a > 1) is below delta
+    if delta < 0.5 * math.pi:
+        return (-tg2 * a + math.sqrt(disc)) / (1.0 + tg2)
+    return (-tg2 * a - math.sqrt(disc)) / (1.0 + tg2)
+
+
+@kernel
+def _muon_angle_band1(par, kx, ky, kz, ke, bx, by, bz, nx, ny, nz, g, v, b) -> float:
+    """Bound x_t on |h . d| for both muons to pass the lab polar-angle cut (>= 1: none; <= 0:
+    impossible). Pair four-momentum (kx, ky, kz, ke) in the c.m. frame, its lab Lorentz factor
+    ``g`` and speed ``v``, muon speed ``b`` in the pair frame.
+
+    Triangle inequality on the sphere with the pair's lab polar angle th_h: a muon at polar
+    angle th in [th_min, th_max] is at an angle in [d_lo, d_hi] from the pair's direction,
+    d_lo = distance of th_h from [th_min, th_max], d_hi = max over th of min(th + th_h, 360 deg
+    - th - th_h). The lab angle falls with cos t* = h . d (muon 1) and -h . d (muon 2), so
+    both muons need |h . d| <= min(x(d_lo), -x(d_hi)) (``_lab_angle_root1``; for a < 1 the
+    angle is <= d_hi exactly for cos t* >= x(d_hi); for a > 1 only the first bound is used).
+    """
+    clo, chi = par[P_MU_CLO], par[P_MU_CHI]
+    if clo <= -1.0 and chi >= 1.0:
+        return 2.0
+    lab = cm_to_lab1(kx, ky, kz, ke, bx, by, bz, nx, ny, nz)
+    pl = math.sqrt(lab[0] * lab[0] + lab[1] * lab[1] + lab[2] * lab[2])
+    if pl <= 0.0:
+        return 2.0
+    th = math.acos(min(max(lab[2] / pl, -1.0), 1.0))
+    t_min = math.acos(chi) if chi < 1.0 else 0.0
+    t_max = math.acos(clo) if clo > -1.0 else math.pi
+    d_lo = max(t_min - th, th - t_max, 0.0)
+    if math.pi - th > t_max:
+        d_hi = t_max + th
+    elif math.pi - th < t_min:
+        d_hi = 2.0 * math.pi - t_min - th
+    else:
+        d_hi = math.pi
+    a = v / b
+    # muon 1: x <= x(d_lo) and, for a < 1 (monotonic angle), x >= x(d_hi); muon 2 the same for -x
+    x_hi = _lab_angle_root1(d_hi, g, a) if a < 1.0 else -2.0
+    return min(_lab_angle_root1(d_lo, g, a), -x_hi)
 
 
 @kernel
@@ -578,6 +839,14 @@ def _eemumu_trial(rng, par, edges, mode, vv, jj, buf, lab_e, qv):
     if slack <= 0.0:
         return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, wmm, q2_1, q2_2, y1, y2
     x_m = slack / (pstar * on) if pstar * on > slack else 2.0
+    # Both muons inside the lab polar-angle cut: each is at least delta from the pair's lab
+    # direction, delta = distance of the pair's polar angle from the allowed range (triangle
+    # inequality on the sphere); the lab angle to the pair's direction, tan = sin(t*) / (g (cos t*
+    # + V / b)), falls with cos t* = +-h . d, so |h . d| <= x_t (_muon_angle_band1)
+    x_t = _muon_angle_band1(par, kx, ky, kz, ke, bx, by, bz, nx, ny, nz, o[3], on / o[3], b)
+    if x_t <= 0.0:
+        return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, wmm, q2_1, q2_2, y1, y2
+    x_m = min(x_m, x_t + BAND_PAD)
     if on > 0.0:
         hx, hy, hz = -o[0] / on, -o[1] / on, -o[2] / on
     else:
@@ -651,8 +920,9 @@ def _eemumu_trial(rng, par, edges, mode, vv, jj, buf, lab_e, qv):
         lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
         for j in range(4):
             buf[r, j] = lab[j]
-    if not muon_pair_cuts1(par, buf[2, 0], buf[2, 1], buf[2, 2], buf[2, 3],
-                           buf[3, 0], buf[3, 1], buf[3, 2], buf[3, 3]):
+    if not (muon_pair_cuts1(par, buf[2, 0], buf[2, 1], buf[2, 2], buf[2, 3],
+                            buf[3, 0], buf[3, 1], buf[3, 2], buf[3, 3])
+            and detector_cuts1(par, buf)):
         return 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, sqrt_s, wmm, q2_1, q2_2, y1, y2
     if not (plain or cut_map):
         # a plain point: the cut map's density of ln y1 / ln tau (0 outside the window)
@@ -824,9 +1094,12 @@ def _explore_cell(rng, par, edges, lo, hi, n, nsub):
 
 
 @kernel
-def _eemumu_generate(rng, par, edges, foam, n, w_max):
+def _eemumu_generate(rng, par, edges, foam, n, w_max, partial):
+    """``n`` events by hit-or-miss against ``w_max``; ``partial``: trials above w_max are kept
+    with the raw weight w / w_max (partial unweighting), else with 1 (counted as overweight)."""
     mom = np.zeros((4 * n, 4))
     truth = np.empty((n, 6))
+    raw = np.ones(n)
     buf = np.zeros((4, 4))
     lab_e = np.zeros((2, 4))
     qv = np.zeros((2, 4))
@@ -851,8 +1124,10 @@ def _eemumu_generate(rng, par, edges, foam, n, w_max):
                     mom[4 * k + r, j] = buf[r, j]
             truth[k, 0], truth[k, 1], truth[k, 2] = sqrt_s, wmm, q1
             truth[k, 3], truth[k, 4], truth[k, 5] = q2, y1, y2
+            if partial and w > w_max:
+                raw[k] = w / w_max
             k += 1
-    return mom, truth, n_trials, sum_w, sum_w2, n_over
+    return mom, truth, raw, n_trials, sum_w, sum_w2, n_over
 
 
 def uniform_grid(n_bins: int = N_BINS) -> np.ndarray:
@@ -1028,11 +1303,39 @@ class EEMuMu(Process):
             "1/plain_fraction times the plain sampler's weight at that point",
             minimum=0.0, exclusive_minimum=True, maximum=0.5,
         ),
+        "unweight_excess": Param(
+            float, 0.0,
+            "partial unweighting: w_max is set where trials above it carry this fraction of the "
+            "cross section (pilot), and those events keep the weight w / w_max (weighted file, "
+            "weights normalised to mean 1 per block); 0 = unweighted events (weight 1)",
+            minimum=0.0, maximum=0.2,
+        ),
     }
-    cuts = MUON_PAIR_CUTS
+    cuts = {**MUON_PAIR_CUTS, **CUTS_EXTRA}
+
+    def __init__(self, params: dict, cuts: dict, beams: Beams) -> None:
+        super().__init__(params, cuts, beams)
+        self.weighted = params.get("unweight_excess", 0.0) > 0.0
 
     def validate(self, where: str) -> None:
         validate_muon_pair_cuts(self.c, self.beams, where)
+        gaps = self.c["e_veto_gaps_deg"]
+        check(
+            len(gaps) <= MAX_VETO_GAPS
+            and all(
+                isinstance(g, list)
+                and len(g) == 2
+                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in g)
+                and 0.0 <= g[0] < g[1] <= 180.0
+                for g in gaps
+            ),
+            f"{where}: cuts.e_veto_gaps_deg must be a list of at most {MAX_VETO_GAPS} [lo, hi] "
+            "pairs with 0 <= lo < hi <= 180 (deg)",
+        )
+        check(
+            self.c["e_veto_theta_min_deg"] < self.c["e_veto_theta_max_deg"],
+            f"{where}: cuts.e_veto_theta_min_deg must be below cuts.e_veto_theta_max_deg",
+        )
         check(
             self.p["w_min_gev"] < 0.9 * self.beams.sqrt_s_gev,
             f"{where}: process.w_min_gev ({self.p['w_min_gev']}) must be well below sqrt(s) = "
@@ -1048,6 +1351,27 @@ class EEMuMu(Process):
         par[P_ALPHA0] = self.p["plain_fraction"] if self.p["adaptive"] else 1.0
         par[P_ALPHA_FLAT] = FLAT_FRACTION
         par[P_CONE] = CONE_SHARE
+        c = self.c
+        k = c["pmiss_resolution_sigmas"]
+        par[P_WIN_ON], par[P_WIN_CLO], par[P_WIN_CHI] = par[P_PM_ON], par[P_PM_CLO], par[P_PM_CHI]
+        if k > 0.0:
+            # the loosened cuts replace the plain ones of muon_pair_cuts1
+            lo, hi = c["pmiss_theta_min_deg"], c["pmiss_theta_max_deg"]
+            par[P_FZ_K] = k
+            par[P_FZ_PMIN] = c["pmiss_cm_min_gev"]
+            par[P_FZ_CLO] = math.cos(math.radians(hi)) if hi < 180.0 else -2.0
+            par[P_FZ_CHI] = math.cos(math.radians(lo)) if lo > 0.0 else 2.0
+            par[P_PMISS], par[P_PM_ON], par[P_PM_CLO], par[P_PM_CHI] = 0.0, 0.0, -2.0, 2.0
+            par[P_WIN_ON] = 1.0 if (lo > 0.0 or hi < 180.0) else 0.0
+            par[P_WIN_CLO], par[P_WIN_CHI] = par[P_FZ_CLO], par[P_FZ_CHI]
+            par[P_WIN_D] = k * WINDOW_SIGMA_GEV
+        veto = photon_veto_array({
+            "photon_veto_e_gev": c["e_veto_e_gev"],
+            "photon_veto_theta_min_deg": c["e_veto_theta_min_deg"],
+            "photon_veto_theta_max_deg": c["e_veto_theta_max_deg"],
+            "photon_veto_gaps_deg": c["e_veto_gaps_deg"],
+        })
+        par[P_EV:P_EV + veto.size] = veto
         return par
 
     @property
@@ -1118,7 +1442,12 @@ class EEMuMu(Process):
         w = np.concatenate(nonzero)
         self._grid = edges
         self._foam = foam
-        self.w_max = PILOT_SAFETY * excess_quantile(w, PILOT_TRUNCATION)
+        frac = self.p["unweight_excess"]
+        if frac > 0.0:
+            # partial unweighting: events above w_max carry w / w_max, a fraction ~frac of sigma
+            self.w_max = excess_quantile(w, frac)
+        else:
+            self.w_max = PILOT_SAFETY * excess_quantile(w, PILOT_TRUNCATION)
         self.pilot_cross_section_pb = stats.cross_section_pb
         self.pilot_stats = stats
         self.pilot_accepted = n_acc
@@ -1131,13 +1460,19 @@ class EEMuMu(Process):
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
-        mom, truth, n_trials, sum_w, sum_w2, n_over = _eemumu_generate(
-            rng, self._par(), self.grid, self.foam, n, self.w_max
+        mom, truth, raw, n_trials, sum_w, sum_w2, n_over = _eemumu_generate(
+            rng, self._par(), self.grid, self.foam, n, self.w_max, self.weighted
         )
         pdg = np.tile(np.array([ELECTRON, -ELECTRON, MUON, -MUON], np.int32), n)
         offset = np.arange(n + 1, dtype=np.int64) * 4
         names = ("sqrt_s", "w_mumu", "q2_em", "q2_ep", "y_em", "y_ep")
         chunk = chunk_from_arrays(mom, pdg, offset,
                                   {k: truth[:, i].copy() for i, k in enumerate(names)})
+        if self.weighted:
+            # an event's expected yield is w / w_max per trial (hit probability min(1, w/w_max)
+            # x weight max(1, w/w_max)); normalised to mean 1 in the block as in gen.processes.
+            # tautau (self-normalised importance sampling, relative bias O(1/n)), so that
+            # sigma x L / N x weight is the expected yield per event
+            chunk.weight = raw * (n / raw.sum())
         chunk.check(self.name)
         return chunk, SamplingStats(int(n_trials), float(sum_w), float(sum_w2), int(n_over))

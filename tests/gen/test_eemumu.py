@@ -324,10 +324,26 @@ def test_cut_map_reaches_every_accepted_point(search_samplers):
     assert np.all(dens[:, 2] > 0.0)
 
 
+def weighted_chi2_pvalue(x: np.ndarray, ref: np.ndarray, w_ref: np.ndarray,
+                         bins: int = 12) -> float:
+    """p-value of a chi^2 test of unweighted events ``x`` against the weighted sample (ref, w):
+    bins at quantiles of x, shares compared with the variance of both (weighted: sum w^2)."""
+    edges = np.quantile(x, np.linspace(0.0, 1.0, bins + 1))
+    edges[0], edges[-1] = -np.inf, np.inf
+    n_x = np.histogram(x, edges)[0]
+    s_w = np.histogram(ref, edges, weights=w_ref)[0]
+    s_w2 = np.histogram(ref, edges, weights=w_ref**2)[0]
+    f_x, f_r = n_x / x.size, s_w / w_ref.sum()
+    var = f_x * (1.0 - f_x) / x.size + s_w2 / w_ref.sum() ** 2
+    chi2 = float(((f_x - f_r) ** 2 / var).sum())
+    return float(stats.chi2.sf(chi2, bins - 1))
+
+
 def test_search_cut_distributions_match_plain_sampler(search_samplers, plain_search_sample):
     # Unweighted events of the multi-channel sampler against the plain sampler's weighted
-    # trials, unweighted by hit-or-miss against their maximum: KS tests of the pair mass, pT
-    # and recoil mass^2. Power check: the plain trials without their weights differ.
+    # trials (all ~8000 effective events; a hit-or-miss subsample would keep ~3000): chi^2
+    # tests of the pair mass, pT and recoil mass^2. Power check: the plain trials without
+    # their weights differ.
     _, adaptive = search_samplers
     chunk, st = adaptive.generate(np.random.default_rng(38), 15_000)
     p = chunk.particles
@@ -335,14 +351,13 @@ def test_search_cut_distributions_match_plain_sampler(search_samplers, plain_sea
                          + [p[k].reshape(chunk.n_events, 4)[:, 3] for k in ("px", "py", "pz", "e")])
     new = pair_observables(mu)
     _, rows = plain_search_sample
-    keep = np.random.default_rng(39).random(rows.shape[0]) * rows[:, 0].max() < rows[:, 0]
-    old = pair_observables(rows[keep, 2:])
-    raw = pair_observables(rows[:, 2:])
-    assert keep.sum() > 2000
+    old = pair_observables(rows[:, 2:])
+    w = rows[:, 0]
+    assert w.sum() ** 2 / (w * w).sum() > 2000
     p_raw = []
     for key in ("w", "pt", "m2_rec"):
-        assert stats.ks_2samp(new[key], old[key]).pvalue > 0.01, key
-        p_raw.append(stats.ks_2samp(new[key], raw[key]).pvalue)
+        assert weighted_chi2_pvalue(new[key], old[key], w) > 0.01, key
+        p_raw.append(weighted_chi2_pvalue(new[key], old[key], np.ones_like(w)))
     assert min(p_raw) < 1e-3, p_raw
 
 
