@@ -45,14 +45,8 @@ def boost1(px: float, py: float, pz: float, e: float, bx: float, by: float, bz: 
 
     Standard Lorentz transformation (Jackson, Classical Electrodynamics, eq. 11.19).
     """
-    b2 = bx * bx + by * by + bz * bz
-    if b2 <= 0.0:
-        return px, py, pz, e
-    gamma = 1.0 / math.sqrt(1.0 - b2)
-    bp = bx * px + by * py + bz * pz
-    gamma2 = (gamma - 1.0) / b2
-    f = gamma2 * bp + gamma * e
-    return px + f * bx, py + f * by, pz + f * bz, gamma * (e + bp)
+    gamma, gamma2 = boost_params1(bx, by, bz)
+    return boost_p1(px, py, pz, e, bx, by, bz, gamma, gamma2)
 
 
 @kernel
@@ -61,24 +55,9 @@ def rotate_z_to1(px: float, py: float, pz: float, nx: float, ny: float, nz: floa
 
     Rodrigues' formula about the axis z x n; the identity when n = z, a flip about x when n = -z.
     """
-    c = nz
-    # axis k = (z x n)/|z x n| = (-ny, nx, 0)/s, angle with cos = nz, sin = s; decide the poles
-    # on s, not on nz (nz rounds to 1 while s can still be 1e-8)
-    s = math.sqrt(nx * nx + ny * ny)
-    if s == 0.0:
-        return (px, py, pz) if c > 0.0 else (px, -py, -pz)
-    kx, ky = -ny / s, nx / s
-    # v cos + (k x v) sin + k (k.v)(1 - cos), with kz = 0
-    kdotv = kx * px + ky * py
-    cxv_x = ky * pz
-    cxv_y = -kx * pz
-    cxv_z = kx * py - ky * px
-    one_c = 1.0 - c
-    return (
-        px * c + cxv_x * s + kx * kdotv * one_c,
-        py * c + cxv_y * s + ky * kdotv * one_c,
-        pz * c + cxv_z * s,
-    )
+    # axis k = (z x n)/|z x n| = (-ny, nx, 0)/s, angle with cos = nz, sin = s (rotation_params1)
+    sn, kx, ky = rotation_params1(nx, ny)
+    return rotate_z_to_p1(px, py, pz, nz, sn, kx, ky)
 
 
 @kernel
@@ -127,3 +106,55 @@ def mass_arrays(px, py, pz, e):
     for i in range(n):
         out[i] = mass1(px[i], py[i], pz[i], e[i])
     return out
+
+
+@kernel
+def boost_params1(bx: float, by: float, bz: float):
+    """(gamma, (gamma - 1)/b^2) of ``boost1``'s velocity, for ``boost_p1`` (0, 0 if b = 0)."""
+    b2 = bx * bx + by * by + bz * bz
+    if b2 <= 0.0:
+        return 0.0, 0.0
+    gamma = 1.0 / math.sqrt(1.0 - b2)
+    return gamma, (gamma - 1.0) / b2
+
+
+@kernel
+def boost_p1(px: float, py: float, pz: float, e: float, bx: float, by: float, bz: float,
+             gamma: float, gamma2: float):
+    """``boost1`` with (gamma, gamma2) from ``boost_params1`` (``boost1`` is these two): no square
+    root and divisions per vector when many vectors share one velocity."""
+    if gamma == 0.0:
+        return px, py, pz, e
+    bp = bx * px + by * py + bz * pz
+    f = gamma2 * bp + gamma * e
+    return px + f * bx, py + f * by, pz + f * bz, gamma * (e + bp)
+
+
+@kernel
+def rotation_params1(nx: float, ny: float):
+    """(s, kx, ky) of ``rotate_z_to1`` for the unit vector n, for ``rotate_z_to_p1``."""
+    # decide the poles on s, not on nz (nz rounds to 1 while s can still be 1e-8)
+    s = math.sqrt(nx * nx + ny * ny)
+    if s == 0.0:
+        return 0.0, 0.0, 0.0
+    return s, -ny / s, nx / s
+
+
+@kernel
+def rotate_z_to_p1(px: float, py: float, pz: float, nz: float, s: float, kx: float, ky: float):
+    """``rotate_z_to1`` with (s, kx, ky) from ``rotation_params1`` (``rotate_z_to1`` is these
+    two): the parameters once when many vectors share one rotation."""
+    c = nz
+    if s == 0.0:
+        return (px, py, pz) if c > 0.0 else (px, -py, -pz)
+    # v cos + (k x v) sin + k (k.v)(1 - cos), with kz = 0
+    kdotv = kx * px + ky * py
+    cxv_x = ky * pz
+    cxv_y = -kx * pz
+    cxv_z = kx * py - ky * px
+    one_c = 1.0 - c
+    return (
+        px * c + cxv_x * s + kx * kdotv * one_c,
+        py * c + cxv_y * s + ky * kdotv * one_c,
+        pz * c + cxv_z * s,
+    )

@@ -71,7 +71,13 @@ import math
 
 from gen.constants import ALPHA_EM, M_E
 from gen.jit import kernel
-from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
+from gen.kinematics import (
+    boost1,
+    boost_p1,
+    boost_params1,
+    rotate_z_to1,
+    two_body_momentum1,
+)
 
 #: non-log O(alpha) soft+virtual ISR factor (constant term of the Kuraev-Fadin 1985 radiator)
 ISR_K_FACTOR = 1.0 + ALPHA_EM / math.pi * (math.pi**2 / 3.0 - 0.5)
@@ -123,6 +129,20 @@ def dipole_beta(velocity: float) -> float:
     if b >= 1.0:
         return math.inf
     lg = math.log1p(b) - math.log1p(-b)
+    return _TWO_ALPHA_OVER_PI * ((1.0 + b * b) / (2.0 * b) * lg - 1.0)
+
+
+@kernel
+def dipole_beta_m1(p: float, e: float, m: float) -> float:
+    """``dipole_beta`` of a leg with momentum p, energy e and mass m > 0 (pair rest frame).
+
+    The same formula with ln((1 + b)/(1 - b)) from one logarithm, 1 - b = m^2 / (e (e + p))
+    computed without cancellation (two log1p before; equal to rounding).
+    """
+    b = p / e
+    if b < 1e-6:
+        return 0.0
+    lg = math.log((1.0 + b) * (e * (e + p)) / (m * m))
     return _TWO_ALPHA_OVER_PI * ((1.0 + b * b) / (2.0 * b) * lg - 1.0)
 
 
@@ -247,15 +267,30 @@ def sample_emission_angle1(rng, e: float, m: float):
     inversion, accepted with (1 - c^2)/(1 - b^2 c^2). 1 - c is computed without cancellation,
     so angles down to m/e ~ 1e-4 keep full precision. Isotropic-like sin^2 for b -> 0.
     """
+    b, omb, lnr = emission_params1(e, m)
+    return sample_emission_angle_p1(rng, b, omb, lnr)
+
+
+@kernel
+def emission_params1(e: float, m: float):
+    """(b, 1 - b, ln((1 + b)/(1 - b))) of ``sample_emission_angle1`` for emitter energy e, mass m
+    (computed once when several photons share the emitter energy)."""
     p = math.sqrt(max(e * e - m * m, 0.0))
     b = p / e
+    if b < 1e-6:
+        return b, 1.0 - b, 0.0
+    omb = m * m / (e * (e + p))  # 1 - b
+    return b, omb, math.log((1.0 + b) / omb)
+
+
+@kernel
+def sample_emission_angle_p1(rng, b: float, omb: float, lnr: float):
+    """``sample_emission_angle1`` from ``emission_params1``: the same draws and values."""
     if b < 1e-6:
         while True:
             c = 2.0 * rng.random() - 1.0
             if rng.random() < 1.0 - c * c:
                 return c, math.sqrt(1.0 - c * c)
-    omb = m * m / (e * (e + p))  # 1 - b
-    lnr = math.log((1.0 + b) / omb)
     while True:
         u = rng.random()
         t = omb * math.expm1((1.0 - u) * lnr) / b  # 1 - c
@@ -275,9 +310,15 @@ def isr_fractions1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_mi
     ``isr_photon_momenta1`` makes s' = (P - k1 - k2)^2 = (1 - v1)(1 - v2) s exactly, so a trial's
     weight needs no photon angle: a sampler may draw the angles for accepted trials only.
     """
+    return isr_fractions_l1(rng, sqrt_s, m_beam, hard_fraction, x_min, -math.log(x_min), e_min)
+
+
+@kernel
+def isr_fractions_l1(rng, sqrt_s: float, m_beam: float, hard_fraction: float, x_min: float,
+                     lmin: float, e_min: float):
+    """``isr_fractions1`` with lmin = ln(1/x_min) given (hoisted out of event loops)."""
     beta = ll_beta(sqrt_s * sqrt_s, m_beam)
     eb = 0.5 * sqrt_s
-    lmin = -math.log(x_min)
     v1, w1 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, lmin)
     v2, w2 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, lmin)
     if v1 * eb < e_min:
@@ -295,22 +336,33 @@ def isr_photon_momenta1(rng, sqrt_s: float, m_beam: float, v1: float, v2: float,
     lam v_i E_beam with lam fixed by (P - k1 - k2)^2 = (1 - v1)(1 - v2) s.
     """
     eb = 0.5 * sqrt_s
+    b = omb = lnr = -1.0
     for i in range(2):
         for j in range(4):
             k[i, j] = 0.0
         v = v1 if i == 0 else v2
         if v <= 0.0:
             continue
-        c, sn = sample_emission_angle1(rng, eb, m_beam)
+        if b < 0.0:
+            b, omb, lnr = emission_params1(eb, m_beam)
+        c, sn = sample_emission_angle_p1(rng, b, omb, lnr)
         phi = 2.0 * math.pi * rng.random()
         zsign = 1.0 if i == 0 else -1.0
         k[i, 0] = sn * math.cos(phi)
         k[i, 1] = sn * math.sin(phi)
         k[i, 2] = zsign * c
-    # photon energies w_i = lam v_i E_b with lam fixed by s' = (P - k1 - k2)^2 = x1 x2 s:
-    # A lam^2 - B lam + C = 0, A = 2 w1 w2 (1 - cos12), B = 2 sqrt_s (w1 + w2), C = s - x1 x2 s
-    # (lam = 1 for back-to-back photons; the root continuous with lam = C/B at A = 0).
-    w1e, w2e = v1 * eb, v2 * eb
+    isr_recoil_energies1(k, v1 * eb, v2 * eb, sqrt_s)
+
+
+@kernel
+def isr_recoil_energies1(k, w1e: float, w2e: float, sqrt_s: float) -> None:
+    """Photon energies of the recoil scheme: rows of ``k`` (2, 4) hold the unit directions of
+    the ISR photons (any row may be unused: w = 0) and become lam w_i times (n_i, 1).
+
+    lam is fixed by s' = (P - k1 - k2)^2 = x1 x2 s, w_i = v_i E_beam (0 for no photon):
+    A lam^2 - B lam + C = 0, A = 2 w1 w2 (1 - cos12), B = 2 sqrt_s (w1 + w2), C = s - x1 x2 s
+    (lam = 1 for back-to-back photons; the root continuous with lam = C/B at A = 0).
+    """
     one_m_cos12 = 1.0 - (k[0, 0] * k[1, 0] + k[0, 1] * k[1, 1] + k[0, 2] * k[1, 2])
     a_ = 2.0 * w1e * w2e * one_m_cos12
     b_ = 2.0 * sqrt_s * (w1e + w2e)
@@ -375,18 +427,25 @@ def fsr_pair1(rng, p, ma: float, mb: float, e_min: float) -> int:
     kax = kay = kaz = kae = 0.0
     kbx = kby = kbz = kbe = 0.0
     mask = 0
-    beta_a = dipole_beta(pstar / ea)
-    beta_b = beta_a if mb == ma else dipole_beta(pstar / eb)
+    beta_a = dipole_beta_m1(pstar, ea, ma) if ma > 0.0 else dipole_beta(pstar / ea)
+    if mb == ma:
+        beta_b = beta_a
+    else:
+        beta_b = dipole_beta_m1(pstar, eb, mb) if mb > 0.0 else dipole_beta(pstar / eb)
+    bl_, omb_, lnr_ = -1.0, 0.0, 0.0  # emission parameters of leg a, reused by b if equal
     wa = sample_fsr_fraction1(rng, beta_a) * ea
     if wa >= e_min and wa > 0.0:
-        c, sn = sample_emission_angle1(rng, ea, ma)
+        bl_, omb_, lnr_ = emission_params1(ea, ma)
+        c, sn = sample_emission_angle_p1(rng, bl_, omb_, lnr_)
         phi = 2.0 * math.pi * rng.random()
         dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, nx, ny, nz)
         kax, kay, kaz, kae = wa * dx, wa * dy, wa * dz, wa
         mask |= 1
     wb = sample_fsr_fraction1(rng, beta_b) * eb
     if wb >= e_min and wb > 0.0:
-        c, sn = sample_emission_angle1(rng, eb, mb)
+        if bl_ < 0.0 or mb != ma:
+            bl_, omb_, lnr_ = emission_params1(eb, mb)
+        c, sn = sample_emission_angle_p1(rng, bl_, omb_, lnr_)
         phi = 2.0 * math.pi * rng.random()
         dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, -nx, -ny, -nz)
         kbx, kby, kbz, kbe = wb * dx, wb * dy, wb * dz, wb
@@ -401,12 +460,16 @@ def fsr_pair1(rng, p, ma: float, mb: float, e_min: float) -> int:
     mr = math.sqrt(mr2)
     pr = two_body_momentum1(mr, ma, mb)
     brx, bry, brz = rx / re, ry / re, rz / re
-    a4 = boost1(pr * nx, pr * ny, pr * nz, math.sqrt(pr * pr + ma * ma), brx, bry, brz)
-    b4 = boost1(-pr * nx, -pr * ny, -pr * nz, math.sqrt(pr * pr + mb * mb), brx, bry, brz)
-    a4 = boost1(a4[0], a4[1], a4[2], a4[3], bx, by, bz)
-    b4 = boost1(b4[0], b4[1], b4[2], b4[3], bx, by, bz)
-    ka4 = boost1(kax, kay, kaz, kae, bx, by, bz)
-    kb4 = boost1(kbx, kby, kbz, kbe, bx, by, bz)
+    # boost1 with gamma computed once per velocity (boost_p1: bit for bit the same)
+    gr, gr2 = boost_params1(brx, bry, brz)
+    gq, gq2 = boost_params1(bx, by, bz)
+    a4 = boost_p1(pr * nx, pr * ny, pr * nz, math.sqrt(pr * pr + ma * ma), brx, bry, brz, gr, gr2)
+    b4 = boost_p1(-pr * nx, -pr * ny, -pr * nz, math.sqrt(pr * pr + mb * mb), brx, bry, brz,
+                  gr, gr2)
+    a4 = boost_p1(a4[0], a4[1], a4[2], a4[3], bx, by, bz, gq, gq2)
+    b4 = boost_p1(b4[0], b4[1], b4[2], b4[3], bx, by, bz, gq, gq2)
+    ka4 = boost_p1(kax, kay, kaz, kae, bx, by, bz, gq, gq2)
+    kb4 = boost_p1(kbx, kby, kbz, kbe, bx, by, bz, gq, gq2)
     for j in range(4):
         p[0, j] = a4[j]
         p[1, j] = b4[j]
@@ -427,8 +490,9 @@ def collins_soper_axis1(sqrt_s: float, bqx: float, bqy: float, bqz: float):
     if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
         eb = 0.5 * sqrt_s
         pb = math.sqrt(max(eb * eb - M_E * M_E, 0.0))
-        a1 = boost1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz)
-        a2 = boost1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz)
+        g, g2 = boost_params1(-bqx, -bqy, -bqz)  # one gamma for both beams (boost1 bit for bit)
+        a1 = boost_p1(0.0, 0.0, pb, eb, -bqx, -bqy, -bqz, g, g2)
+        a2 = boost_p1(0.0, 0.0, -pb, eb, -bqx, -bqy, -bqz, g, g2)
         n1 = math.sqrt(a1[0] ** 2 + a1[1] ** 2 + a1[2] ** 2)
         n2 = math.sqrt(a2[0] ** 2 + a2[1] ** 2 + a2[2] ** 2)
         ax = a1[0] / n1 - a2[0] / n2

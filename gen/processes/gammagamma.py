@@ -46,16 +46,21 @@ from gen.beams import (
     collision_sqrt_s1,
     sample_beam_energies1,
 )
-from gen.cards import Param, check
+from gen.cards import Param
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, PHOTON
 from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
 from gen.kinematics import boost1
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
-from gen.processes.bhabha import ISR_HARD_SHARE, collinear_isr1, isr_x_min
+from gen.processes.bhabha import (
+    ISR_HARD_SHARE,
+    collinear_isr_l1,
+    isr_x_min,
+    validate_cm_pair_cuts,
+)
 from gen.radiation import ISR_K_FACTOR
 from gen.unweight import (
-    chunk_from_events,
+    checked_chunk,
     fill_event1,
     new_events,
     new_stats,
@@ -71,8 +76,8 @@ PILOT_SAFETY_SHARP_EDGE = 1.1
 # layout of the flat parameter array handed to the kernels
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
 P_CLO, P_CHI, P_ECUT, P_CGEN = 5, 6, 7, 8
-P_ISR, P_EMIN, P_XMIN, P_HARD = 9, 10, 11, 12
-N_PAR = 13
+P_ISR, P_EMIN, P_XMIN, P_HARD, P_LMIN = 9, 10, 11, 12, 13
+N_PAR = 14
 
 
 @kernel
@@ -114,7 +119,8 @@ def _gg_weight1(rng, par, sqrt_s, kk):
     """
     w = 1.0
     if par[P_ISR] > 0.5:
-        w = collinear_isr1(rng, sqrt_s, par[P_HARD], par[P_XMIN], par[P_EMIN], kk) * ISR_K_FACTOR
+        w = collinear_isr_l1(rng, sqrt_s, par[P_HARD], par[P_XMIN], par[P_LMIN], par[P_EMIN],
+                             kk) * ISR_K_FACTOR
     else:
         for i in range(2):
             for j in range(4):
@@ -277,17 +283,7 @@ class GammaGamma(Process):
     }
 
     def validate(self, where: str) -> None:
-        c = self.c
-        check(
-            c["theta_min_deg"] < c["theta_max_deg"],
-            f"{where}: cuts.theta_min_deg ({c['theta_min_deg']}) must be below "
-            f"cuts.theta_max_deg ({c['theta_max_deg']})",
-        )
-        check(
-            c["e_min_gev"] < 0.5 * self.beams.sqrt_s_gev,
-            f"{where}: cuts.e_min_gev ({c['e_min_gev']}) must be below sqrt(s)/2 = "
-            f"{0.5 * self.beams.sqrt_s_gev:.3f} GeV",
-        )
+        validate_cm_pair_cuts(self.c, self.beams, where)
 
     def cos_window(self) -> float:
         """c0: Born photons are sampled in |cos| < c0, the back-to-back pairs the cuts allow."""
@@ -307,6 +303,7 @@ class GammaGamma(Process):
         theta_lo = math.degrees(math.acos(self.cos_window()))
         par[P_XMIN] = isr_x_min(c["e_min_gev"], theta_lo, self.beams.sqrt_s_gev)
         par[P_HARD] = ISR_HARD_SHARE
+        par[P_LMIN] = -math.log(par[P_XMIN])
         return par
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -323,9 +320,7 @@ class GammaGamma(Process):
         mom, pdg, offset, sqrt_s, sqrt_sp, cos, nisr, stats = _gg_generate(
             rng, self._par(), n, self.w_max)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "cos_theta": cos, "n_isr": nisr}
-        chunk = chunk_from_events(mom, pdg, offset, truth)
-        chunk.check(self.name)
-        return chunk, stats_from_array(stats)
+        return checked_chunk(mom, pdg, offset, truth, self.name), stats_from_array(stats)
 
 
 def born_sigma_pb(beams: Beams, theta_min_deg: float, theta_max_deg: float) -> float:

@@ -124,6 +124,7 @@ from gen.radiation import (
     collins_soper_axis1,
     dipole_beta,
     fsr_k_factor1,
+    isr_recoil_energies1,
     ll_beta,
     sample_emission_angle1,
     sample_fsr_fraction1,
@@ -131,12 +132,13 @@ from gen.radiation import (
     structure_function_o1,
 )
 from gen.unweight import (  # chunk_from_arrays re-exported (eemumu)
+    checked_chunk,
     chunk_from_arrays,  # noqa: F401
-    chunk_from_events,
     cut_failed1,
     fill_event1,
     new_events,
     new_stats,
+    pair_event_to_lab1,
     stats_from_array,
     unweight1,
 )
@@ -183,9 +185,13 @@ MUON_PAIR_CUTS: dict[str, Param] = {
 ISR_HARD_SHARE = 0.15
 #: safety factor on the pilot maximum of the plain sampler instead of ``PILOT_SAFETY`` (1.3):
 #: with ``ISR_HARD_SHARE`` its weights have a sharp upper edge. Measured (default card, three
-#: seeds): the largest of 1e7 further trials exceeds the 2e5-trial pilot maximum by 0.05-0.09 %;
-#: 1.1 leaves a hundred times that margin. Overweight trials stay counted in n_overweight.
-PILOT_SAFETY_PLAIN = 1.1
+#: seeds): the largest of 1e7 further trials exceeds the 2e5-trial pilot maximum by 0.05-0.09 %
+#: (again, 4e6 trials on other streams: 0.04-0.11 %). The edge is the soft-ISR corner times
+#: sigma_Born ~ 1/s, whose tail follows the Gaussian beam-energy spread (d ln sigma = 9.4e-4 per
+#: standard deviation of sqrt(s) at the default spreads): from the pilot's ~4.5 sd to the
+#: ~6.1 sd of 1e9 trials it grows by ~0.15 %. 1.02 leaves > 10 times that (1.1 before: 7 %
+#: fewer trials per event now). Overweight trials stay counted in n_overweight.
+PILOT_SAFETY_PLAIN = 1.02
 
 # layout of the flat parameter array handed to the kernels
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
@@ -297,28 +303,8 @@ def _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx, bqy, bqz, bx, by, bz
     Row order: mu-, mu+, ISR photons (e- beam, e+ beam), FSR photons (mu-, mu+; those set in
     ``mask``). Returns (accepted, n_particles, n_isr, n_fsr).
     """
-    n = 0
-    n_isr = 0
-    n_fsr = 0
-    for r in range(4):
-        if r >= 2 and not (mask & (1 << (r - 2))):
-            continue
-        v = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], bqx, bqy, bqz)
-        lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
-        for j in range(4):
-            buf[n, j] = lab[j]
-        n += 1
-        if r >= 2:
-            n_fsr += 1
-        if r == 1:
-            for i in range(2):
-                if kk[i, 3] > 0.0:
-                    lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3],
-                                     bx, by, bz, nx, ny, nz)
-                    for j in range(4):
-                        buf[n, j] = lab[j]
-                    n += 1
-                    n_isr += 1
+    n, n_isr, n_fsr = pair_event_to_lab1(buf, kk, ff, mask, bqx, bqy, bqz, bx, by, bz, nx, ny,
+                                         nz)
     accepted = muon_pair_cuts1(par, buf[0, 0], buf[0, 1], buf[0, 2], buf[0, 3],
                                buf[1, 0], buf[1, 1], buf[1, 2], buf[1, 3])
     if accepted:
@@ -637,20 +623,8 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
             else:
                 t2, s22 = _one_minus_cos1(c, s2), s2
         # energies lam v_i E_b with s' = x1 x2 s exactly (as in gen.radiation.isr_photons1)
-        w1e = v1 * eb if v1 * eb >= e_min else 0.0
-        w2e = v2 * eb if v2 * eb >= e_min else 0.0
-        one_m_cos12 = 1.0 - (kk[0, 0] * kk[1, 0] + kk[0, 1] * kk[1, 1] + kk[0, 2] * kk[1, 2])
-        a_ = 2.0 * w1e * w2e * one_m_cos12
-        b_ = 2.0 * sqrt_s * (w1e + w2e)
-        c_ = b_ - 4.0 * w1e * w2e
-        lam = 1.0
-        if b_ > 0.0:
-            lam = 2.0 * c_ / (b_ + math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)))
-        for i in range(2):
-            we = lam * (w1e if i == 0 else w2e)
-            for j in range(3):
-                kk[i, j] *= we
-            kk[i, 3] = we
+        isr_recoil_energies1(kk, v1 * eb if v1 * eb >= e_min else 0.0,
+                             v2 * eb if v2 * eb >= e_min else 0.0, sqrt_s)
     qx = -(kk[0, 0] + kk[1, 0])
     qy = -(kk[0, 1] + kk[1, 1])
     qz = -(kk[0, 2] + kk[1, 2])
@@ -1094,9 +1068,7 @@ class MuMu(Process):
             rng, self._par(), photon_veto_array(self.c), n, self.w_max, self.multichannel,
             mcp, win, modes, self.channel_shares)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
-        chunk = chunk_from_events(mom, pdg, offset, truth)
-        chunk.check(self.name)
-        return chunk, stats_from_array(stats)
+        return checked_chunk(mom, pdg, offset, truth, self.name), stats_from_array(stats)
 
 
 def optimal_alpha(rho: np.ndarray, w_plain: np.ndarray, alpha: np.ndarray, plain_min: float,

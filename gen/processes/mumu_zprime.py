@@ -103,9 +103,9 @@ from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
 from gen.pdgids import ZPRIME
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
-from gen.radiation import ISR_K_FACTOR, isr_fractions1, isr_photon_momenta1
+from gen.radiation import ISR_K_FACTOR, isr_fractions_l1, isr_photon_momenta1
 from gen.unweight import (
-    chunk_from_events,
+    checked_chunk,
     fill_event1,
     new_events,
     new_stats,
@@ -406,7 +406,7 @@ def _generate(
 
 # ------------------------------------------------------------------ initial-state radiation
 @kernel
-def _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min):
+def _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, lmin, e_min):
     """Weight of one ISR trial at c.m. energy ``sqrt_s``: (w, v1, v2, sqrt_s_prime, hard point).
 
     w (pb) = ISR weight (``gen.radiation.isr_fractions1``) * ISR_K_FACTOR * hard weight at
@@ -415,7 +415,7 @@ def _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min):
     K_ISR int dx1 dx2 D(x1) D(x2) sigma_hard(x1 x2 s) (gen.radiation). w = 0 below the
     mu mu Z' threshold.
     """
-    wi, v1, v2 = isr_fractions1(rng, sqrt_s, M_E, hard_fraction, x_min, e_min)
+    wi, v1, v2 = isr_fractions_l1(rng, sqrt_s, M_E, hard_fraction, x_min, lmin, e_min)
     sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
     thr = mz + 2.0 * m
     if wi <= 0.0 or sp <= thr * thr:
@@ -471,10 +471,12 @@ def _isr_trial_weights(
     hard_fraction, x_min, e_min,
 ):  # fmt: skip
     out = np.empty(n)
+    lmin = -math.log(x_min)
     for i in range(n):
         eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
         sqrt_s = collision_sqrt_s1(eh, el, half_angle)
-        out[i] = _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min)[0]
+        out[i] = _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, lmin,
+                             e_min)[0]
     return out
 
 
@@ -500,12 +502,13 @@ def _isr_generate(
     ff = np.zeros((3, 4))
     buf = np.zeros((5, 4))
     stats = new_stats()
+    lmin = -math.log(x_min)
     i = 0
     while i < n:
         eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
         sqrt_s = collision_sqrt_s1(eh, el, half_angle)
         w, v1, v2, sqrt_sp, h = _isr_trial1(
-            rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, e_min
+            rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, lmin, e_min
         )
         if not unweight1(rng, stats, w, w_max):
             continue
@@ -636,6 +639,4 @@ class MuMuZPrime(Process):
             "sqrt_s": sqrt_s,
             "sqrt_s_prime": sqrt_sp,
         }
-        chunk = chunk_from_events(mom, pdg, offset, truth)
-        chunk.check(self.name)
-        return chunk, stats_from_array(stats)
+        return checked_chunk(mom, pdg, offset, truth, self.name), stats_from_array(stats)

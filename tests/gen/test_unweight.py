@@ -123,3 +123,17 @@ def test_fill_and_chunk():
     for key, val in rows.particles.items():
         np.testing.assert_array_equal(val, chunk.particles[key])
     assert isinstance(stats_from_array(np.zeros(4)), SamplingStats)
+
+
+def test_checked_chunk_raises_on_non_finite():
+    from gen.unweight import checked_chunk
+
+    mom = np.ones((4, 10))
+    pdg = np.full(10, 22, np.int32)
+    offset = np.array([0, 3, 6], np.int64)
+    mom[2, 7] = np.nan  # beyond offset[-1]: not part of the events
+    chunk = checked_chunk(mom, pdg, offset, {}, "toy")
+    assert chunk.n_particles == 6
+    mom[1, 4] = np.inf
+    with pytest.raises(FloatingPointError, match="toy.*non-finite py.*event 1"):
+        checked_chunk(mom, pdg, offset, {}, "toy")
