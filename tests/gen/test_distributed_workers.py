@@ -26,9 +26,16 @@ def test_local_workers_skip_the_vector_hook():
     """Two local worker processes (LocalCluster, ~10 s): preloaded with gen.startup, so numba's
     extension loader and registries ran before the first task without vector (sympy),
     scipy.linalg or cffi (pycparser)."""
-    with distributed.runner(2) as run:
-        assert isinstance(run, distributed.DaskRunner)
-        states = [s for _, s in run.map_unordered(_worker_state, None, range(4))]
+    import cloudpickle
+
+    # workers of an installed b2dark cannot import this test module: send the function by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with distributed.runner(2) as run:
+            assert isinstance(run, distributed.DaskRunner)
+            states = [s for _, s in run.map_unordered(_worker_state, None, range(4))]
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert states == [{"vector": False, "sympy": False, "scipy.linalg": False, "pycparser": False,
                        "extensions_initialised": True}] * 4
 
