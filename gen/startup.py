@@ -104,3 +104,15 @@ def dask_setup(worker: object = None) -> None:
     """Dask preload hook (``--preload gen.startup``): the extensions minus ``vector`` and the
     registries without scipy.linalg / cffi in the worker process, before it runs a task."""
     load_numba_registries()
+
+
+def start_up_state(shared: object = None, task: object = None) -> dict[str, bool]:
+    """Which of the imports b2dark's kernels never need are loaded in this process, and whether
+    numba's extension entry points ran: a task (``gen.distributed`` signature) to check workers."""
+    import sys
+
+    from numba.core import entrypoints
+
+    state = {name: name in sys.modules for name in ("vector", "sympy", "scipy.linalg", "pycparser")}
+    state["extensions_initialised"] = bool(entrypoints._already_initialized)
+    return state
