@@ -42,9 +42,11 @@ PHOTON_VETO_CUTS: dict[str, Param] = {
 }
 
 
-def validate_photon_veto(cuts: dict, where: str) -> None:
-    """Cross-key checks of the photon-veto cuts; CardError names ``where``."""
-    gaps = cuts["photon_veto_gaps_deg"]
+def validate_photon_veto(cuts: dict, where: str, prefix: str = "photon_veto") -> None:
+    """Cross-key checks of the veto cuts ``<prefix>_gaps_deg`` and ``<prefix>_theta_min/max_deg``
+    (photon veto; eemumu's e+- veto has the same keys with prefix ``e_veto``); CardError names
+    ``where``."""
+    gaps = cuts[f"{prefix}_gaps_deg"]
     check(
         len(gaps) <= MAX_VETO_GAPS
         and all(
@@ -54,12 +56,12 @@ def validate_photon_veto(cuts: dict, where: str) -> None:
             and 0.0 <= g[0] < g[1] <= 180.0
             for g in gaps
         ),
-        f"{where}: cuts.photon_veto_gaps_deg must be a list of at most {MAX_VETO_GAPS} "
+        f"{where}: cuts.{prefix}_gaps_deg must be a list of at most {MAX_VETO_GAPS} "
         "[lo, hi] pairs with 0 <= lo < hi <= 180 (deg)",
     )
     check(
-        cuts["photon_veto_theta_min_deg"] < cuts["photon_veto_theta_max_deg"],
-        f"{where}: cuts.photon_veto_theta_min_deg must be below cuts.photon_veto_theta_max_deg",
+        cuts[f"{prefix}_theta_min_deg"] < cuts[f"{prefix}_theta_max_deg"],
+        f"{where}: cuts.{prefix}_theta_min_deg must be below cuts.{prefix}_theta_max_deg",
     )
 
 

@@ -109,7 +109,7 @@ from gen.beams import Beams, cm_to_lab1, lab_to_cm1, sample_collision1
 from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, M_MU, MUON
 from gen.events import EventChunk, SamplingStats
-from gen.gencuts import MAX_VETO_GAPS, photon_veto_array, photon_vetoed1
+from gen.gencuts import MAX_VETO_GAPS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
 from gen.processes.base import (
@@ -1319,23 +1319,7 @@ class EEMuMu(Process):
 
     def validate(self, where: str) -> None:
         validate_muon_pair_cuts(self.c, self.beams, where)
-        gaps = self.c["e_veto_gaps_deg"]
-        check(
-            len(gaps) <= MAX_VETO_GAPS
-            and all(
-                isinstance(g, list)
-                and len(g) == 2
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in g)
-                and 0.0 <= g[0] < g[1] <= 180.0
-                for g in gaps
-            ),
-            f"{where}: cuts.e_veto_gaps_deg must be a list of at most {MAX_VETO_GAPS} [lo, hi] "
-            "pairs with 0 <= lo < hi <= 180 (deg)",
-        )
-        check(
-            self.c["e_veto_theta_min_deg"] < self.c["e_veto_theta_max_deg"],
-            f"{where}: cuts.e_veto_theta_min_deg must be below cuts.e_veto_theta_max_deg",
-        )
+        validate_photon_veto(self.c, where, prefix="e_veto")
         check(
             self.p["w_min_gev"] < 0.9 * self.beams.sqrt_s_gev,
             f"{where}: process.w_min_gev ({self.p['w_min_gev']}) must be well below sqrt(s) = "
