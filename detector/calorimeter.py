@@ -26,6 +26,11 @@ Model (parameters and sources in ``detector/config.py``, ``CalorimeterConfig``):
 - Beam background: optional Poisson number of clusters per event (``beam_bkg_clusters_mean``,
   default off) with an exponential energy spectrum, uniform in cos(theta) over the ECL polar
   range and in phi; truth -1.
+- Photons (pdg 22, also those of a pi0 decayed here) hitting the crystals make a cluster with
+  probability ``photon_efficiency_fwd/brl/bwd`` of their region (``photon_detected1``, one uniform
+  draw per photon); e+- and hadrons are not affected. Default 1.0: no citable Belle II absolute
+  photon efficiency was found (sources checked: detector/config.py). The call sits in
+  ``detector.simulate._add_cluster`` (EM deposits of neutral particles).
 - Clusters with reconstructed energy below ``cluster_threshold_gev`` are dropped.
 - The cluster angles are smeared with sigma = a (+) b/sqrt(E/GeV) (same for theta and phi).
 """
@@ -63,7 +68,10 @@ C_HAD_INT = 17
 C_DECAY_PI0 = 18
 C_BKG_MEAN = 19
 C_BKG_E = 20
-N_CALORIMETER_PARAMS = 21
+C_PHOT_EFF_FWD = 21
+C_PHOT_EFF_BRL = 22
+C_PHOT_EFF_BWD = 23
+N_CALORIMETER_PARAMS = 24
 
 #: ECL regions (basf2 ecl/utility/include/utilityFunctions.h, enum DetectorRegion)
 OUTSIDE, FWD, BRL, BWD, FWD_GAP, BWD_GAP = 0, 1, 2, 3, 11, 13
@@ -93,6 +101,9 @@ def calorimeter_params(cfg: CalorimeterConfig) -> np.ndarray:
     out[C_DECAY_PI0] = 1.0 if cfg.decay_pi0 else 0.0
     out[C_BKG_MEAN] = cfg.beam_bkg_clusters_mean
     out[C_BKG_E] = cfg.beam_bkg_energy_gev
+    out[C_PHOT_EFF_FWD] = cfg.photon_efficiency_fwd
+    out[C_PHOT_EFF_BRL] = cfg.photon_efficiency_brl
+    out[C_PHOT_EFF_BWD] = cfg.photon_efficiency_bwd
     return out
 
 
@@ -118,6 +129,35 @@ def ecl_region1(theta, cp):
 def in_crystals1(region):
     """True for the regions that make clusters: forward, barrel, backward (not gaps)."""
     return FWD <= region <= BWD
+
+
+@kernel
+def photon_efficiency1(region, cp):
+    """Cluster-making probability of a photon hitting the crystals of ``region`` (0 in a gap)."""
+    if region == FWD:
+        return cp[C_PHOT_EFF_FWD]
+    if region == BRL:
+        return cp[C_PHOT_EFF_BRL]
+    if region == BWD:
+        return cp[C_PHOT_EFF_BWD]
+    return 0.0
+
+
+@kernel
+def photon_detected1(rng, region, cp):
+    """Whether a photon hitting ``region`` makes a cluster; always one uniform draw (a fixed draw
+    count per photon), and u < 1.0 always holds, so an efficiency of 1 never loses a photon."""
+    u = rng.random()
+    return u < photon_efficiency1(region, cp)
+
+
+@kernel
+def photons_detected(rng, regions, cp):
+    """``photon_detected1`` over an int64 array of regions (a boolean array)."""
+    out = np.empty(regions.shape[0], np.bool_)
+    for i in range(regions.shape[0]):
+        out[i] = photon_detected1(rng, regions[i], cp)
+    return out
 
 
 @kernel

@@ -140,6 +140,21 @@ class CalorimeterConfig:
     decay_pi0: bool = _par(
         True, "decay final-state pi0 to two photons in the detector (BR(gamma gamma) = 98.8%, "
         "PDG; Dalitz decays treated as gamma gamma)")
+    # Photon (cluster) reconstruction efficiency inside the crystals above threshold, per region.
+    # No absolute Belle II number was found to cite (searched: Belle II Z' papers
+    # arXiv:1912.11276, arXiv:2212.03066 and ALP paper arXiv:2007.13071 (abstracts/text stored
+    # here quote none); BELLE2-NOTE-PL-2021-008 (radiative mu-pair events, barrel) and basf2
+    # analysis/modules/PhotonEfficiencySystematics give only data/MC ratios; photon GNN
+    # reconstruction arXiv:2306.04179 reports resolutions; TDR/PB ECL sections: no efficiency
+    # table). Default 1.0 = the previous behaviour; set a measured value from a detector card.
+    photon_efficiency_fwd: float = _par(
+        1.0, "probability that a photon hitting the forward-endcap crystals above threshold makes "
+        "a cluster; 1.0 = no cited number (see the comment in detector/config.py for the sources "
+        "checked, e.g. BELLE2-NOTE-PL-2021-008 gives only data/MC ratios); estimate", 0.0, 1.0)
+    photon_efficiency_brl: float = _par(
+        1.0, "the same for the barrel crystals; estimate (same sources)", 0.0, 1.0)
+    photon_efficiency_bwd: float = _par(
+        1.0, "the same for the backward-endcap crystals; estimate (same sources)", 0.0, 1.0)
     beam_bkg_clusters_mean: float = _par(
         0.0, "mean number of beam-background clusters per event (Poisson; truth -1); 0 = off "
         "(default: no cited number; set an estimate from a detector card for background "

@@ -48,6 +48,7 @@ from .calorimeter import (
     hadron_deposit1,
     in_crystals1,
     mip_deposit1,
+    photon_detected1,
     smear_angles1,
     smear_energy1,
 )
@@ -106,13 +107,17 @@ _EM, _MIP, _HADRON_CHARGED, _HADRON_NEUTRAL = 0, 1, 2, 3
 
 
 @kernel
-def _add_cluster(rng, x0, y0, z0, px, py, pz, e, kind, q, truth, b_t, cp,
+def _add_cluster(rng, r_eff, x0, y0, z0, px, py, pz, e, kind, q, truth, b_t, cp,
                  c_e, c_theta, c_phi, c_truth, nc):
     """Append the cluster of one particle if it reaches the ECL outside the gaps; returns nc."""
     reached, theta, phi = ecl_impact1(x0, y0, z0, px, py, pz, q, b_t, cp)
     if not reached:
         return nc
-    if not in_crystals1(ecl_region1(theta, cp)):
+    region = ecl_region1(theta, cp)
+    if not in_crystals1(region):
+        return nc
+    # photon efficiency from its own stream: at efficiency 1 the other draws are unchanged
+    if kind == _EM and q == 0 and not photon_detected1(r_eff, region, cp):
         return nc
     if kind == _EM:
         dep = smear_energy1(rng, e, cp)
@@ -135,7 +140,7 @@ def _add_cluster(rng, x0, y0, z0, px, py, pz, e, kind, q, truth, b_t, cp,
 
 
 @kernel
-def _simulate(r_trk, r_pid, r_trg, r_ecl, r_bkg, pdg, status, px, py, pz, e, vx, vy, vz,
+def _simulate(r_trk, r_pid, r_trg, r_ecl, r_bkg, r_eff, pdg, status, px, py, pz, e, vx, vy, vz,
               offset, tp, cp, pp, gp, boost_x, boost_y, boost_z):
     n_ev = offset.shape[0] - 1
     n_p = pdg.shape[0]
@@ -234,22 +239,22 @@ def _simulate(r_trk, r_pid, r_trg, r_ecl, r_bkg, pdg, status, px, py, pz, e, vx,
                     kind = _MIP
                 else:
                     kind = _HADRON_CHARGED
-                nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j], kind, q,
-                                  local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
+                nc = _add_cluster(r_ecl, r_eff, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j],
+                                  kind, q, local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
             elif a == 22:
-                nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j], _EM, 0,
-                                  local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
+                nc = _add_cluster(r_ecl, r_eff, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j],
+                                  _EM, 0, local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
             elif a == 111:
                 if cp[C_DECAY_PI0] != 0.0:
                     cos_t = 2.0 * r_ecl.random() - 1.0
                     phi = 2.0 * math.pi * r_ecl.random()
                     g = two_body_decay1(px[j], py[j], pz[j], e[j], 0.0, 0.0, cos_t, phi)
-                    nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], g[0], g[1], g[2], g[3], _EM, 0,
-                                      local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
-                    nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], g[4], g[5], g[6], g[7], _EM, 0,
-                                      local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
+                    nc = _add_cluster(r_ecl, r_eff, vx[j], vy[j], vz[j], g[0], g[1], g[2], g[3],
+                                      _EM, 0, local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
+                    nc = _add_cluster(r_ecl, r_eff, vx[j], vy[j], vz[j], g[4], g[5], g[6], g[7],
+                                      _EM, 0, local, b_t, cp, c_e, c_theta, c_phi, c_truth, nc)
             elif a == 130 or a == 2112:
-                nc = _add_cluster(r_ecl, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j],
+                nc = _add_cluster(r_ecl, r_eff, vx[j], vy[j], vz[j], px[j], py[j], pz[j], e[j],
                                   _HADRON_NEUTRAL, 0, local, b_t, cp, c_e, c_theta, c_phi,
                                   c_truth, nc)
             # neutrinos, invisible BSM states and every other id: nothing
@@ -313,11 +318,11 @@ def simulate_chunk(
     bx, by, bz = (float(b) for b in Beams().boost)
     # one stream per detector component, seeded from ``rng``: changing one component's setting
     # never moves the random numbers of another
-    r_trk, r_pid, r_trg, r_ecl, r_bkg = (
-        np.random.Generator(np.random.PCG64(int(k))) for k in rng.integers(0, 2**63, size=5)
+    r_trk, r_pid, r_trg, r_ecl, r_bkg, r_eff = (
+        np.random.Generator(np.random.PCG64(int(k))) for k in rng.integers(0, 2**63, size=6)
     )
     out = _simulate(
-        r_trk, r_pid, r_trg, r_ecl, r_bkg,
+        r_trk, r_pid, r_trg, r_ecl, r_bkg, r_eff,
         arrays["pdg"], arrays["status"], arrays["px"], arrays["py"], arrays["pz"],
         arrays["e"], arrays["vx"], arrays["vy"], arrays["vz"], offset,
         tracking_params(config.tracking), calorimeter_params(config.calorimeter),

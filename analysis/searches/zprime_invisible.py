@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.gencut_check import check_samples
 from analysis.pipeline import ensure_sample
 from analysis.selections import two_track_events
 from analysis.variables import pair_recoil, pair_topology
@@ -362,6 +363,8 @@ def build_templates(card: SearchCard, outdir: Path, workers: int = 1) -> Templat
     from gen.streams import ANALYSIS, stream
 
     det = load_detector_card(card.search["detector_card"] or None)
+    # generator cuts must not drop what this detector and selection accept (before any work)
+    check_samples([*card.background_cards, card.signal_card], det, card.selection)
     beams = card.signal_card.beams
     lumi = card.search["lumi_fb"]
     backgrounds = {}

@@ -227,3 +227,77 @@ def test_beam_background_rate():
     got = out["clusters/e"].shape[0] / n
     assert got == pytest.approx(expected, abs=5 * math.sqrt(expected / n))
     assert np.all(out["clusters/e"] > c.cluster_threshold_gev)
+
+
+# ---------------------------------------------------------------- photon efficiency
+
+EFF = {"photon_efficiency_fwd": 0.8, "photon_efficiency_brl": 0.97, "photon_efficiency_bwd": 0.6}
+
+
+def test_default_photon_efficiency_is_one_and_keeps_every_photon():
+    from detector.calorimeter import BRL, BWD, FWD, photon_efficiency1, photons_detected
+
+    cp = _cp()
+    assert [photon_efficiency1(r, cp) for r in (FWD, BRL, BWD)] == [1.0, 1.0, 1.0]
+    regions = np.repeat(np.array([FWD, BRL, BWD], np.int64), 100_000)
+    assert photons_detected(np.random.default_rng(2), regions, cp).all()
+
+
+@pytest.mark.parametrize("region", [0, 11, 13])
+def test_gaps_and_outside_have_zero_photon_efficiency(region):
+    from detector.calorimeter import photon_efficiency1
+
+    assert photon_efficiency1(region, _cp()) == 0.0
+
+
+def test_photon_efficiency_per_region_reproduces_the_configured_value():
+    """A large sample per region: detected fraction within 5 binomial sigma of the setting."""
+    from detector.calorimeter import BRL, BWD, FWD, calorimeter_params, photons_detected
+
+    cp = calorimeter_params(config(**EFF).calorimeter)
+    n = 400_000
+    for region, key in ((FWD, "photon_efficiency_fwd"), (BRL, "photon_efficiency_brl"),
+                        (BWD, "photon_efficiency_bwd")):
+        found = photons_detected(np.random.default_rng(region), np.full(n, region, np.int64), cp)
+        eff = EFF[key]
+        assert abs(found.mean() - eff) < 5.0 * math.sqrt(eff * (1 - eff) / n), key
+
+
+def test_photon_detection_draws_once_whatever_the_efficiency():
+    """Fixed draw count: the generator state after n photons does not depend on the setting."""
+    from detector.calorimeter import BRL, calorimeter_params, photons_detected
+
+    states = []
+    for eff in (0.0, 0.5, 1.0):
+        rng = np.random.default_rng(9)
+        cp = calorimeter_params(config(photon_efficiency_brl=eff).calorimeter)
+        photons_detected(rng, np.full(1000, BRL, np.int64), cp)
+        states.append(rng.random())
+    assert states[0] == states[1] == states[2]
+
+
+def test_simulated_photon_efficiency_per_region():
+    """End to end: photons into each region; electrons keep full efficiency."""
+    n = 60_000
+    rng = np.random.default_rng(12)
+    cfg = config(**EFF, **PERFECT)
+    for theta_deg, key in ((20.0, "photon_efficiency_fwd"), (90.0, "photon_efficiency_brl"),
+                           (140.0, "photon_efficiency_bwd")):
+        particles, offset = single(22, 1.0, math.radians(theta_deg), rng.uniform(-3, 3, n))
+        found = run(particles, offset, cfg)["clusters/e"].shape[0] / n
+        eff = EFF[key]
+        assert abs(found - eff) < 5.0 * math.sqrt(eff * (1 - eff) / n), key
+    particles, offset = single(11, 2.0, math.radians(90.0), rng.uniform(-3, 3, 1000))
+    assert run(particles, offset, cfg)["clusters/e"].shape[0] == 1000
+
+
+def test_photon_efficiency_one_leaves_the_reco_output_unchanged():
+    """Efficiency 1 (default) and the same seed: identical clusters, bit for bit."""
+    n = 2000
+    rng = np.random.default_rng(13)
+    particles, offset = single(22, rng.uniform(0.05, 3.0, n), np.arccos(rng.uniform(-1, 1, n)),
+                               rng.uniform(-3, 3, n))
+    a = run(particles, offset, DetectorConfig(), seed=5)
+    b = run(particles, offset, config(photon_efficiency_brl=1.0), seed=5)
+    for key in ("clusters/e", "clusters/theta", "clusters/phi", "clusters/truth"):
+        np.testing.assert_array_equal(a[key], b[key])

@@ -122,3 +122,15 @@ def test_foreign_cards_and_huge_numbers_are_card_errors(table, message):
         DetectorConfig.from_toml(table, "det.toml")
     assert str(info.value).startswith("det.toml")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["photon_efficiency_fwd", "photon_efficiency_brl",
+                                 "photon_efficiency_bwd"])
+def test_photon_efficiency_from_card_and_its_range(key):
+    assert getattr(DetectorConfig().calorimeter, key) == 1.0
+    cfg = DetectorConfig.from_toml({"calorimeter": {key: 0.95}}, "card")
+    assert getattr(cfg.calorimeter, key) == 0.95
+    assert DetectorConfig.from_toml(tomllib.loads(cfg.to_toml()), "card") == cfg
+    for bad in (1.2, -0.1, "high"):
+        with pytest.raises(CardError, match=f"card.calorimeter.{key}"):
+            DetectorConfig.from_toml({"calorimeter": {key: bad}}, "card")
