@@ -31,12 +31,21 @@ Channels (``CHANNELS``):
    included). phi width energy dependent (P-wave K K partial widths, 3 pi constant).
    sin^2 theta about the beam axis.
 
+5. 2 pi+ 2 pi- and 6. pi+ pi- 2 pi0: the bare cross sections measured by BaBar with ISR
+   (arXiv:1201.5677 and arXiv:1709.01171, HEPData tables), interpolated; final states from an
+   a1(1260) pi current and, for pi+ pi- 2 pi0, omega pi0 with its measured share
+   (``gen.hadronization.four_pion``). The omega pi0 -> pi+ pi- pi0 pi0 events are part of
+   channel 6 (no double counting with channel 2, which is gamma* -> omega/phi -> 3 pi only).
+7. eta pi+ pi-: BaBar's measured cross section (arXiv:0704.0630), final state eta rho0 with the
+   eta decayed downstream (``gen.hadronization.eta_pipi``).
+
 Branching fractions from DECAY_BELLE2.DEC (omega: ee 7.28e-5, 3 pi 0.903; phi: ee 2.954e-4,
 K+K- 0.4897, KS KL 0.3425, 3 pi 0.1532 = rho pi + non-resonant); masses and widths from
 ``particle``. Neglected (stated, not hidden): pi0 gamma and eta gamma (~0.5 nb x GeV^2 in the
-integral of sigma ds, < 1 % of the tail), 4 pi (2 pi+ 2 pi-, pi+ pi- 2 pi0; ~30-40 nb each at
-1.5 GeV), omega pi0, eta pi pi, K K pi, 5 and 6 pi and the excited omega/phi states above
-1.1 GeV: the model therefore undershoots R(s) between ~1.1 and 2 GeV (see ``gen.processes.qqbar``).
+integral of sigma ds, < 1 % of the tail), omega pi0 with omega -> pi0 gamma, K K pi, 5 and
+6 pi (other than eta pi+ pi-) and the excited omega/phi states above 1.1 GeV (in the 3 pi and
+K K channels): the model still undershoots R(s) between ~1.1 and 2 GeV (see
+``gen.processes.qqbar``).
 """
 
 from __future__ import annotations
@@ -48,17 +57,19 @@ import math
 import numpy as np
 
 from gen.constants import ALPHA_EM, M_K, M_PI, M_PI0, mass_gev
+from gen.hadronization.eta_pipi import eta_pipi_final_state1, sigma_etapipi1
+from gen.hadronization.four_pion import four_pion_final_state1, sigma_4pi1
 from gen.jit import kernel
 from gen.kinematics import two_body_momentum1
 from gen.phasespace import three_body1
 from gen.radiation import fsr_k_factor1
 
 #: channel ids (truth ``channel``); 0 = not exclusive (string event)
-PIPI, PIPIPI0, KPKM, KSKL = 1, 2, 3, 4
-CHANNELS = {PIPI: "pi+ pi-", PIPIPI0: "pi+ pi- pi0", KPKM: "K+ K-", KSKL: "K_S0 K_L0"}
-N_CHANNELS = 4
-MAX_EXCLUSIVE = 3  # hadrons per exclusive final state
-
+PIPI, PIPIPI0, KPKM, KSKL, FOURPI_C, FOURPI_N, ETAPIPI = 1, 2, 3, 4, 5, 6, 7
+CHANNELS = {PIPI: "pi+ pi-", PIPIPI0: "pi+ pi- pi0", KPKM: "K+ K-", KSKL: "K_S0 K_L0",
+            FOURPI_C: "2pi+ 2pi-", FOURPI_N: "pi+ pi- 2pi0", ETAPIPI: "eta pi+ pi-"}
+N_CHANNELS = 7
+MAX_EXCLUSIVE = 4  # hadrons per exclusive final state
 
 
 def _width_gev(pdgid: int) -> float:
@@ -214,12 +225,18 @@ def sigma_3pi1(s: float, x, wgrid) -> float:
 
 @kernel
 def channel_sigmas1(s: float, x, wgrid, out) -> float:
-    """Fill ``out[0..3]`` with the bare channel cross sections (GeV^-2); returns their sum."""
-    out[0] = sigma_pipi1(s)
-    out[1] = sigma_3pi1(s, x, wgrid)
-    out[2] = sigma_kk1(s, False, x)
-    out[3] = sigma_kk1(s, True, x)
-    return out[0] + out[1] + out[2] + out[3]
+    """Fill ``out[0..N_CHANNELS-1]`` with the bare channel cross sections (GeV^-2) and return
+    their sum. A shorter ``out`` (callers written for fewer channels) gets the first entries
+    only; the sum always covers every channel."""
+    sig = (sigma_pipi1(s), sigma_3pi1(s, x, wgrid), sigma_kk1(s, False, x),
+           sigma_kk1(s, True, x), sigma_4pi1(s, True), sigma_4pi1(s, False),
+           sigma_etapipi1(s))
+    tot = 0.0
+    for i in range(N_CHANNELS):
+        if i < out.shape[0]:
+            out[i] = sig[i]
+        tot += sig[i]
+    return tot
 
 
 def _gsw_integral(s: float, n: int = 48) -> float:
@@ -372,4 +389,8 @@ def exclusive_final_state1(rng, s: float, channel: int, out_pdg, out_p) -> int:
             me = cx * cx + cy * cy
             if rng.random() * wmax * pmax**4 < w * me:
                 return 3
+    if channel in (FOURPI_C, FOURPI_N):
+        return four_pion_final_state1(rng, s, channel == FOURPI_C, out_pdg, out_p)
+    if channel == ETAPIPI:
+        return eta_pipi_final_state1(rng, s, out_pdg, out_p)
     return 0

@@ -17,16 +17,19 @@ radiative return). The O(alpha_s) mass corrections and O(alpha_s^2) terms of R a
 Low-mass tail (``low_mass``, default true; needs u, d and s all enabled, ignored without light
 flavours): below ``min_hadronic_mass_gev`` (<= 2 GeV) R(s') is the sum of the exclusive
 channels of ``gen.hadronization.exclusive`` (pi+ pi- with the GS/CMD-2 pion form factor and
-rho-omega mixing, pi+ pi- pi0 via omega + phi, K+ K- and K_S K_L via VMD kaon form factors),
+rho-omega mixing, pi+ pi- pi0 via omega + phi, K+ K- and K_S K_L via VMD kaon form factors;
+2 pi+ 2 pi-, pi+ pi- 2 pi0 and eta pi+ pi- from BaBar's measured cross sections,
+``gen.hadronization.four_pion`` and ``.eta_pipi``),
 which replaces the q qbar Born in the same ISR convolution (same K_ISR and VP factor) down to
 2 m_pi. Narrow peaks are sampled with a second ISR channel (``gen.processes.radiative_return``,
 multi-channel weights). The tail is not split into u, d, s: its events carry truth flavour 0
-(``LOW_MASS_FLAVOUR``) and ``channel`` 1..4; they belong to the light-quark (u + d + s)
-total. Measured at 10.58 GeV (no beam spread): tail 0.22 nb, string part of u + d + s 2.08 nb,
-u + d + s = 2.30 nb vs 2.39 nb of the Physics Book (-4 %; missing: 4 pi, omega pi0, eta pi pi,
-K K pi, 5-6 pi and pi0 gamma / eta gamma below 2 GeV). Exclusive events: the ISR photons, then
-the two or three hadrons (primaries, mother -1; sin^2 theta about the Collins-Soper axis for
-the two-body channels, |eps . (p+ x p-)|^2 for 3 pi), decayed like the string hadrons (K_S, pi0);
+(``LOW_MASS_FLAVOUR``) and ``channel`` 1..7; they belong to the light-quark (u + d + s)
+total. Measured at 10.58 GeV (no beam spread): tail 0.27 nb, string part of u + d + s 2.09 nb,
+u + d + s = 2.36 nb vs 2.39 nb of the Physics Book (-1.2 %; missing: K K pi, 5-6 pi,
+omega pi0 -> pi0 pi0 gamma, pi0 gamma / eta gamma, excited omega/phi below 2 GeV). Exclusive
+events: the ISR photons, then the two to four hadrons (primaries, mother -1; sin^2 theta about
+the Collins-Soper axis for the two-body channels, |eps . (p+ x p-)|^2 for 3 pi), decayed like
+the string hadrons (K_S, pi0);
 with ``hadronization = 'pythia'`` only the string events go to Pythia. No FSR photons are
 generated (pi+ pi- FSR enters the rate inclusively).
 Reference (Belle II Physics Book arXiv:1808.10567, table of cross sections at 10.58 GeV, KKMC
@@ -55,8 +58,9 @@ daughters with mothers and displaced vertices). Truth: ``flavour`` (1 d, 2 u, 3 
 ``cos_theta`` (quark about the Collins-Soper axis), ``sqrt_s``, ``sqrt_s_prime``, ``n_isr``,
 ``n_primary`` (primary hadrons), ``gluon`` (1 if a gluon was emitted and resolved, i.e. the
 string has more than one segment), ``n_gluons`` (gluons emitted, before the joining of light
-string segments), ``channel`` (0 string event; 1 pi+ pi-, 2 pi+ pi- pi0, 3 K+ K-, 4 K_S K_L
-exclusive low-mass event, flavour 0; ``cos_theta`` is then that of the first hadron).
+string segments), ``channel`` (0 string event; 1 pi+ pi-, 2 pi+ pi- pi0, 3 K+ K-, 4 K_S K_L,
+5 2pi+ 2pi-, 6 pi+ pi- 2pi0, 7 eta pi+ pi-: exclusive low-mass event, flavour 0; ``cos_theta``
+is then that of the first hadron).
 """
 
 from __future__ import annotations
@@ -429,9 +433,9 @@ class QQbar(Process):
         "low_mass": Param(
             bool, True,
             "with u, d and s all enabled: add the radiative-return tail 2 m_pi < sqrt(s') < "
-            "min_hadronic_mass_gev as exclusive channels (pi+ pi-, pi+ pi- pi0, K+ K-, K_S K_L; "
-            "gen.hadronization.exclusive), truth flavour 0; ignored when none of u, d, s is "
-            "produced"),
+            "min_hadronic_mass_gev as exclusive channels (pi+ pi-, pi+ pi- pi0, K+ K-, K_S K_L, "
+            "2pi+ 2pi-, pi+ pi- 2pi0, eta pi+ pi-; gen.hadronization.exclusive), truth flavour 0; "
+            "ignored when none of u, d, s is produced"),
         "photon_min_energy_gev": Param(
             float, 1e-4, "ISR photons softer than this (c.m.) are not produced",
             minimum=1e-6, maximum=0.05,

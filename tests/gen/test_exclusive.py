@@ -115,8 +115,8 @@ def test_final_states_conserve_four_momentum_and_angles(channel):
     two-body direction (or the 3 pi decay-plane normal) follows sin^2 theta about the beam."""
     rng = np.random.default_rng(11)
     s = 1.05**2
-    pdg = np.zeros(3, np.int32)
-    p = np.zeros((3, 4))
+    pdg = np.zeros(ex.MAX_EXCLUSIVE, np.int32)
+    p = np.zeros((ex.MAX_EXCLUSIVE, 4))
     cos = []
     charge = {211: 1, -211: -1, 111: 0, 321: 1, -321: -1, 310: 0, 130: 0}
     masses = {211: M_PI, -211: M_PI, 111: M_PI0, 321: M_K, -321: M_K, 310: ex.M_K0,
@@ -136,11 +136,50 @@ def test_final_states_conserve_four_momentum_and_angles(channel):
 
 
 def test_closed_channels_give_nothing():
-    pdg = np.zeros(3, np.int32)
-    p = np.zeros((3, 4))
+    pdg = np.zeros(ex.MAX_EXCLUSIVE, np.int32)
+    p = np.zeros((ex.MAX_EXCLUSIVE, 4))
     rng = np.random.default_rng(1)
     assert ex.exclusive_final_state1(rng, (2 * M_K) ** 2 * 0.99, ex.KPKM, pdg, p) == 0
+    for channel in (ex.FOURPI_C, ex.FOURPI_N, ex.ETAPIPI):
+        assert ex.exclusive_final_state1(rng, (4 * M_PI0) ** 2 * 0.99, channel, pdg, p) == 0
     x, w = ex.tables()
     assert ex.sigma_kk1((2 * M_K) ** 2 * 0.99, False, x) == 0.0
     assert ex.sigma_pipi1(ex.S_THRESHOLD * 0.99) == 0.0
     assert ex.sigma_3pi1(ex.W_S_LO * 0.99, x, w) == 0.0
+
+
+@pytest.mark.parametrize(("channel", "want"), [
+    (ex.FOURPI_C, [-211, -211, 211, 211]), (ex.FOURPI_N, [-211, 111, 111, 211]),
+    (ex.ETAPIPI, [-211, 211, 221])])
+def test_new_channels_through_the_dispatcher(channel, want):
+    """Channels 5-7 give the right hadrons, four-momentum conserved."""
+    rng = np.random.default_rng(17)
+    pdg = np.zeros(ex.MAX_EXCLUSIVE, np.int32)
+    p = np.zeros((ex.MAX_EXCLUSIVE, 4))
+    for _ in range(200):
+        n = ex.exclusive_final_state1(rng, 1.6**2, channel, pdg, p)
+        assert n == len(want)
+        assert sorted(pdg[:n].tolist()) == want
+        np.testing.assert_allclose(p[:n].sum(axis=0), [0, 0, 0, 1.6], atol=1e-12)
+
+
+def test_channel_sigmas_sum_and_short_output():
+    """channel_sigmas1 fills one entry per channel (names in CHANNELS) and returns their sum;
+    an output array written for the four older channels gets those four only (no write past
+    its end) while the sum still covers all channels."""
+    x, w = ex.tables()
+    assert len(ex.CHANNELS) == ex.N_CHANNELS == 7
+    s = 1.5**2
+    full = np.zeros(ex.N_CHANNELS)
+    tot = ex.channel_sigmas1(s, x, w, full)
+    assert math.isclose(tot, full.sum(), rel_tol=1e-12)
+    assert full[ex.FOURPI_C - 1] > 0
+    assert full[ex.FOURPI_N - 1] > 0
+    assert full[ex.ETAPIPI - 1] > 0
+    short = np.zeros(5)
+    short[4] = -1.0  # sentinel beyond a 4-element view
+    assert math.isclose(ex.channel_sigmas1(s, x, w, short[:4]), tot, rel_tol=1e-12)
+    np.testing.assert_array_equal(short[:4], full[:4])
+    assert short[4] == -1.0
+    # at 1.5 GeV the 4 pi channels (BaBar: ~31 nb each) exceed pi+ pi- (a few nb)
+    assert full[ex.FOURPI_C - 1] > full[ex.PIPI - 1]

@@ -46,11 +46,13 @@ Reference numbers (each with its source and tolerance):
   statistical sigma (charge^2, string events); d/s (the book's 0.40/0.38 includes s-mass
   effects we neglect) and the absolute values are printed. The light-quark total u + d + s
   (2.39 nb) includes the radiative-return tail below 2 GeV (low_mass = true: exclusive
-  pi+ pi-, pi+ pi- pi0, K+ K-, K_S K_L; gen.hadronization.exclusive), within 5 % (+ 3 sigma
-  MC). Measured (20000 events, seed 1/2): see the printout; the tail is ~0.22 nb, the string
-  part above 2 GeV ~2.07 nb. What is still missing below 2 GeV (4 pi, omega pi, eta pi pi,
-  K K pi, 5-6 pi: ~30-40 % of R between 1.1 and 2 GeV, i.e. ~0.05 nb at 10.58 GeV) keeps the
-  model a few per cent below the book.
+  pi+ pi-, pi+ pi- pi0, K+ K-, K_S K_L, 2pi+ 2pi-, pi+ pi- 2pi0, eta pi+ pi-;
+  gen.hadronization.exclusive, .four_pion, .eta_pipi), within 5 % (+ 3 sigma MC). Measured
+  (20000 events, seed 1/2): u+d+s = 2.360 nb (-1.2 %), tail 0.274 nb (quad 0.274 nb, of which
+  4 pi 0.048 nb and eta pi pi 0.002 nb), string part above 2 GeV ~2.09 nb. What is still
+  missing below 2 GeV (K K pi, 5-6 pi other than eta pi+ pi-, omega pi0 with omega -> pi0
+  gamma, the excited omega/phi in 3 pi and K K) is the likely main cause of the remaining
+  ~0.03 nb.
 
 Default size is small (CI, ~1 min); B2DARK_VALIDATION_SCALE=N multiplies it (e.g. 20).
 """
