@@ -6,7 +6,8 @@ geometry) always fails a selection that vetoes calorimeter clusters above 0.1 Ge
 parametrized ECL finds every photon there. Default margins of 1.3 deg are ~2 sigma of the cluster
 polar-angle resolution at 0.12 GeV (3 (+) 4/sqrt(E) mrad, detector/config.py), and 0.12 GeV is
 > 5 sigma of the energy resolution above 0.1 GeV. The veto is valid only for detector cards with
-full photon efficiency inside these edges; it is off unless a card sets ``photon_veto_e_gev``.
+full photon efficiency inside these edges (the search enforces it: ``analysis.gencut_check``); it
+is off unless a card sets ``photon_veto_e_gev``.
 """
 
 from __future__ import annotations
