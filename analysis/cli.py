@@ -14,10 +14,8 @@ import math
 import sys
 from pathlib import Path
 
-from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS
-
 EXIT_USAGE = 2
-#: sub-commands that run numba kernels (numba's registries are loaded before they start)
+#: sub-commands that run numba kernels (numba's registries deferred to the first compile)
 _KERNEL_COMMANDS = frozenset({"generate", "simulate", "run", "project", "xsec"})
 #: an unexpected exception (a bug): still one line on stderr, the traceback only with -v
 EXIT_INTERNAL = 1
@@ -184,14 +182,34 @@ def _add_distribution(p: argparse.ArgumentParser, chunks: bool = True) -> None:
         p.add_argument(
             "--chunk-blocks",
             type=_positive_int,
-            default=CHUNK_BLOCKS,
-            help=f"blocks of {BLOCK_EVENTS} events per chunk/shard, the unit of work and of "
-            f"resuming (default {CHUNK_BLOCKS}; does not change the output)",
+            default=None,  # gen.streams.CHUNK_BLOCKS, filled in by main (gen.streams is numpy)
+            help="blocks of {BLOCK_EVENTS} events per chunk/shard, the unit of work and of "
+            "resuming (default {CHUNK_BLOCKS}; does not change the output)",
         )
 
 
+#: gen.streams constants that help texts name as ``{NAME}`` (filled in by _Parser.format_help)
+_HELP_CONSTANTS = ("BLOCK_EVENTS", "CHUNK_BLOCKS")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help may name gen.streams' constants as ``{NAME}``: filled in when
+    the help is printed, so `b2dark --help` and argument parsing import no numpy."""
+
+    def format_help(self) -> str:
+        marks = [f"{{{name}}}" for name in _HELP_CONSTANTS]
+        lazy = [a for a in self._actions if a.help and any(m in a.help for m in marks)]
+        if lazy:
+            import gen.streams
+
+            for action in lazy:
+                for name, mark in zip(_HELP_CONSTANTS, marks, strict=True):
+                    action.help = action.help.replace(mark, str(getattr(gen.streams, name)))
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="b2dark", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="b2dark", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress messages")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -261,7 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     from gen.io import FileFormatError
     from gen.runcard import MAX_EVENTS, MAX_SEED
     from gen.shards import ShardsBusyError
-    from gen.startup import load_numba_extensions, load_numba_registries
+    from gen.startup import defer_numba_registries, load_numba_extensions
+    from gen.streams import CHUNK_BLOCKS
+
+    if getattr(args, "chunk_blocks", CHUNK_BLOCKS) is None:
+        args.chunk_blocks = CHUNK_BLOCKS
 
     # (option, minimum, maximum): the card limits of gen/runcard.py apply to overrides too
     numeric = [("events", 1, MAX_EVENTS), ("workers", 1, 1024), ("points", 1, MAX_EVENTS),
@@ -290,9 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     restore_signals = interrupt.install()
     try:
         # before the first kernel: numba's extension hooks minus vector's (sympy, ~0.6-1 s); for
-        # commands that run kernels its registries too, without scipy.linalg / cffi (gen.startup)
+        # commands that run kernels its registries only if a kernel is not in the on-disk cache,
+        # then without scipy.linalg / cffi (gen.startup)
         if args.command in _KERNEL_COMMANDS:
-            load_numba_registries()
+            defer_numba_registries()
         else:
             load_numba_extensions()
         return args.func(args)

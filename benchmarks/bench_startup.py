@@ -6,9 +6,12 @@ Each measurement is a fresh ``python -c`` that imports the signal process, build
 runs a small pilot and generates one event, with ``NUMBA_CACHE_DIR`` pointing at a new folder
 (cold: every kernel compiled) and then at the same folder again (warm: kernels loaded from the
 cache). The pilot is shortened to 2000 trials: the start-up, not the pilot, is measured here.
-Then the command line itself, warm: ``b2dark --help`` and ``b2dark generate`` of the signal card
-with 1000 events (``analysis.cli.main``, full pilot of 2e5 trials, file written). Target: warm
-``b2dark generate`` < 1 s. Peak RSS is the child's own VmHWM (/proc/self/status); the
+Then the command line itself, warm: ``b2dark --help``, ``b2dark generate`` of the signal card
+with 1000 events (``analysis.cli.main``, full pilot of 2e5 trials, file written) and ``b2dark
+xsec`` of it with 1000 points; generate and xsec run interleaved with a peer, the same command
+with numba's registries loaded before the first kernel (``gen.startup.load_numba_registries``,
+the command line before ``defer_numba_registries``). Medians of 5 runs (``--quick``: 1). Target:
+warm ``b2dark generate`` < 1 s. Peak RSS is the child's own VmHWM (/proc/self/status); the
 ``resource.getrusage(RUSAGE_CHILDREN)`` maximum is listed too, but on Linux it can include the
 parent's RSS at fork time. CPU times are the child's (user + system).
 
@@ -53,10 +56,14 @@ print(json.dumps({"import": t1 - t0, "first_event": t2 - t1, "rss_mib": rss}))
 """
 
 
-#: the command line in a child: analysis.cli.main (what `b2dark` runs), then the child's VmHWM
+#: the command line in a child: analysis.cli.main (what `b2dark` runs), then the child's VmHWM;
+#: EAGER=1: numba's registries loaded before the first kernel, as before defer_numba_registries
 CLI_CHILD = """
-import json, sys, time
+import json, os, sys, time
 t0 = time.perf_counter()
+if os.environ.get("EAGER") == "1":
+    import gen.startup
+    gen.startup.defer_numba_registries = gen.startup.load_numba_registries
 from analysis.cli import main
 code = 0
 try:
@@ -74,8 +81,8 @@ SIGNAL_CARD = _HERE.parent / "cards" / "samples" / "zprime_invisible_signal.toml
 BUILD_CHILD = """
 import json, sys, time
 t0 = time.perf_counter()
-from gen.startup import load_numba_registries
-load_numba_registries()  # as the command line does
+from gen.startup import defer_numba_registries
+defer_numba_registries()  # as the command line does
 from gen.generate import prepare
 from gen.runcard import load_sample
 from gen.streams import GENERATION, stream
@@ -131,24 +138,36 @@ def decay_table_rows(quick: bool = False) -> list[Row]:
     return rows
 
 
+def _median(runs: list[dict]) -> dict:
+    """The run of median CPU time (its wall time and RSS with it)."""
+    return sorted(runs, key=lambda r: r["cpu"])[len(runs) // 2]
+
+
 def run(quick: bool = False) -> list[Row]:
     rows = []
+    repeats = 1 if quick else 5
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "numba_cache"
         cold = _child(cache)
-        warm = min((_child(cache) for _ in range(1 if quick else 3)), key=lambda r: r["cpu"])
+        warm = _median([_child(cache) for _ in range(repeats)])
         out = Path(tmp) / "ev.h5"
         gen_args = ("generate", str(SIGNAL_CARD), "-o", str(out), "--events", "1000")
-        _child(cache, CLI_CHILD, gen_args)  # the kernels of the full signal generator
+        xsec_args = ("xsec", str(SIGNAL_CARD), "--points", "1000")
+        for args in (gen_args, xsec_args):  # the kernels of the full signal generator
+            _child(cache, CLI_CHILD, args)
         cli = {
             "b2dark --help": ("--help",),
             "b2dark generate signal card, 1000 events": gen_args,
+            "b2dark xsec signal card, 1000 points": xsec_args,
         }
-        cli_runs = {
-            name: min((_child(cache, CLI_CHILD, a) for _ in range(1 if quick else 3)),
-                      key=lambda r: r["cpu"])
-            for name, a in cli.items()
-        }
+        runs: dict[tuple[str, bool], list[dict]] = {}
+        for _ in range(repeats):  # interleaved: the machine's load hits both alike
+            for name, args in cli.items():
+                for eager in (False, True) if name != "b2dark --help" else (False,):
+                    r = _child(cache, CLI_CHILD, args, {"EAGER": "1" if eager else "0"})
+                    r["load"] = os.getloadavg()[0]
+                    runs.setdefault((name, eager), []).append(r)
+        cli_runs = {key: _median(r) for key, r in runs.items()}
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     for name, r in (("cold (empty numba cache)", cold), ("warm (cached kernels)", warm)):
         rows.append(Row(
@@ -157,11 +176,18 @@ def run(quick: bool = False) -> list[Row]:
             f"build+pilot+1 event {r['first_event']:.2f} s, "
             f"peak RSS {r['rss_mib']:.0f} MiB",
         ))
-    for name, r in cli_runs.items():
+    for (name, eager), r in cli_runs.items():
+        if eager:
+            continue
+        peer = cli_runs.get((name, True))
         rows.append(Row(
             "startup", f"{name}, warm", r["cpu"], "s (CPU)",
-            note=f"wall {r['total']:.2f} s; exit {r['code']}; peak RSS {r['rss_mib']:.0f} MiB; "
-            f"load average {os.getloadavg()[0]:.1f}",
+            peer=peer["cpu"] if peer else None,
+            peer_name="numba registries loaded eagerly" if peer else "",
+            note=f"median of {repeats}: wall {r['total']:.2f} s; exit {r['code']}; peak RSS "
+            f"{r['rss_mib']:.0f} MiB; load average {r['load']:.1f}"
+            + (f"; peer: numba's registries loaded before the first kernel, wall "
+               f"{peer['total']:.2f} s, {peer['rss_mib']:.0f} MiB" if peer else ""),
         ))
     rows.append(Row("startup", "max RSS of any child process so far", children, "MiB",
                     note="resource.getrusage(RUSAGE_CHILDREN).ru_maxrss: includes the TF peer "
