@@ -18,16 +18,21 @@ loading ~0.15 s; ``tables_key``):
   (c -> s e+ nu, s mu+ nu, s u dbar, s u sbar with the spectator flavour ``specflav``; Pythia 8
   remnant code 81), scaled by that line's BF.
 - Modes are dropped (and the rest renormalised to sum to one) when a daughter is an EvtGen
-  pseudo-particle or unknown to ``particle`` (``Xsu``, ``Xu0``, ``D'_1+``, ``D(2S)0``...), a b
+  pseudo-particle or unknown to ``particle`` (``Xsu``, ``Xu0``, ``D(2S)0``...), a b
   quark or a parton pattern ``quark_modes`` cannot hadronise, when the mode has no daughter,
   more than ``MAXD`` daughters, or is kinematically closed for the nominal masses.
   ``coverage()`` lists, per particle, the dropped branching fraction and why;
   ``format_coverage`` prints it.
-- Masses, widths and lifetimes from ``particle`` (PDG). Daughters with a width above
-  ``BW_MIN_WIDTH_GEV`` get a non-relativistic Breit-Wigner mass (Cauchy in m; PDG RPP 2024,
-  "Kinematics", Breit-Wigner form), truncated below at the lowest threshold of their own
-  decay modes and above at the phase-space limit of the decay that produces them (so both
-  decays stay open; channels below 1 % BF do not count, ``MLO_MIN_BF``). No mass-dependent
+- The charged D_1(2430) (EvtGen ``D'_1+``, PDG id 20413 as in EvtGen's evt.pdl), which PDG and
+  ``particle`` do not list, takes the neutral one's mass and width (isospin) and is added to
+  ``particle``'s table (``register_extra_particles``): the B0 modes with it (1.3 % of the
+  width) are kept.
+- Masses, widths and lifetimes from ``particle`` (PDG); a width PDG gives only as an upper
+  limit (D*(2007)0 < 2.1 MeV, D_s0*(2317)+, D_s1(2460)+) counts as zero. Daughters with a
+  width above ``BW_MIN_WIDTH_GEV`` get a non-relativistic Breit-Wigner mass (Cauchy in m;
+  PDG RPP 2024, "Kinematics", Breit-Wigner form), truncated below at the lowest threshold of
+  their own decay modes and above at the phase-space limit of the decay that produces them (so
+  both decays stay open; channels below 1 % BF do not count, ``MLO_MIN_BF``). No mass-dependent
   widths or Blatt-Weisskopf factors; a mass below a channel's threshold closes that channel.
 
 Decay models (``model_summary()`` lists every model of the file with its BF-weighted
@@ -46,8 +51,13 @@ frequency):
   photon (VSP_PWAVE, e.g. D*0 -> D0 gamma) sin^2 theta (0) or (1 + cos^2 theta)/2 (+-1) (Wigner
   d^1 functions: |d^1_00|^2 = cos^2, |d^1_10|^2 = sin^2/2, |d^1_11|^2 + |d^1_1-1|^2 = (1 +
   cos^2)/2; PDG RPP 2024 "Clebsch-Gordan coefficients, spherical harmonics and d functions").
-  Everything else (form factors of semileptonic decays, Dalitz-plot amplitudes, polarisation in
-  S -> V V) is phase space.
+  Semileptonic modes with the DEC models BGL (B -> D(*) l nu, e and mu; Belle arXiv:1510.03657,
+  Grinstein-Kobach arXiv:1703.08170) and HQET3 (CLN hep-ph/9712417; the tau modes) get their
+  form-factor weight in (q^2, cos theta_l) by hit-or-miss after the phase-space decay (a new
+  phase-space point after a miss), and a D* its helicity (0 or +-1) drawn from the helicity
+  amplitudes, which the D* -> D pi / D gamma angle above then follows
+  (``gen.decays.semileptonic``). Everything else (D** LLSW / ISGW2 / GOITY_ROBERTS
+  semileptonic modes, Dalitz-plot amplitudes, polarisation in S -> V V) is phase space.
 - Taus are decayed by ``gen.decays.tau.decay_tau1`` (its matrix elements and its own DEC
   ``tau-`` table and secondary decays), not by the generic table.
 
@@ -72,7 +82,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gen.constants import C_CM_PER_NS
-from gen.decays import quark_modes
+from gen.decays import quark_modes, semileptonic
 from gen.decays.tau import COLS, dec_file_path, decay_tau1, max_tree_rows, tau_tables
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
@@ -140,6 +150,10 @@ class DecayTables(NamedTuple):
     qm_width: np.ndarray
     qm_mlo: np.ndarray
     qm_mhi: np.ndarray
+    sl_kind: np.ndarray  # (n_md,) int64 semileptonic form-factor kind (semileptonic.KIND_*)
+    sl_par: np.ndarray  # (n_md, semileptonic.NPAR) its DEC parameters
+    sl_role: np.ndarray  # (n_md, 3) int64 daughter index of the hadron, charged lepton, neutrino
+    sl_wmax: np.ndarray  # (n_md,) bound of the form-factor weight at the nominal masses
 
 
 @dataclass(frozen=True)
@@ -182,10 +196,50 @@ def dec_parser():
     return parser
 
 
+#: EvtGen names ``particle`` does not map, with their PDG ids (EvtGen's evt.pdl): the charged
+#: D_1(2430) (``register_extra_particles``)
+EXTRA_EVTGEN_NAMES = {"D'_1+": 20413, "D'_1-": -20413}
+#: the neutral partner whose PDG properties the charged D_1(2430) takes
+_D1_2430_NEUTRAL = 20423
+
+
+@functools.cache
+def register_extra_particles() -> None:
+    """Add the charged D_1(2430) (PDG id +-20413) to ``particle``'s table if it lacks it.
+
+    PDG RPP 2024 lists only the D_1(2430)0 (M = 2412 +- 9 MeV, Gamma = 314 +- 29 MeV, J^P =
+    1+); the DEC file decays B0 -> D'_1- X (1.3 % of the B0 width). Isospin symmetry: the
+    charged state takes the neutral one's mass and width (the D_1(2420) isospin splitting is
+    < 1 MeV, PDG, far below this width). Registered in ``particle`` itself (not a private
+    table) so every consumer of the event record (charges, names) knows the id; idempotent.
+    """
+    import io
+
+    from particle import Particle, ParticleNotFound
+
+    try:
+        Particle.from_pdgid(EXTRA_EVTGEN_NAMES["D'_1+"])
+        return  # a later particle release knows it: use PDG's own entry
+    except ParticleNotFound:
+        pass
+    n = Particle.from_pdgid(_D1_2430_NEUTRAL)
+    head = ("ID,Mass,MassUpper,MassLower,Width,WidthUpper,WidthLower,I,G,P,C,Anti,Charge,Rank,"
+            "Status,Name,Quarks,Latex\n")
+    rows = [f"{sign * 20413},{n.mass},{n.mass_upper},{n.mass_lower},{n.width},{n.width_upper},"
+            f"{n.width_lower},1/2,5,{int(n.P)},5,2,{sign * 3},0,{int(n.status)},D(1)(2430),"
+            f"{quarks},D_{{1}}(2430)^{{{charge}}}\n"
+            for sign, quarks, charge in ((1, "cD", "+"), (-1, "Cd", "-"))]
+    Particle.load_table(io.StringIO(head + "".join(rows)), append=True,
+                        _name="b2dark: charged D_1(2430) from the neutral (isospin)")
+
+
 @functools.cache
 def _pdg_of(name: str) -> int | None:
     from particle import Particle
 
+    if name in EXTRA_EVTGEN_NAMES:
+        register_extra_particles()
+        return EXTRA_EVTGEN_NAMES[name]
     try:
         return int(Particle.from_evtgen_name(name).pdgid)
     except Exception:  # unknown / pseudo-particle names of EvtGen
@@ -202,6 +256,13 @@ def _props(pdg: int) -> tuple[float | None, float, float, int | None, float, str
     if mass is None and abs(pdg) in (12, 14, 16):
         mass = 0.0  # particle has no neutrino masses: massless (SM)
     width = 0.0 if p.width is None or not math.isfinite(p.width) else p.width * 1e-3
+    if p.width_lower is None or p.width_upper is None:
+        # no width errors flag a PDG upper limit (``particle``'s convention): D*(2007)0 "< 2.1
+        # MeV" (PDG RPP 2024, 90 % CL; its isospin partner D*+ has 83.4 keV), D_s0*(2317)+,
+        # D_s1(2460)+. Fixed nominal mass, as gen.hadronization.tables does: a 2.1 MeV Breit-
+        # Wigner put D*0 masses ~10 MeV below nominal, where m_B + m_D* falls below the B_c
+        # poles of the BGL B -> D* l nu form factors (undefined there: this hung bbbar).
+        width = 0.0
     life = p.lifetime
     ctau = 0.0 if life is None or not math.isfinite(life) else life * C_CM_PER_NS
     two_j = None if p.J is None else int(round(2 * p.J))
@@ -433,6 +494,7 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
     first = np.zeros(n_sp + 1, np.int64)
     cum, nd, dau, pdg, ang, pol, out_modes = [], [], [], [], [], [], []
     md_me, md_npart, md_part, md_thr = [], [], [], []
+    sl_kind, sl_par, sl_role, sl_wmax = [], [], [], []
     for i, p in enumerate(sp):
         p = int(p)
         # modes closed even at the top of the mother's line shape are dropped
@@ -461,6 +523,22 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
             ang.append(a)
             pol.append(pl + [0] * (MAXD - len(ds)))
             out_modes.append(Mode(p, ds, bf / total, bf0, mdl, partons, me))
+            # semileptonic form factors of the DEC line (BGL, HQET3; gen.decays.semileptonic)
+            kind, par, role = (semileptonic.dec_table_entry(p, ds, mdl) if me < 0
+                               else (semileptonic.KIND_NONE, np.zeros(semileptonic.NPAR),
+                                     (0, 0, 0)))
+            if kind and (bw[i] or bw[index[ds[role[0]]]] or bw[index[ds[role[1]]]]):
+                # the weight bound is taken at the nominal masses, and BGL for P -> V is
+                # undefined once m_B + m_V drops below its B_c poles: fixed masses only
+                raise ValueError(f"semileptonic mode {p} -> {ds} ({mdl}): Breit-Wigner mass "
+                                 "of the parent, hadron or lepton; form factors need fixed "
+                                 "masses")
+            sl_kind.append(kind)
+            sl_par.append(par)
+            sl_role.append(role)
+            sl_wmax.append(semileptonic.semileptonic_wmax(
+                kind, par, mass[i], mass[index[ds[role[0]]]], mass[index[ds[role[1]]]])
+                if kind else 0.0)
         if modes:
             cum[-1] = 1.0
         first[i + 1] = len(cum)
@@ -478,7 +556,9 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
         md_npart=np.array(md_npart, np.int64),
         md_part=np.array(md_part, np.int64).reshape(n_md, 4), md_thr=np.array(md_thr),
         qm_lund=quark_modes.quark_parameters(), qm_mass=had[0], qm_width=had[1],
-        qm_mlo=had[2], qm_mhi=had[3],
+        qm_mlo=had[2], qm_mhi=had[3], sl_kind=np.array(sl_kind, np.int64),
+        sl_par=np.array(sl_par).reshape(n_md, semileptonic.NPAR),
+        sl_role=np.array(sl_role, np.int64).reshape(n_md, 3), sl_wmax=np.array(sl_wmax),
     )
     # pilot maxima of the >= 3-body phase-space weights at the mother's nominal mass, with the
     # daughters' Breit-Wigner masses (fixed seed: the tables are deterministic)
@@ -498,7 +578,7 @@ def tables_key() -> dict[str, str]:
     from gen.hadronization import string, tables
 
     code = source_key(sys.modules[__name__], quark_modes, tau, phasespace, kinematics, constants,
-                      jit, string, tables)
+                      jit, string, tables, semileptonic)
     return {"dec_sha256": content_key(dec_file_path()), "code_sha256": code,
             **{p: version(p) for p in ("particle", "decaylanguage", "numpy", "numba")}}
 
@@ -534,6 +614,7 @@ def _all_tables() -> tuple[DecayTables, tuple[Mode, ...], dict[int, Coverage],
     building and the pilot take ~5 s of CPU; loading ~10 ms), else built and stored."""
     from gen.diskcache import cached_arrays
 
+    register_extra_particles()  # events carry +-20413 (D'_1): particle must know it, cache or not
     arrays, meta = cached_arrays("decay-tables", tables_key(),
                                  lambda: _to_cache(*_fresh_tables()))
     try:
@@ -766,6 +847,7 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
         return pos
     bx, by, bz = px / e, py / e, pz / e
     quark_level = tb.md_me[mode] >= 0
+    sl_pol = -1  # helicity code given to the vector of a semileptonic mode
     if quark_level:
         pass
     elif nd == 1:  # K0 -> K_S0 / K_L0: the daughter takes the four-momentum
@@ -791,8 +873,25 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
         wmax = genbod_wmax(m, dm, nd)  # analytic bound at these masses
         if tb.md_wmax[mode] > 0.0:
             wmax = min(wmax, tb.md_wmax[mode])
-        if genbod_unweighted1(rng, m, dm, nd, wmax, out_f, pos):
-            tb.counters[C_OVERWEIGHT] += 1
+        sl = tb.sl_kind[mode]
+        while True:
+            if genbod_unweighted1(rng, m, dm, nd, wmax, out_f, pos):
+                tb.counters[C_OVERWEIGHT] += 1
+            if sl == semileptonic.KIND_NONE:
+                break
+            # DEC BGL / HQET3 line: flat phase space x hit-or-miss of the form-factor weight in
+            # (q2, cos theta_l) gives the model's density (gen.decays.semileptonic, whose
+            # accept_rows1 raises on a NaN weight rather than rejecting forever); masses are
+            # fixed here (checked when the tables are built), so wmax holds
+            h, lep, nu = tb.sl_role[mode, 0], tb.sl_role[mode, 1], tb.sl_role[mode, 2]
+            ok, over, hel = semileptonic.accept_rows1(rng, sl, tb.sl_par[mode], m, dm[h],
+                                                      dm[lep], tb.sl_wmax[mode], out_f, pos + h,
+                                                      pos + lep, pos + nu)
+            tb.counters[C_OVERWEIGHT] += over
+            if ok:
+                if sl == semileptonic.KIND_BGL_V or sl == semileptonic.KIND_CLN_V:
+                    sl_pol = POL_HEL0 if hel == semileptonic.HEL_LONG else POL_HEL1
+                break
     # decay point
     vx, vy, vz, t = out_f[j, 4], out_f[j, 5], out_f[j, 6], out_f[j, 7]
     ctau = tb.sp_ctau[k]
@@ -814,6 +913,8 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
             out_i[r, 3] = tb.md_pol[mode, i]
         out_i[r, 1] = FINAL
         out_i[r, 2] = j - base
+    if sl_pol >= 0:  # helicity of the vector of a semileptonic mode (drawn above)
+        out_i[pos + tb.sl_role[mode, 0], 3] = sl_pol
     out_i[j, 1] = DECAYED
     return pos + nd
 

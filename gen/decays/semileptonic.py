@@ -292,6 +292,11 @@ def accept_rows1(rng, kind, par, m_b, m_d, m_l, wmax, out_f, r_had, r_lep, r_nu)
     a pseudoscalar)."""
     q2, c = q2_cos_from_rows1(out_f, r_had, r_lep, r_nu)
     w = semileptonic_weight1(kind, par, m_b, m_d, m_l, q2, c)
+    if not w >= 0.0:
+        # NaN (BGL P -> V with m_b + m_d below a B_c pole) would be rejected forever: the
+        # caller's redraw loop would never end
+        raise ValueError("semileptonic weight is NaN or negative (masses outside the "
+                         "form-factor model)")
     ok = rng.random() * wmax < w
     hel = HEL_LONG
     if ok and kind in (KIND_BGL_V, KIND_CLN_V) and rng.random() >= longitudinal_fraction1(

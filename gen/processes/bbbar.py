@@ -43,8 +43,8 @@ Validation against PDG RPP 2026 inclusive B rates: tests/validation/test_bbbar_i
 (D, D*, D_s, Lambda_c, charmonium, K, phi, p, eta, semileptonic, per-flavour charm). Known
 excesses there, with their causes: D+- X and B0 -> D- X (too few D*- at the B0's upper vertex),
 D_s X (DECAY_BELLE2.DEC's exclusive D_s modes alone exceed PDG), p X and direct J/psi (the
-quark-level modes); the primary-lepton spectrum is harder than measured (phase-space
-semileptonic decays in gen.decays.generic).
+quark-level modes). B -> D(*) l nu use the DEC file's BGL / HQET3 form factors
+(gen.decays.semileptonic); D** l nu are still phase space.
 """
 
 from __future__ import annotations

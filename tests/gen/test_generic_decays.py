@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -246,3 +247,52 @@ def test_stable_particles_are_not_decayed():
     ch = g.decay_unstable(_chunk([211, -321, 22, 130] * 10), np.random.default_rng(0))
     assert ch.n_particles == 40
     assert np.all(ch.particles["status"] == FINAL)
+
+
+def test_charged_d1_2430_takes_the_neutral_properties():
+    """EvtGen's D'_1+- (PDG +-20413; PDG RPP lists only the D_1(2430)0) is known to particle
+    after the tables load, with the neutral one's mass, width and spin (isospin), charge +-1."""
+    g.decay_tables()
+    n = Particle.from_pdgid(20423)
+    for pdg, charge3 in ((20413, 3), (-20413, -3)):
+        p = Particle.from_pdgid(pdg)
+        assert (p.mass, p.width, p.J) == (n.mass, n.width, n.J)
+        assert p.three_charge == charge3
+    assert g._pdg_of("D'_1+") == 20413
+    assert g._pdg_of("D'_1-") == -20413
+
+
+def test_b_modes_with_charged_d1_2430_are_kept():
+    """Every anti-B0 DEC line with a D'_1+ is a kept mode with its DEC BF; what the B0 still
+    drops are lines with EvtGen pseudo-particles only (Xu-, Xsd; D(2S)-, D*(2S)- at BF 0)."""
+    modes = {(m.daughters, m.bf_dec) for m in g.decay_modes() if m.mother == -511}
+    lines = [r for r in g.dec_block("anti-B0") if "D'_1+" in r["fs"]]
+    assert len(lines) >= 7
+    for r in lines:
+        assert (tuple(g._pdg_of(f) for f in r["fs"]), r["bf"]) in modes, r
+    aliases = g.dec_parser().dict_aliases()
+    unknown = [r for r in g.dec_block("B0")
+               if any(g._pdg_of(aliases.get(f, f)) is None for f in r["fs"])]
+    names = {f for r in unknown for f in r["fs"] if g._pdg_of(aliases.get(f, f)) is None}
+    assert names <= {"Xu-", "Xsd", "D(2S)-", "D*(2S)-"}, names
+    cov = g.coverage()[511]
+    assert set(cov.dropped) == {"pseudo-particle or unknown to particle"}
+    assert sum(cov.dropped.values()) == pytest.approx(sum(r["bf"] for r in unknown), abs=1e-12)
+    assert sum(cov.dropped.values()) < 0.004  # was 0.0164 with the D'_1- modes dropped
+
+
+def test_charged_d1_2430_decays():
+    """D'_1+ at rest: D*+ pi0 : D*0 pi+ = 1/3 : 2/3 (DEC, isospin; 4 sigma), charge kept."""
+    g.decay_tables()  # registers the id with particle (mass_gev of _chunk)
+    n = 20_000
+    keep = {*g.DEFAULT_STABLE, 111, 413, 423}
+    ch = g.decay_unstable(_chunk([20413] * n), np.random.default_rng(20413),
+                          stable=frozenset(keep))
+    seen = _first_level_counts(ch)
+    assert set(seen) == {(111, 413), (211, 423)}
+    f = seen[(111, 413)] / n
+    assert abs(f - 1 / 3) < 4 * math.sqrt(2 / 9 / n), f
+    P = ch.particles
+    q = np.array([_charge3(int(x)) for x in P["pdg"]])
+    ev = np.repeat(np.arange(n), np.diff(ch.offset))
+    assert np.all(np.bincount(ev, weights=q * (P["status"] == FINAL)) == 3)

@@ -312,13 +312,6 @@ def test_dec_file_lines_are_handled():
     assert seen == {sl.KIND_BGL_P, sl.KIND_BGL_V, sl.KIND_CLN_P, sl.KIND_CLN_V}
 
 
-def _hook_present() -> bool:
-    from gen.decays.generic import DecayTables
-
-    return "sl_kind" in DecayTables._fields
-
-
-@pytest.mark.skipif(not _hook_present(), reason="generic.py hook (sl_kind) not applied yet")
 def test_generic_decayer_uses_form_factors():
     """B0 at rest decayed by gen.decays.generic (only B0 and D*- unstable): the muon energy of
     B0 -> D*- mu+ nu follows the form-factor model (KS vs decay_at_rest, p > 1e-3) and the

@@ -39,9 +39,11 @@ B2DARK_VALIDATION_SCALE=4): for them the test checks that the excess is still th
 
 Within the tolerance but worth knowing: D0 X +10 %, eta X +32 %, K0 X +16 %, chi_c1 X -35 %.
 
-Lepton energy moment (xfail(strict=True)): <E_l> (E_l > 1.5 GeV, B rest frame) of B -> X_c l nu
-is 1.808 +- 0.003 vs 1.7797 +- 0.0018 GeV (PDG S049AEL): semileptonic B decays are phase space
-in gen/decays/generic.py, not the HQET2 / BGL / LLSW form factors of the DEC file.
+Lepton energy moment: <E_l> (E_l > 1.5 GeV, B rest frame) of B -> X_c l nu is 1.7786 +- 0.0042
+GeV (10000 events; 1.7791 +- 0.0021 with 40000) vs 1.7797 +- 0.0018 GeV (PDG S049AEL), with the
+DEC file's BGL / HQET3 form factors of B -> D(*) l nu (gen.decays.semileptonic, hooked into
+gen/decays/generic.py); the D** (LLSW) and D(*) pi l nu modes are still phase space. With all
+semileptonic modes in phase space it was 1.808 +- 0.003 GeV.
 
 Default size 10000 events (~10 s after JIT); B2DARK_VALIDATION_SCALE=N multiplies it.
 """
@@ -235,10 +237,9 @@ def _b_frame_energy(chunk, rows: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.validation
-@pytest.mark.xfail(reason="semileptonic B decays are phase space (no form factors)",
-                   strict=True)
 def test_lepton_energy_moment_b_to_xc_l_nu():
-    """<E_l> (E_l > 1.5 GeV) of primary e, mu of B decays with a charm hadron, B rest frame."""
+    """<E_l> (E_l > 1.5 GeV) of primary e, mu of B decays with a charm hadron, B rest frame,
+    against PDG within 3 sigma (PDG and MC errors; no model allowance)."""
     chunk = _sample()
     P = chunk.particles
     ev = np.repeat(np.arange(chunk.n_events), np.diff(chunk.offset))
@@ -252,6 +253,8 @@ def test_lepton_energy_moment_b_to_xc_l_nu():
     e = e[e > 1.5]
     ref, ref_err = LEPTON_R1
     err = math.hypot(ref_err, e.std() / math.sqrt(e.size))
+    print(f"<E_l> (E_l > 1.5 GeV): {e.mean():.4f} +- {e.std() / math.sqrt(e.size):.4f} GeV "
+          f"({e.size} leptons), PDG {ref:.4f} +- {ref_err:.4f}")
     assert abs(e.mean() - ref) < N_SIGMA * err, (e.mean(), err)
 
 
