@@ -58,8 +58,10 @@ the cross section and every distribution are those of the plain sampler whatever
     photon axis uniform in its allowed part);
 - adaptive (the rest): the cut map with its unit variables from a VEGAS-like grid (Lepage, J.
   Comput. Phys. 27 (1978) 192) and, for the five non-muon variables, a foam of cells sampled
-  with probabilities ~ volume x cell maximum (Jadach, Comput. Phys. Commun. 152 (2003) 55);
-  band (1 - ``CONE_SHARE``) or cone map.
+  with probabilities ~ volume x cell maximum (Jadach, Comput. Phys. Commun. 152 (2003) 55) or,
+  with partial unweighting, ~ volume x the RMS of the integrand in the cell (floored at
+  ``FOAM_TOP_SHARE`` of its maximum; ``leaf_importance``); band (1 - ``cone_share``) or cone
+  map.
 The pilot (``EEMuMu.prepare``) adapts grid and foam and sets w_max. Exactness is tested
 against the plain sampler (cross sections, distributions) and channel by channel.
 
@@ -89,10 +91,11 @@ h . d (``_muon_angle_band1``); the y1 window aims at the loosened cone widened b
 ``WINDOW_SIGMA_GEV``. Both only shape the trial density (the plain channel reaches the rest).
 
 Partial unweighting (``unweight_excess`` > 0): w_max is set where the pilot trials above it carry
-that fraction of the cross section; a trial is kept with probability min(1, w / w_max) and weight
-max(1, w / w_max), so every event keeps its expected yield (weights normalised to mean 1 per
-block as in gen.processes.tautau; ``weighted`` = True). Unbiased for any w_max; it trades a few
-events of weight up to a few for a 3-7 times higher acceptance under the search cuts.
+that fraction of the cross section (median over ``WMAX_GROUPS`` groups of the pilot); a trial
+is kept with probability min(1, w / w_max) and weight max(1, w / w_max), so every event keeps
+its expected yield (weights normalised to mean 1 per block as in gen.processes.tautau;
+``weighted`` = True). Unbiased for any w_max; it trades a few weighted events for a 3-7 times
+higher acceptance under the search cuts.
 
 Output: e-, e+, mu-, mu+ (status 1, mother -1). Truth: ``sqrt_s``, ``w_mumu`` (true muon-pair
 mass), ``q2_em``, ``q2_ep`` (virtualities of the photons of the e- and e+), ``y_em``, ``y_ep``.
@@ -186,13 +189,24 @@ FOAM_SLICES = 8
 FOAM_FLOOR = 0.01
 #: a cell's envelope is at least this fraction of its parent's
 FOAM_REL = 0.4
+#: a leaf's sampling density (``leaf_importance``): the RMS of the integrand in it, at least
+#: this share of its envelope maximum. Measured at the card cuts (issue 2; effective events
+#: per trial sigma^2 / E[w^2], pilot seeds 1, 2, 103): 1 (the envelope) 1.5 % (seed 103);
+#: 0.2: 2.7-5.5 %; 0.1: 7.9-12.6 %; 0.05: 10-19 %; 0 (RMS only): 8-19 % with a heavy tail
+#: (seed 1: weights > 1000 x the mean). Unweighting efficiency at 1 % excess, 0.05: 3.5-6.8 %
+FOAM_TOP_SHARE = 0.05
+#: w_max of partial unweighting: median of the excess quantiles of this many interleaved groups
+#: of the pilot's weights (one rare large pilot weight set w_max 40 x too high)
+WMAX_GROUPS = 5
 #: share of trials from the cut map with uniform unit variables (safety net of the grid)
 FLAT_FRACTION = 0.1
 #: share of the cone muon map in the adaptive channel (the rest: band map)
 CONE_SHARE = 0.3
-#: missing-momentum window of the adaptive channel in ln y1 / ln tau: root tolerance, relative
-#: margin and absolute padding
-WINDOW_TOL = 5e-4
+#: missing-momentum window of the adaptive channel in ln y1 / ln tau: root bracket width (the
+#: window takes the bracket's outer end, so this only widens it; 1e-2 instead of 5e-4 halves
+#: the root finding's cost, which was 70 % of an adaptive trial's), relative margin and
+#: absolute padding
+WINDOW_TOL = 1e-2
 WINDOW_MARGIN = 0.1
 WINDOW_PAD = 0.002
 #: Q^2 range above which the window looks for a second interval (GeV^2, see _y1_window1)
@@ -553,14 +567,16 @@ def _pmiss_h1(par, e, p, tau, q2cut, uy, uq1, uq2, cs, boost, cot_lo, cot_hi):
 @kernel
 def _pmiss_root1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi, which,
                  u0, f0, slope):
-    """u in [0, 1] where component ``which`` of ``_pmiss_h1`` (increasing in u) changes sign.
+    """Outer bound in [0, 1] of the sign change of component ``which`` of ``_pmiss_h1``
+    (increasing in u): component 0 is <= 0 below its root, so its bound is the upper end of
+    the final bracket; component 1 is >= 0 above its root, its bound the lower end.
 
     Bracketing: steps from (u0, f0) towards the sign change, 1.2 x the Newton step for the
     collinear ``slope`` and doubling; a boundary reached without a finite sign change is
     returned (no root inside). Then Illinois regula falsi (bisection while an end holds a
-    sentinel) to a bracket below ``WINDOW_TOL`` or |f| below WINDOW_TOL/2 x slope.
+    sentinel) to a bracket below ``WINDOW_TOL``. Returning the bracket's outer end keeps the
+    root inside the window for any tolerance (the tolerance only widens the window).
     """
-    ftol = 0.5 * WINDOW_TOL * slope  # |f| giving ~WINDOW_TOL / 2 in u on the collinear slope
     direction = 1.0 if f0 < 0.0 else -1.0
     step = max(1.2 * abs(f0 / slope), 1e-3)
     x, fx = u0, f0
@@ -570,8 +586,6 @@ def _pmiss_root1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi, whi
         xn = min(max(x + direction * step, 1e-12), 1.0 - 1e-12)
         fn = _pmiss_h1(par, e, p, tau, q2cut, xn, uq1, uq2, cs, boost, cot_lo,
                        cot_hi)[which]
-        if abs(fn) < ftol:
-            return xn
         if (fn < 0.0) != (fx < 0.0):
             found = True
             break
@@ -605,9 +619,7 @@ def _pmiss_root1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi, whi
             if side == 1 and abs(fa) < 1e8:
                 fa *= 0.5
             side = 1
-        if abs(fm) < ftol:
-            return m
-    return 0.5 * (a + b)
+    return b if which == 0 else a
 
 
 @kernel
@@ -1002,7 +1014,8 @@ def _mc_trial(rng, par, edges, foam, vv, jj, buf, lab_e, qv):
     the grid and foam (the rest, alpha_a; band or cone muon map, shares 1 - beta and beta):
     weight = w_plain / (alpha_p + r_win (alpha_f mu_band + alpha_a r_rest foam(v) m)), with
     m = (1 - beta) g_band mu_band + beta g_cone mu_cone. Returns (weight, leaf, integrand of
-    the foam (0 if the weight is 0), w_plain, sqrt_s, w_mumu, q2_1, q2_2, y1, y2).
+    the foam (0 if the weight is 0), w_plain, sqrt_s, w_mumu, q2_1, q2_2, y1, y2, sampled):
+    ``sampled`` is True if v was drawn uniformly in the leaf (adaptive channel).
     """
     node_dim, node_pos, node_next, cum, lo, hi, dens = foam
     alpha_p = par[P_ALPHA0]
@@ -1010,11 +1023,13 @@ def _mc_trial(rng, par, edges, foam, vv, jj, buf, lab_e, qv):
     beta = par[P_CONE]
     mode = MODE_PLAIN
     leaf = -1
+    sampled = False
     if alpha_p < 1.0:
         r = rng.random()
         if r >= alpha_p + alpha_f:
             mode = MODE_CONE if rng.random() < beta else MODE_BAND
             leaf = _foam_sample1(rng, cum, lo, hi, vv)
+            sampled = True
         elif r >= alpha_p:
             mode = MODE_FLAT
     t = _eemumu_trial(rng, par, edges, mode, vv, jj, buf, lab_e, qv)
@@ -1029,15 +1044,17 @@ def _mc_trial(rng, par, edges, foam, vv, jj, buf, lab_e, qv):
             f = w / (r_win * r_rest * m)
         alpha_a = 1.0 - alpha_p - alpha_f
         w /= alpha_p + r_win * (alpha_f * mu_band + alpha_a * r_rest * dens[leaf] * m)
-    return w, leaf, f, t[0], t[7], t[8], t[9], t[10], t[11], t[12]
+    return w, leaf, f, t[0], t[7], t[8], t[9], t[10], t[11], t[12], sampled
 
 
 @kernel
-def _eemumu_weights(rng, par, edges, foam, n, hist, leaf_max):
+def _eemumu_weights(rng, par, edges, foam, n, hist, leaf_max, leaf_sum2, leaf_n):
     """Weights of ``n`` trials of the sampler.
 
-    Adds w^GRID_POWER to ``hist[d, u-bin_d]`` (grid adaptation) and keeps in ``leaf_max`` the
-    largest integrand of the foam seen in each leaf (envelope correction).
+    Adds w^GRID_POWER to ``hist[d, u-bin_d]`` (grid adaptation), keeps in ``leaf_max`` the
+    largest integrand of the foam seen in each leaf (envelope correction) and adds, for the
+    trials drawn uniformly in a leaf, f^2 to ``leaf_sum2`` and 1 to ``leaf_n`` (f = 0 for a
+    trial that fails: the leaf's mean square integrand).
     """
     out = np.empty(n)
     buf = np.zeros((4, 4))
@@ -1049,6 +1066,9 @@ def _eemumu_weights(rng, par, edges, foam, n, hist, leaf_max):
         t = _mc_trial(rng, par, edges, foam, vv, jj, buf, lab_e, qv)
         w = t[0]
         out[i] = w
+        if t[10]:
+            leaf_n[t[1]] += 1.0
+            leaf_sum2[t[1]] += t[2] * t[2]
         if w > 0.0:
             wp = w**GRID_POWER
             for d in range(N_DIM):
@@ -1063,8 +1083,8 @@ def _explore_cell(rng, par, edges, lo, hi, n, nsub):
     """``n`` points of the adaptive channel with v uniform in the foam cell [lo, hi).
 
     Integrand = w_plain / (r_win r_rest m) (cross section per unit v volume, ``_mc_trial``).
-    Returns (sum, max, submax) with submax[d, k] the maximum in the k-th of ``nsub`` slices
-    of the cell along d.
+    Returns (sum, max, submax, sum of squares) with submax[d, k] the maximum in the k-th of
+    ``nsub`` slices of the cell along d.
     """
     buf = np.zeros((4, 4))
     lab_e = np.zeros((2, 4))
@@ -1074,6 +1094,7 @@ def _explore_cell(rng, par, edges, lo, hi, n, nsub):
     sub = np.zeros((N_REST, nsub))
     beta = par[P_CONE]
     total = 0.0
+    total2 = 0.0
     top = 0.0
     for _ in range(n):
         for d in range(N_REST):
@@ -1086,11 +1107,12 @@ def _explore_cell(rng, par, edges, lo, hi, n, nsub):
                 continue
             f = t[0] / (t[1] * t[2] * m)
             total += f
+            total2 += f * f
             top = max(top, f)
             for d in range(N_REST):
                 k = min(int((vv[d] - lo[d]) / (hi[d] - lo[d]) * nsub), nsub - 1)
                 sub[d, k] = max(sub[d, k], f)
-    return total, top, sub
+    return total, top, sub, total2
 
 
 @kernel
@@ -1111,8 +1133,8 @@ def _eemumu_generate(rng, par, edges, foam, n, w_max, partial):
     n_over = 0
     k = 0
     while k < n:
-        w, _, _, _, sqrt_s, wmm, q1, q2, y1, y2 = _mc_trial(rng, par, edges, foam, vv, jj, buf,
-                                                            lab_e, qv)
+        w, _, _, _, sqrt_s, wmm, q1, q2, y1, y2, _ = _mc_trial(rng, par, edges, foam, vv, jj,
+                                                               buf, lab_e, qv)
         n_trials += 1
         sum_w += w
         sum_w2 += w * w
@@ -1177,7 +1199,7 @@ def trivial_foam() -> tuple:
 
 def build_foam(rng: np.random.Generator, par: np.ndarray, edges: np.ndarray,
                n_cells: int | None = None, n_explore: int | None = None,
-               nsub: int | None = None) -> tuple:
+               nsub: int | None = None, top_share: float = 1.0) -> tuple:
     """Binary partition of the v cube adapted to the integrand's maximum (mFOAM-like).
 
     Every cell is explored with ``n_explore`` uniform points; the cell whose split most reduces
@@ -1189,13 +1211,13 @@ def build_foam(rng: np.random.Generator, par: np.ndarray, edges: np.ndarray,
     n_cells = FOAM_CELLS if n_cells is None else n_cells
     n_explore = FOAM_EXPLORE if n_explore is None else n_explore
     nsub = FOAM_SLICES if nsub is None else nsub
-    cells = []  # [lo, hi, integral, max, best split (gain, dim, pos), node index]
+    cells = []  # [lo, hi, sum of f^2, max, best split (gain, dim, pos), node index]
     node_dim = [-1]
     node_pos = [0.0]
     node_next = [0]
 
     def explore(lo: np.ndarray, hi: np.ndarray, node: int, parent_top: float) -> None:
-        total, top, sub = _explore_cell(rng, par, edges, lo, hi, n_explore, nsub)
+        total, top, sub, total2 = _explore_cell(rng, par, edges, lo, hi, n_explore, nsub)
         vol = float(np.prod(hi - lo))
         best = (0.0, -1, 0.0)
         if top > 0.0:
@@ -1210,8 +1232,7 @@ def build_foam(rng: np.random.Generator, par: np.ndarray, edges: np.ndarray,
                     best = (gain, d, lo[d] + (hi[d] - lo[d]) * k[i] / nsub)
         # the envelope keeps FOAM_REL of the parent's maximum: a cell's maximum from a few
         # points can be far too low (a cell with none seen would get no trials at all)
-        cells.append([lo, hi, total / n_explore * vol, max(top, FOAM_REL * parent_top), best,
-                      node])
+        cells.append([lo, hi, total2, max(top, FOAM_REL * parent_top), best, node])
         heapq.heappush(heap, (-best[0], len(cells) - 1))
 
     heap: list = []
@@ -1242,18 +1263,39 @@ def build_foam(rng: np.random.Generator, par: np.ndarray, edges: np.ndarray,
     hi = np.array([cells[i][1] for i in leaves])
     vol = np.prod(hi - lo, axis=1)
     top = np.array([cells[i][3] for i in leaves])
+    sum2 = np.array([cells[i][2] for i in leaves])
     if not (vol * top).sum() > 0.0:
-        return trivial_foam(), np.ones(1)
+        return trivial_foam(), np.ones(1), np.ones(1), np.ones(1)
     node_dim_a = np.array(node_dim, np.int64)
     node_next_a = np.array(node_next, np.int64)
     for k, i in enumerate(leaves):
         node_next_a[cells[i][5]] = k
     foam = (node_dim_a, np.array(node_pos), node_next_a, None, lo, hi, None)
-    return foam_with_maxima(foam, top), top
+    n_seen = np.full(len(leaves), float(n_explore))
+    foam = foam_with_maxima(foam, leaf_importance(top, sum2, n_seen, top_share))
+    return foam, top, sum2, n_seen
+
+
+def leaf_importance(top: np.ndarray, sum2: np.ndarray, n_seen: np.ndarray,
+                    top_share: float) -> np.ndarray:
+    """A leaf's sampling density: the RMS of the integrand over the points seen uniformly in it
+    (``sum2`` / ``n_seen``), at least ``top_share`` x its envelope maximum ``top`` (1: the
+    envelope, which minimises w_max for exact unweighting; partial unweighting uses
+    ``FOAM_TOP_SHARE``).
+
+    Probabilities p ~ volume x RMS minimise the weights' second moment sum_c vol_c^2 E_c[f^2]
+    / p_c (Lagrange multiplier; cf. the stratified allocation of Press & Farrar, Comput. Phys.
+    4 (1990) 190); the envelope maximum alone
+    (mFOAM) spent ~80 % of the trials here in cells whose few accepted points had large
+    weights, mostly at low W where nearly no muon pair passes the cuts (measured, issue 2).
+    The floor keeps cells whose exploration missed a narrow live region reachable.
+    """
+    return np.maximum(np.sqrt(sum2 / np.maximum(n_seen, 1.0)), top_share * top)
 
 
 def foam_with_maxima(foam: tuple, top: np.ndarray) -> tuple:
-    """The foam with leaf probabilities ~ volume x max(top, ``FOAM_FLOOR`` x mean envelope)."""
+    """The foam with leaf probabilities ~ volume x max(top, ``FOAM_FLOOR`` x its mean over the
+    cube); ``top`` is the leaves' density (``leaf_importance``)."""
     node_dim, node_pos, node_next, _, lo, hi, _ = foam
     vol = np.prod(hi - lo, axis=1)
     env = vol * np.maximum(top, FOAM_FLOOR * float((vol * top).sum()))
@@ -1303,6 +1345,13 @@ class EEMuMu(Process):
             "1/plain_fraction times the plain sampler's weight at that point",
             minimum=0.0, exclusive_minimum=True, maximum=0.5,
         ),
+        "cone_share": Param(
+            float, CONE_SHARE,
+            "share of the cone muon map (peaked along the photon axis) in the adaptive channel; "
+            "the rest uses the band map. Muon cuts far from the beams (the search card's 25-150 "
+            "deg) make the cone map nearly useless: 0 there",
+            minimum=0.0, maximum=1.0,
+        ),
         "unweight_excess": Param(
             float, 0.0,
             "partial unweighting: w_max is set where trials above it carry this fraction of the "
@@ -1334,7 +1383,7 @@ class EEMuMu(Process):
         par[P_Q2SCALE] = self.p["q2_max_scale"]
         par[P_ALPHA0] = self.p["plain_fraction"] if self.p["adaptive"] else 1.0
         par[P_ALPHA_FLAT] = FLAT_FRACTION
-        par[P_CONE] = CONE_SHARE
+        par[P_CONE] = self.p["cone_share"]
         c = self.c
         k = c["pmiss_resolution_sigmas"]
         par[P_WIN_ON], par[P_WIN_CLO], par[P_WIN_CHI] = par[P_PM_ON], par[P_PM_CLO], par[P_PM_CHI]
@@ -1373,8 +1422,9 @@ class EEMuMu(Process):
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Weights (pb) of ``n`` trials of the current sampler (unadapted before ``prepare``)."""
         hist = np.zeros((N_DIM, self.grid.shape[1] - 1))
-        return _eemumu_weights(rng, self._par(), self.grid, self.foam, n, hist,
-                               np.zeros(self.foam[4].shape[0]))
+        k = self.foam[4].shape[0]
+        return _eemumu_weights(rng, self._par(), self.grid, self.foam, n, hist, np.zeros(k),
+                               np.zeros(k), np.zeros(k))
 
     def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
         """Pilot run: adapt the sampler, then ``w_max`` from at least ``PILOT_MIN_ACCEPTED``
@@ -1394,24 +1444,31 @@ class EEMuMu(Process):
         foam = trivial_foam()
         hist = np.zeros((N_DIM, N_BINS))
         leaf_max = np.zeros(1)
+        leaf_sum2, leaf_n = np.zeros(1), np.zeros(1)
         if par[P_ALPHA0] < 1.0:
             for _ in range(ADAPT_ITERATIONS):
                 hist[:] = 0.0
-                w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max)
+                w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max, leaf_sum2,
+                                    leaf_n)
                 self._check_pilot(w)
                 edges = refine_grid(edges, hist)
-            foam, top = build_foam(rng, par, edges, n_cells=max(min(FOAM_CELLS, points // 100), 1))
+            # partial unweighting: variance-minimising leaf densities; exact: the envelope
+            share = FOAM_TOP_SHARE if self.weighted else 1.0
+            foam, top, leaf_sum2, leaf_n = build_foam(
+                rng, par, edges, n_cells=max(min(FOAM_CELLS, points // 100), 1), top_share=share)
             for _ in range(FOAM_CORRECTIONS):
+                # maxima and mean squares accumulate over the exploration and every pass
                 leaf_max = np.zeros(top.size)
-                w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max)
+                w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max, leaf_sum2,
+                                    leaf_n)
                 self._check_pilot(w)
                 top = np.maximum(top, leaf_max)
-                foam = foam_with_maxima(foam, top)
+                foam = foam_with_maxima(foam, leaf_importance(top, leaf_sum2, leaf_n, share))
         stats = SamplingStats()
         n_acc = 0
         nonzero = []
         for _ in range(PILOT_MAX_BATCHES):
-            w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max)
+            w = _eemumu_weights(rng, par, edges, foam, points, hist, leaf_max, leaf_sum2, leaf_n)
             self._check_pilot(w)
             stats += SamplingStats(w.size, float(w.sum()), float(w @ w), 0)
             nonzero.append(w[w > 0.0])
@@ -1429,7 +1486,8 @@ class EEMuMu(Process):
         frac = self.p["unweight_excess"]
         if frac > 0.0:
             # partial unweighting: events above w_max carry w / w_max, a fraction ~frac of sigma
-            self.w_max = excess_quantile(w, frac)
+            self.w_max = float(np.median([excess_quantile(w[k::WMAX_GROUPS], frac)
+                                          for k in range(WMAX_GROUPS)]))
         else:
             self.w_max = PILOT_SAFETY * excess_quantile(w, PILOT_TRUNCATION)
         self.pilot_cross_section_pb = stats.cross_section_pb
