@@ -38,8 +38,9 @@ e+e- pair at wide angles with a huge weight (measured: +40 % of sigma from s' < 
 configuration whose exact O(alpha^2) rate is tiny since the true momentum transfer from the beam
 is large). Consequence: ISR photons go down the beam pipe; photons at detectable angles
 (radiative Bhabha with a photon in the ECL) come from FSR only. FSR: PHOTOS-like off the
-outgoing e- and e+ (``gen.radiation.fsr_pair1``, unitary, exponentiated soft/collinear, finite
-photon angles and exact four-momentum conservation). Non-log O(alpha) factors: K_ISR of the
+outgoing e- and e+ (the law of ``gen.radiation.fsr_pair1``, drawn in the pair rest frame by
+``fsr_pair_rest1``; unitary, exponentiated soft/collinear, finite photon angles and exact
+four-momentum conservation). Non-log O(alpha) factors: K_ISR of the
 s-channel annihilation and K_FSR = 1 + 3 alpha / (4 pi). The Born angle is sampled only inside
 the cut window: collinear ISR cannot move a back-to-back pair from outside into it, FSR recoil
 can, but with this s-channel-dipole FSR the in-migration grows without bound towards small Born
@@ -77,21 +78,27 @@ import numpy as np
 from gen.beams import (
     Beams,
     collision_frame1,
+    collision_frame_sc1,
     collision_sqrt_s1,
+    collision_sqrt_s_sc1,
+    crossing_trig1,
     sample_beam_energies1,
 )
 from gen.cards import Param, check
 from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, PHOTON
 from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
-from gen.kinematics import boost1, two_body_momentum1
+from gen.kinematics import boost_p1, boost_params1, two_body_momentum1
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.processes.ffbar import GAMMA_Z, M_Z, SIN2_THETA_EFF
 from gen.radiation import (
     FSR_K_FACTOR,
     ISR_K_FACTOR,
-    fsr_pair1,
+    fsr_pair_rest1,
+    isr_consts1,
+    isr_fractions_c1,
     ll_beta,
+    sample_azimuth1,
     sample_isr_fraction_l1,
 )
 from gen.unweight import (
@@ -205,6 +212,41 @@ def dsigma_domega_tab1(s: float, c: float, vp: bool, zex: bool) -> float:
 
 
 @kernel
+def dsigma_domega_fast1(s: float, c: float, vp: bool, zex: bool) -> float:
+    """``dsigma_domega_tab1`` with the reciprocals of the propagators computed once: 4
+    divisions instead of ~26 per call (the event loop; equal to rounding,
+    tests/gen/test_bhabha.py). For t < 0 the Z term g/(t - M_Z^2) has no width, as in
+    ``_prop1``."""
+    t = -0.5 * s * (1.0 - c)
+    u = -0.5 * s * (1.0 + c)
+    vsr, vsi = _vfactor1(s, vp, False)
+    vtr, vti = _vfactor1(t, vp, True)
+    inv_s = 1.0 / s
+    inv_t = 1.0 / t
+    ps_r, ps_i = vsr * inv_s, vsi * inv_s
+    pt_r, pt_i = vtr * inv_t, vti * inv_t
+    zs_r = zs_i = zt_r = 0.0
+    gl = gr = 0.0
+    if zex:
+        gl, gr = G_L, G_R
+        ds = s - _MZ2
+        inv_d = 1.0 / (ds * ds + _MZGZ * _MZGZ)
+        zs_r, zs_i = ds * inv_d, -_MZGZ * inv_d
+        zt_r = 1.0 / (t - _MZ2)
+    x = 0.0
+    for k in range(2):
+        g = gl * gl if k == 0 else gr * gr
+        ar = ps_r + g * zs_r + pt_r + g * zt_r
+        ai = ps_i + g * zs_i + pt_i
+        x += u * u * (ar * ar + ai * ai)
+    g = gl * gr
+    sr, si = ps_r + g * zs_r, ps_i + g * zs_i
+    tr, ti = pt_r + g * zt_r, pt_i
+    x += 2.0 * (t * t * (sr * sr + si * si) + s * s * (tr * tr + ti * ti))
+    return ALPHA_EM * ALPHA_EM * 0.25 * inv_s * x
+
+
+@kernel
 def collinear_isr1(rng, sqrt_s: float, hard_fraction: float, x_min: float, e_min: float, k):
     """Collinear ISR of both beams (c.m. frame, e- along +z); photons written to ``k`` (2, 4).
 
@@ -236,15 +278,37 @@ def collinear_isr_l1(rng, sqrt_s: float, hard_fraction: float, x_min: float, lmi
 
 
 @kernel
+def collinear_isr_c1(rng, sqrt_s: float, e_min: float, cst, k):
+    """``collinear_isr_l1`` with ``cst`` = ``gen.radiation.isr_consts1(nominal sqrt_s, M_E,
+    hard_fraction, x_min)``: the same draws, photons and weight to rounding
+    (``gen.radiation.isr_fractions_c1``; tests/gen/test_bhabha.py)."""
+    w, v1, v2 = isr_fractions_c1(rng, sqrt_s, M_E, e_min, cst)
+    eb = 0.5 * sqrt_s
+    for i in range(2):
+        e = (v1 if i == 0 else v2) * eb
+        k[i, 0] = 0.0
+        k[i, 1] = 0.0
+        k[i, 2] = e if i == 0 else -e
+        k[i, 3] = e
+    return w
+
+
+@kernel
 def _bhabha_weight1(rng, par, sqrt_s, kk):
     """Weight part of a trial: collinear ISR (photons into ``kk``) and the Born angle.
 
     Returns (w, s', cos_theta, 1 - cos_theta); w (pb) = 0 if the point is not allowed.
     """
+    cst = isr_consts1(sqrt_s, M_E, par[P_HARD], par[P_XMIN])
+    return _bhabha_weight_c1(rng, par, sqrt_s, kk, cst)
+
+
+@kernel
+def _bhabha_weight_c1(rng, par, sqrt_s, kk, cst):
+    """``_bhabha_weight1`` with the ISR constants ``cst`` computed once per chunk."""
     w = 1.0
     if par[P_ISR] > 0.5:
-        w = collinear_isr_l1(rng, sqrt_s, par[P_HARD], par[P_XMIN], par[P_LMIN], par[P_EMIN],
-                             kk) * ISR_K_FACTOR
+        w = collinear_isr_c1(rng, sqrt_s, par[P_EMIN], cst, kk) * ISR_K_FACTOR
     else:
         for i in range(2):
             for j in range(4):
@@ -260,8 +324,8 @@ def _bhabha_weight1(rng, par, sqrt_s, kk):
     pdf = y * y / (yhi - ylo)
     if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_E * M_E * (1.0 + 1e-9):
         return 0.0, sp, c, one_m_c
-    w *= GEV2_TO_PB * 2.0 * math.pi * dsigma_domega_tab1(sp, c, par[P_VP] > 0.5,
-                                                     par[P_ZEX] > 0.5) / pdf
+    w *= GEV2_TO_PB * 2.0 * math.pi * dsigma_domega_fast1(sp, c, par[P_VP] > 0.5,
+                                                      par[P_ZEX] > 0.5) / pdf
     if par[P_FSR] > 0.5:
         w *= FSR_K_FACTOR
     return w, sp, c, one_m_c
@@ -276,20 +340,23 @@ def _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf, bx, by, bz, nx
     msp = math.sqrt(sp)
     # the pair frame moves along z (collinear ISR): the e- beam stays the +z axis there
     bqz = -(kk[0, 2] + kk[1, 2]) / (sqrt_s - kk[0, 3] - kk[1, 3])
-    phi = 2.0 * math.pi * rng.random()
+    cphi, sphi = sample_azimuth1(rng)
     sn = math.sqrt(max(one_m_c * (2.0 - one_m_c), 0.0))
     pstar = two_body_momentum1(msp, M_E, M_E)
     estar = 0.5 * msp
-    dx, dy = sn * math.cos(phi), sn * math.sin(phi)
+    dx, dy = sn * cphi, sn * sphi
     ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * dx, pstar * dy, pstar * c, estar
     ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -pstar * dx, -pstar * dy, -pstar * c, estar
     mask = 0
     if par[P_FSR] > 0.5:
-        mask = fsr_pair1(rng, ff, M_E, M_E, par[P_EMIN])
+        # the pair is at rest in this frame: the law of fsr_pair1 without its boosts
+        mask = fsr_pair_rest1(rng, ff, M_E, msp, dx, dy, c, par[P_EMIN])
     # cuts on the e- and e+ in the collision c.m. frame (before the rotation to the lab); the
     # photons are boosted only for accepted events (pair_event_to_lab1: the same arithmetic)
+    gq, gq2 = boost_params1(0.0, 0.0, bqz)  # boost1 bit for bit, gamma once
     for r in range(2):
-        vx, vy, vz, ve = boost1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], 0.0, 0.0, bqz)
+        vx, vy, vz, ve = boost_p1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], 0.0, 0.0, bqz, gq,
+                                  gq2)
         ct = vz / math.sqrt(vx * vx + vy * vy + vz * vz)
         if ve < par[P_ECUT] or ct < par[P_CLO] or ct > par[P_CHI]:
             return False, 0, 0, 0
@@ -349,14 +416,18 @@ def _bhabha_generate(rng, par, n, w_max):
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
     stats = new_stats()
+    sin_a, cos_a = crossing_trig1(par[P_HALF])  # once per chunk, not per trial
+    # ISR constants around the nominal s (gen.radiation.isr_consts1)
+    cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
+                      par[P_HARD], par[P_XMIN])
     k = 0
     while k < n:
         eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL])
-        sqrt_s = collision_sqrt_s1(eh, el, par[P_HALF])
-        w, sp, c, one_m_c = _bhabha_weight1(rng, par, sqrt_s, kk)
+        sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+        w, sp, c, one_m_c = _bhabha_weight_c1(rng, par, sqrt_s, kk, cst)
         if not unweight1(rng, stats, w, w_max):
             continue
-        bx, by, bz, nx, ny, nz = collision_frame1(eh, el, par[P_HALF])
+        bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
         ok, m, n_isr, n_fsr = _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf,
                                              bx, by, bz, nx, ny, nz)
         if not ok:

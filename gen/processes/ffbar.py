@@ -27,8 +27,9 @@ with alpha(M_Z^2) and sin^2 theta_eff, the "improved Born approximation" (Bardin
 ~1 %, which changes sigma by < 1e-6 here). Without ``vp``: P = 1, r_Z = 1 (alpha(0) everywhere).
 
 ``pair_trial_cm1``: the part of a trial common to ``mumu`` and ``tautau`` - collision, ISR
-(gen.radiation.isr_photons1), Born weight at s', Born angle about the Collins-Soper axis and FSR
-(gen.radiation.fsr_pair1) - in the c.m. frame; the processes take it to the lab and add their
+(gen.radiation.isr_fractions1, isr_photon_momenta_polar1), Born weight at s', Born angle about
+the Collins-Soper axis and FSR (gen.radiation.fsr_pair_rest1: the law of fsr_pair1 in the pair
+rest frame) - in the c.m. frame; the processes take it to the lab and add their
 decays and cuts. It is ``pair_weight1`` (everything the weight depends on: ISR energy fractions,
 s' = x1 x2 s, Born factors) followed by ``pair_event_cm1`` (photon angles, Born angle, FSR), so a
 hit-or-miss sampler can draw the second part for hit trials only (``gen.unweight``).
@@ -48,9 +49,11 @@ from gen.radiation import (
     ISR_K_FACTOR,
     collins_soper_axis1,
     fsr_k_factor1,
-    fsr_pair1,
-    isr_fractions1,
-    isr_photon_momenta1,
+    fsr_pair_rest1,
+    isr_consts1,
+    isr_fractions_c1,
+    isr_photon_momenta_polar1,
+    sample_azimuth1,
 )
 from gen.vacpol import delta_alpha1, delta_alpha_tab1
 
@@ -102,6 +105,14 @@ def born_sigma_f1(s: float, m: float, alpha0: float, c1: float, cm: float) -> fl
         return 0.0
     beta = math.sqrt(1.0 - 4.0 * m * m / s)
     return math.pi * alpha0 * alpha0 / (2.0 * s) * beta * (
+        8.0 / 3.0 * c1 + 4.0 / 3.0 * (1.0 - beta * beta) * cm)
+
+
+@kernel
+def born_sigma_b1(inv_s: float, beta: float, alpha0: float, c1: float, cm: float) -> float:
+    """``born_sigma_f1`` above threshold from 1/s and beta = sqrt(1 - 4 m^2/s) (event loops
+    need beta for the FSR factor as well: one square root and one division per trial)."""
+    return (0.5 * math.pi * alpha0 * alpha0) * inv_s * beta * (
         8.0 / 3.0 * c1 + 4.0 / 3.0 * (1.0 - beta * beta) * cm)
 
 
@@ -158,22 +169,34 @@ def pair_weight1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, zex: bool, 
     Returns (w, v1, v2, s', C1, C2, CM): w = K_ISR D D / pdf x sigma_Born(s') [x K_FSR] in pb
     (0 at or below threshold), s' = (1 - v1)(1 - v2) s (exact in the recoil scheme of
     ``gen.radiation.isr_photon_momenta1``), the Born factors for ``pair_event_cm1``. A sampler
-    may draw the rest of the event (``pair_event_cm1``) for hit trials only.
+    may draw the rest of the event (``pair_event_cm1``) for hit trials only. Event loops call
+    ``pair_weight_c1`` with the ISR constants computed once (the same values to rounding).
     """
+    cst = isr_consts1(sqrt_s, M_E, hard_fraction, x_min)
+    return pair_weight_c1(rng, sqrt_s, m, isr, fsr, zex, vp, e_min, cst)
+
+
+@kernel
+def pair_weight_c1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, zex: bool, vp: bool,
+                   e_min: float, cst):
+    """``pair_weight1`` with ``cst`` = ``gen.radiation.isr_consts1(nominal sqrt_s, M_E,
+    hard_fraction, x_min)`` (ISR fractions by ``isr_fractions_c1``)."""
     w = 1.0
     v1 = v2 = 0.0
     if isr:
-        wi, v1, v2 = isr_fractions1(rng, sqrt_s, M_E, hard_fraction, x_min, e_min)
+        wi, v1, v2 = isr_fractions_c1(rng, sqrt_s, M_E, e_min, cst)
         w = wi * ISR_K_FACTOR
     sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
     if w <= 0.0 or sp <= 4.0 * m * m:
         return 0.0, v1, v2, sp, 0.0, 0.0, 0.0
     # Born factors (running alpha, Z) once per trial: weight and angle share them
     f1, f2, fm = born_factors1(sp, m, zex, vp)
-    w *= GEV2_TO_PB * born_sigma_f1(sp, m, ALPHA_EM, f1, fm)
+    inv_sp = 1.0 / sp
+    beta = math.sqrt(1.0 - 4.0 * m * m * inv_sp)
+    w *= GEV2_TO_PB * born_sigma_b1(inv_sp, beta, ALPHA_EM, f1, fm)
     if fsr:
         # massive inclusive FSR factor at the pair velocity (+0.085 % for taus at 10.58 GeV)
-        w *= fsr_k_factor1(math.sqrt(1.0 - 4.0 * m * m / sp))
+        w *= fsr_k_factor1(beta)
     return w, v1, v2, sp, f1, f2, fm
 
 
@@ -187,7 +210,7 @@ def pair_event_cm1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, v1: float
     rounding), so four-momentum is conserved to rounding.
     """
     if isr:
-        isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
+        isr_photon_momenta_polar1(rng, sqrt_s, M_E, v1, v2, kk)
     else:
         for i in range(2):
             for j in range(4):
@@ -203,14 +226,15 @@ def pair_event_cm1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, v1: float
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
     ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     c = sample_born_cos_f1(rng, sp, m, f1, f2, fm)
-    phi = 2.0 * math.pi * rng.random()
+    cphi, sphi = sample_azimuth1(rng)
     sn = math.sqrt(max(1.0 - c * c, 0.0))
-    dx, dy, dz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, ax, ay, az)
+    dx, dy, dz = rotate_z_to1(sn * cphi, sn * sphi, c, ax, ay, az)
     ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * dx, pstar * dy, pstar * dz, estar
     ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -pstar * dx, -pstar * dy, -pstar * dz, estar
     mask = 0
     if fsr:
-        mask = fsr_pair1(rng, ff, m, m, e_min)
+        # the pair is at rest in this frame: fsr_pair1's law without its boosts
+        mask = fsr_pair_rest1(rng, ff, m, msp, dx, dy, dz, e_min)
     return bqx, bqy, bqz, msp, c, mask
 
 

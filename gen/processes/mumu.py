@@ -84,8 +84,9 @@ from scipy.optimize import linprog
 from gen.beams import (
     Beams,
     cm_to_lab1,
-    collision_frame1,
-    collision_sqrt_s1,
+    collision_frame_sc1,
+    collision_sqrt_s_sc1,
+    crossing_trig1,
     lab_to_cm1,
     sample_beam_energies1,
     sample_collision1,
@@ -113,7 +114,7 @@ from gen.processes.ffbar import (  # M_Z, GAMMA_Z, SIN2_THETA_EFF re-exported (b
     born_sigma_ff,
     pair_event_cm1,
     pair_trial_cm1,
-    pair_weight1,
+    pair_weight_c1,
     sample_born_cos_f1,
     sample_born_cos_ff,
 )
@@ -124,6 +125,7 @@ from gen.radiation import (
     collins_soper_axis1,
     dipole_beta,
     fsr_k_factor1,
+    isr_consts1,
     isr_recoil_energies1,
     ll_beta,
     sample_emission_angle1,
@@ -837,6 +839,10 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
     stats = new_stats()
     isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
     zex, vp = par[P_ZEX] > 0.5, par[P_VP] > 0.5
+    sin_a, cos_a = crossing_trig1(par[P_HALF])  # once per chunk, not per trial
+    # ISR constants around the nominal s (gen.radiation.isr_consts1)
+    cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
+                      par[P_HARD], par[P_XMIN])
     k = 0
     while k < n:
         if use_mc:
@@ -847,12 +853,12 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
         else:
             eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH],
                                            par[P_SPL])
-            sqrt_s = collision_sqrt_s1(eh, el, par[P_HALF])
-            w, v1, v2, _, f1, f2, fm = pair_weight1(rng, sqrt_s, M_MU, isr, fsr, zex, vp,
-                                                    par[P_EMIN], par[P_HARD], par[P_XMIN])
+            sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+            w, v1, v2, _, f1, f2, fm = pair_weight_c1(rng, sqrt_s, M_MU, isr, fsr, zex, vp,
+                                                      par[P_EMIN], cst)
             if not unweight1(rng, stats, w, w_max):
                 continue
-            bx, by, bz, nx, ny, nz = collision_frame1(eh, el, par[P_HALF])
+            bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
             bqx, bqy, bqz, msp, _, mask = pair_event_cm1(rng, sqrt_s, M_MU, isr, fsr, v1, v2,
                                                          f1, f2, fm, par[P_EMIN], kk, ff)
             accepted, m, n_isr, n_fsr = _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx,

@@ -60,3 +60,24 @@ def test_split_collision_kernels_reproduce_sample_collision_bit_for_bit():
                  *collision_frame1(eh, el, b.half_crossing_angle_rad))
         assert split == whole
     assert r1.random() == r2.random()  # the same number of draws
+
+
+def test_hoisted_trig_kernels_equal_the_plain_ones_bit_for_bit():
+    # generators compute sin/cos of the crossing angle once per chunk (crossing_trig1)
+    from gen.beams import (
+        collision_frame1,
+        collision_frame_sc1,
+        collision_sqrt_s1,
+        collision_sqrt_s_sc1,
+        crossing_trig1,
+        sample_beam_energies1,
+    )
+
+    for b in (Beams(), Beams(half_crossing_angle_rad=0.0), Beams(half_crossing_angle_rad=0.3)):
+        sa, ca = crossing_trig1(b.half_crossing_angle_rad)
+        rng = stream(4, 0)
+        for _ in range(200):
+            eh, el = sample_beam_energies1(rng, *b.as_tuple()[:4])
+            h = b.half_crossing_angle_rad
+            assert collision_sqrt_s_sc1(eh, el, sa, ca) == collision_sqrt_s1(eh, el, h)
+            assert collision_frame_sc1(eh, el, sa, ca) == collision_frame1(eh, el, h)

@@ -16,6 +16,7 @@ from gen.beams import Beams
 from gen.cards import CardError, parse_table
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.gencuts import photon_veto_array
+from gen.processes.ffbar import born_factors1, born_sigma_b1, born_sigma_f1
 from gen.processes.mumu import (
     M_GAP,
     M_HARD,
@@ -489,3 +490,12 @@ def test_multichannel_distributions_equal_plain(card_samplers):
     # statistic: plain w_max / multi-channel w_max was 3.5-8.6 over pilot seeds 1-6 and 47
     # (measured 2026-11; 2.5-7.4 before running alpha), hence the margin
     assert chunk_m.n_events / st_m.n_trials > 2.5 * chunk_p.n_events / st_p.n_trials
+
+
+def test_born_sigma_from_beta_equals_born_sigma_f():
+    # pair_weight_c1 shares beta between the Born and the FSR factor (born_sigma_b1)
+    for s in (0.25, 1.0, 30.0, 111.9):
+        c1, _, cm = born_factors1(s, M_MU, True, True)
+        beta = math.sqrt(1.0 - 4.0 * M_MU**2 / s)
+        assert born_sigma_b1(1.0 / s, beta, ALPHA_EM, c1, cm) == pytest.approx(
+            born_sigma_f1(s, M_MU, ALPHA_EM, c1, cm), rel=1e-14)

@@ -19,11 +19,21 @@ from gen.radiation import (
     _C2_SOFT,
     _hard_terms,
     dipole_beta,
+    fsr_fraction_cdf_o1,
     fsr_pair1,
+    fsr_pair_rest1,
+    isr_consts1,
+    isr_fractions_c1,
+    isr_fractions_l1,
+    isr_photon_momenta1,
+    isr_photon_momenta_polar1,
     isr_photons1,
     ll_beta,
+    ll_beta_near1,
+    sample_azimuth1,
     sample_emission_angle1,
     sample_fsr_fraction1,
+    sample_fsr_fraction_above1,
     sample_isr_fraction1,
     structure_function,
     structure_function_o1,
@@ -250,3 +260,182 @@ def test_fsr_k_factor_massive():
     b_tau = math.sqrt(1.0 - 4.0 * M_TAU**2 / 10.58**2)
     assert fsr_k_factor1(b_tau) / FSR_K_FACTOR - 1.0 == pytest.approx(8.5e-4, abs=0.3e-4)
     assert fsr_k_factor1(0.0) == 1.0
+
+
+# ---- faster equivalents used by the event loops (same distributions, other draws)
+
+
+@njit
+def _azimuths(rng, n):
+    out = np.empty((n, 2))
+    for i in range(n):
+        out[i, 0], out[i, 1] = sample_azimuth1(rng)
+    return out
+
+
+def test_polar_azimuth_is_uniform_and_on_the_unit_circle():
+    cs = _azimuths(np.random.default_rng(21), 200_000)
+    assert np.max(np.abs(np.hypot(cs[:, 0], cs[:, 1]) - 1.0)) < 1e-15
+    phi = np.mod(np.arctan2(cs[:, 1], cs[:, 0]), 2.0 * math.pi)
+    assert stats.kstest(phi, stats.uniform(0.0, 2.0 * math.pi).cdf).pvalue > 0.01
+    # the four quadrants and the sign of sin: no half-plane preferred
+    assert abs(np.mean(cs[:, 1] > 0.0) - 0.5) < 3.0 * 0.5 / math.sqrt(cs.shape[0])
+
+
+def test_fsr_fraction_cdf_is_the_integral_of_d():
+    beta = dipole_beta(math.sqrt(1.0 - 4.0 * M_MU**2 / S))
+    s1 = 1.0 + 0.375 * beta
+
+    def d_v(v):  # the O(beta) D in v = 1 - x (Kuraev-Fadin), without the rounding of 1 - v
+        return 0.5 * beta * s1 * v ** (0.5 * beta - 1.0) - 0.25 * beta * (2.0 - v)
+
+    for v in (1e-3, 0.3, 0.7):
+        assert d_v(v) == pytest.approx(structure_function_o1(1.0 - v, beta), rel=1e-12)
+    for v in (1e-6, 1e-3, 0.1, 0.5, 0.9):
+        # int_0^v D dt in w = t^(beta/2), dt = (2/beta) t^(1 - beta/2) dw: a smooth integrand
+        def f(w):
+            t = w ** (2.0 / beta)
+            return d_v(t) * (2.0 / beta) * t / w if t > 0.0 else s1
+
+        ref = integrate.quad(f, 0.0, v ** (0.5 * beta), epsabs=1e-14, epsrel=1e-11, limit=200)[0]
+        assert fsr_fraction_cdf_o1(v, beta) == pytest.approx(ref, rel=1e-9)
+    assert fsr_fraction_cdf_o1(1.0, beta) == 1.0
+    assert fsr_fraction_cdf_o1(0.0, beta) == 0.0
+
+
+@njit
+def _fsr_above(rng, n, beta, v0):
+    w0 = math.exp(0.5 * beta * math.log(v0))
+    f0 = fsr_fraction_cdf_o1(v0, beta)
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = sample_fsr_fraction_above1(rng, beta, v0, w0, f0)
+    return out
+
+
+@pytest.mark.parametrize("v0", [2e-5, 1e-2, 0.3])
+def test_fsr_fraction_above_threshold_follows_d(v0):
+    beta = dipole_beta(math.sqrt(1.0 - 4.0 * M_MU**2 / S))
+    n = 200_000
+    v = _fsr_above(np.random.default_rng(22), n, beta, v0)
+    f0 = fsr_fraction_cdf_o1(v0, beta)
+    # P(no photon) = F(v0), binomial error
+    frac0 = np.mean(v == 0.0)
+    assert abs(frac0 - f0) < 3.0 * math.sqrt(f0 * (1.0 - f0) / n)
+    # above v0: D normalised on [v0, 1)
+    above = v[v > 0.0]
+    assert above.min() >= v0 * (1.0 - 1e-12)
+    cdf = np.vectorize(lambda x: (fsr_fraction_cdf_o1(x, beta) - f0) / (1.0 - f0))
+    assert stats.kstest(above, cdf).pvalue > 0.01
+
+
+@njit
+def _fsr_rest_events(rng, n, m, mq, e_min, rest):
+    p = np.zeros((4, 4))
+    out = np.empty((n, 10))
+    # pair at rest, the first particle along n (polar angle 60 deg, azimuth 30 deg)
+    nx, ny, nz = 0.75, math.sqrt(0.75) * 0.5, 0.5
+    ps = math.sqrt(0.25 * mq * mq - m * m)
+    for i in range(n):
+        p[0, 0], p[0, 1], p[0, 2], p[0, 3] = ps * nx, ps * ny, ps * nz, 0.5 * mq
+        p[1, 0], p[1, 1], p[1, 2], p[1, 3] = -ps * nx, -ps * ny, -ps * nz, 0.5 * mq
+        if rest:
+            mask = fsr_pair_rest1(rng, p, m, mq, nx, ny, nz, e_min)
+        else:
+            mask = fsr_pair1(rng, p, m, m, e_min)
+        for j in range(4):
+            out[i, j] = p[0, j] + p[1, j] + p[2, j] + p[3, j] - (mq if j == 3 else 0.0)
+        out[i, 4] = p[0, 3] ** 2 - p[0, 0] ** 2 - p[0, 1] ** 2 - p[0, 2] ** 2
+        out[i, 5] = p[1, 3] ** 2 - p[1, 0] ** 2 - p[1, 1] ** 2 - p[1, 2] ** 2
+        out[i, 6] = mask
+        out[i, 7] = p[2, 3]  # photon of the first particle (0 if none)
+        # cos of its angle to n, and azimuth-sensitive component about n
+        out[i, 8] = (p[2, 0] * nx + p[2, 1] * ny + p[2, 2] * nz) / p[2, 3] if p[2, 3] > 0 else 2.0
+        out[i, 9] = p[0, 3]
+    return out
+
+
+@pytest.mark.parametrize(("m", "mq"), [(M_MU, 10.58), (M_E, 10.58), (M_MU, 0.5)])
+def test_fsr_pair_rest_equals_fsr_pair_in_distribution(m, mq):
+    n = 100_000
+    a = _fsr_rest_events(np.random.default_rng(23), n, m, mq, 1e-4, True)
+    b = _fsr_rest_events(np.random.default_rng(24), n, m, mq, 1e-4, False)
+    # exact four-momentum conservation and on-shell masses
+    assert np.max(np.abs(a[:, :4])) < 1e-12 * mq
+    # m^2 = E^2 - p^2: rounding of E^2 ~ 1e-16 mq^2 (1e-8 of m_e^2 at 10.58 GeV)
+    assert np.allclose(a[:, 4], m * m, rtol=1e-9, atol=2e-15 * mq * mq)
+    assert np.allclose(a[:, 5], m * m, rtol=1e-9, atol=2e-15 * mq * mq)
+    # the same emission probabilities per leg and the same spectra and angles
+    for bit in (1, 2):
+        pa = np.mean(a[:, 6].astype(int) & bit > 0)
+        pb = np.mean(b[:, 6].astype(int) & bit > 0)
+        assert abs(pa - pb) < 4.0 * math.sqrt((pa * (1 - pa) + pb * (1 - pb)) / n) + 1e-9
+    ea, eb = a[a[:, 7] > 0, 7], b[b[:, 7] > 0, 7]
+    assert stats.ks_2samp(ea, eb).pvalue > 0.01
+    ca, cb = a[a[:, 7] > 0, 8], b[b[:, 7] > 0, 8]
+    assert stats.ks_2samp(ca, cb).pvalue > 0.01
+    assert stats.ks_2samp(a[:, 9], b[:, 9]).pvalue > 0.01
+
+
+@njit
+def _isr_momenta(rng, n, polar):
+    k = np.zeros((2, 4))
+    out = np.empty((n, 5))
+    sqrt_s = 10.58
+    for i in range(n):
+        v1, v2 = 0.3, 0.1
+        if polar:
+            isr_photon_momenta_polar1(rng, sqrt_s, M_E, v1, v2, k)
+        else:
+            isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, k)
+        qx, qy, qz = -(k[0, 0] + k[1, 0]), -(k[0, 1] + k[1, 1]), -(k[0, 2] + k[1, 2])
+        qe = sqrt_s - k[0, 3] - k[1, 3]
+        out[i, 0] = (qe * qe - qx * qx - qy * qy - qz * qz) / ((1 - v1) * (1 - v2) * sqrt_s**2)
+        out[i, 1] = math.atan2(k[0, 1], k[0, 0])
+        out[i, 2] = k[0, 2] / k[0, 3]
+        out[i, 3] = k[1, 3]
+        out[i, 4] = math.atan2(k[1, 1], k[1, 0])
+    return out
+
+
+def test_isr_photon_momenta_polar_equal_in_distribution():
+    a = _isr_momenta(np.random.default_rng(25), 100_000, True)
+    b = _isr_momenta(np.random.default_rng(26), 100_000, False)
+    assert np.max(np.abs(a[:, 0] - 1.0)) < 1e-12  # s' = x1 x2 s exactly
+    for j in (1, 2, 3, 4):
+        assert stats.ks_2samp(a[:, j], b[:, j]).pvalue > 0.01, j
+    assert stats.kstest(a[:, 1], stats.uniform(-math.pi, 2.0 * math.pi).cdf).pvalue > 0.01
+
+
+@njit
+def _isr_pairs(rng_a, rng_b, n, sqrt_s0, spread, a, x_min, e_min):
+    cst = isr_consts1(sqrt_s0, M_E, a, x_min)
+    lmin = -math.log(x_min)
+    out = np.empty((n, 6))
+    for i in range(n):
+        sqrt_s = sqrt_s0 + spread * (rng_a.random() - 0.5)
+        rng_b.random()  # the same sqrt_s on both streams
+        out[i, 0], out[i, 1], out[i, 2] = isr_fractions_l1(rng_a, sqrt_s, M_E, a, x_min, lmin,
+                                                           e_min)
+        out[i, 3], out[i, 4], out[i, 5] = isr_fractions_c1(rng_b, sqrt_s, M_E, e_min, cst)
+    return out
+
+
+@pytest.mark.parametrize(("spread", "a", "x_min"), [(0.0, 0.15, 4e-4), (0.03, 0.15, 4e-4),
+                                                    (0.5, 0.05, 1e-2), (20.0, 0.1, 1e-3)])
+def test_isr_fractions_with_hoisted_constants_equal_the_plain_kernel(spread, a, x_min):
+    # the same uniforms give the same (weight, v1, v2) to rounding, on both sides of the
+    # series/logarithm switch of ll_beta_near1 (|s/s0 - 1| = 5e-3 at spread ~ 0.05 GeV)
+    out = _isr_pairs(np.random.default_rng(27), np.random.default_rng(27), 200_000, 10.58,
+                     spread, a, x_min, 1e-4)
+    # atol: weights are O(1); near x -> 0 (weights ~1e-3) D cancels to ~2e-12 relative
+    assert np.allclose(out[:, 3:], out[:, :3], rtol=1e-12, atol=1e-13)
+    assert np.all((out[:, 4] == 0.0) == (out[:, 1] == 0.0))
+
+
+def test_ll_beta_near_nominal():
+    s0 = 10.58**2
+    beta0 = ll_beta(s0, M_E)
+    for d in (-4.9e-3, -1e-3, 0.0, 2e-4, 4.9e-3, 6e-3, -0.2):
+        s = s0 * (1.0 + d)
+        assert ll_beta_near1(s, 1.0 / s0, beta0, M_E) == pytest.approx(ll_beta(s, M_E), rel=1e-15)
