@@ -29,14 +29,26 @@ In the c.m. frame with the e- along +z (a_i = sqrt(s)(E_i - z_i)/2, b_i = sqrt(s
 this is ``32 e^4 g'^2 / s * F`` with F as in ``_msq_core``.
 
 Phase space (c.m. frame, per trial sqrt(s) from ``gen.beams.sample_beam_energies1`` and
-``collision_sqrt_s1``; the lab frame, ``collision_frame1``, only for accepted events): the Z'
-momentum |k| = M sinh(u) with u drawn from min(u^2, 1) (close to the soft spectrum tanh(u)^2 du,
-i.e. dE/E above E ~ M with the threshold suppression below), its direction isotropic; the muons
-decay isotropically in azimuth in the mu+ mu- rest frame, with the polar angle chi to the Z'
-direction drawn from the mixture (1/D1 + 1/D2)/2 of the two collinear propagators (exactly
-invertible in chi). Unweighting efficiency without ISR (sigma / w_max, pilot safety factor
-``PILOT_SAFETY_SHARP_EDGE``) 0.42, 0.50, 0.39 for M = 0.1, 1, 5 GeV. Trial weight (pb) =
-GEV2_TO_PB * 1/(2s) * (1/4) sum |M|^2 * dPhi_3 / (sampling density).
+``collision_sqrt_s_sc1``; the lab frame, ``collision_frame_sc1``, only for accepted events;
+``_hard_point1``): the configuration of the planar final state first, the Z' momentum
+|k| = M sinh(u) with u drawn from min(u, 1) (towards the soft spectrum tanh(u)^2 du, i.e. dE/E
+above E ~ M with the threshold suppression below) and the polar angle chi of the mu- to the Z'
+direction in the mu+ mu- rest frame from the mixture (1/D1 + 1/D2)/2 of the two collinear
+propagators (exactly invertible in chi); then its orientation, by rotation invariance of dPhi_3:
+the polar angle theta of the mu- to the e- beam, the rotation psi of the event plane about the
+mu- and the azimuth phi about the beam (the weight does not depend on phi: drawn for accepted
+trials only). The uniforms of u, chi, cos(theta) and psi pass through an adaptive grid
+(``_grid_map1``: one piecewise-linear map per uniform, 32 bins, VEGAS-style rebinning, G. P.
+Lepage, J. Comput. Phys. 27 (1978) 192) trained in ``prepare`` on the pilot stream towards equal
+maximum weight per bin (``refine_grid``: hit-or-miss efficiency is mean/max, not the variance
+VEGAS minimises); the grid's Jacobians enter the weight, so any grid gives the same cross section
+(tests: phase-space volume and sigma with a random grid). It absorbs the 1 + cos^2(theta)-like
+beam-axis dependence and the mass-dependent |k| spectrum. Unweighting efficiency (sigma / w_max,
+pilot safety factor ``PILOT_SAFETY_SHARP_EDGE``, default beams, 4e6 trials) without ISR 0.64,
+0.57, 0.65, 0.65 for M = 0.1, 1, 5, 8 GeV (0.42, 0.50, 0.39 for M = 0.1, 1, 5 before the grid
+and the orientation by the mu-, which replaced an isotropic Z' direction). Trial weight
+(pb) = GEV2_TO_PB * 1/(2s) * (1/4) sum |M|^2 * dPhi_3 / (sampling density). Uniforms of a trial
+(ISR fractions, hard point, hit) come from a pool drawn in bulk (``_fill_pool1``).
 
 Initial-state radiation (card ``isr``, default true; ``gen.radiation``): per trial both beams
 radiate one effective collinear photon each (``isr_photons1``: Kuraev-Fadin structure functions
@@ -56,10 +68,14 @@ O(p_T(gamma)^2 / s') effects, within the collinear (leading-log) accuracy of the
 functions themselves. FSR off the muons and initial-final interference are not included.
 Acceptance first: s' = (1 - v1)(1 - v2) s is exact in the recoil scheme of ``isr_photons1``, so a
 trial draws only the energy fractions; the photon directions and energies
-(``gen.radiation.isr_photon_momenta1``, the second half of ``isr_photons1``) are drawn for
-accepted trials.
-Unweighting efficiency with ISR (sigma / w_max, see ``ISR_HARD_FRACTION``) 0.39, 0.43, 0.30
-for M = 0.1, 1, 5 GeV (0.35, 0.38, 0.27 with the generic safety factor 1.3). ISR changes sigma
+(``gen.radiation.isr_photon_momenta_polar1``, the distribution of ``isr_photon_momenta1``) are
+drawn for accepted trials. The energy fractions use ``gen.radiation``'s two-channel density
+(soft v^(beta/2-1) plus a dx/x admixture, ``ISR_HARD_FRACTION``) with the soft channel's uniform
+through the grid as well (``_isr_fraction1``): it learns how sigma_hard(s') weights the hard-photon
+tail (e.g. suppressed near the threshold for a heavy Z').
+Unweighting efficiency with ISR (sigma / w_max, see ``ISR_HARD_FRACTION``; 4e6 trials) 0.60,
+0.54, 0.59, 0.55 for M = 0.1, 1, 5, 8 GeV (0.39, 0.43, 0.30 at 0.1, 1, 5 GeV before the grid).
+ISR changes sigma
 by +11 %, +3 %, -8 %, -16 % at M = 0.1, 1, 5, 8 GeV (vacuum polarisation off).
 
 Vacuum polarisation (card ``vacuum_polarisation``, default true): the s-channel photon is
@@ -91,26 +107,35 @@ import math
 import numpy as np
 
 from gen.beams import (
-    cm_to_lab1,
-    collision_frame1,
-    collision_sqrt_s1,
+    collision_frame_sc1,
+    collision_sqrt_s_sc1,
+    crossing_trig1,
     sample_beam_energies1,
 )
 from gen.cards import CardError, Param
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
-from gen.kinematics import boost1, rotate_z_to1
+from gen.kinematics import boost_p1, boost_params1, rotate_z_to_p1, rotation_params1
 from gen.pdgids import ZPRIME
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
-from gen.radiation import ISR_K_FACTOR, isr_fractions_l1, isr_photon_momenta1
+from gen.radiation import (  # _C2_SOFT, _hard_terms_log1: see _isr_fraction1
+    _C2_SOFT,
+    ISR_K_FACTOR,
+    _hard_terms_log1,
+    isr_photon_momenta_polar1,
+    ll_beta,
+)
 from gen.unweight import (
+    S_OVER,
+    S_SUM_W,
+    S_SUM_W2,
+    S_TRIALS,
     checked_chunk,
     fill_event1,
     new_events,
     new_stats,
     stats_from_array,
-    unweight1,
 )
 from gen.vacpol import vp_factor_tab1
 
@@ -118,29 +143,35 @@ from gen.vacpol import vp_factor_tab1
 DECAY_MODES = ("invisible",)
 #: safety factor on the pilot maximum weight, instead of the generic ``PILOT_SAFETY`` (1.3): the
 #: weights of this sampler have a sharp upper edge (see ``ISR_HARD_FRACTION``), so the pilot
-#: maximum (2e5 trials) is already close to the true one. Measured (default beams, VP on): the
-#: largest of 4e6 further trials exceeds the pilot maximum by at most 1.6 % with ISR and 4.7 %
-#: without (M = 10 GeV, next to the kinematic limit) for M = 0.01, 0.1, 1, 5, 8, 10 GeV;
-#: 1.15 leaves three times that margin and raises the unweighting efficiency by 1.3/1.15 = 13 %.
-#: Overweight trials stay counted in n_overweight (tests require <= 1e-3 of the trials).
+#: maximum (2e5 trials after the grid training) is already close to the true one. Measured
+#: (default beams, VP on, adapted grid): the largest of 4e6 further trials exceeds the pilot
+#: maximum by 1.3-7 % with ISR for M = 0.1, 1, 5, 8 GeV, 11 % at M = 0.01 and 16 % at M = 10 GeV
+#: (next to the kinematic limit: one trial in 4e6 above w_max), and by <= 2.4 % without ISR
+#: (M = 0.01-5 GeV). Overweight trials stay counted in n_overweight (tests require <= 1e-3 of the
+#: trials).
 PILOT_SAFETY_SHARP_EDGE = 1.15
 
 #: default coupling: near the (g-2)_mu-favoured band and the Belle II reach (arXiv:1912.11276);
 #: the cross section scales exactly as g'^2 and the kinematics do not depend on g'
 DEFAULT_G_PRIME = 1.0e-3
 
-#: probability of the dx/x channel of the ISR energy-fraction sampling (``isr_photons1``): the
-#: hard-process cross section rises at most like 1/s' (times logarithms) towards the threshold,
-#: so a small dx/x admixture keeps the weights bounded; 0.05 maximises the unweighting efficiency
-#: among 0.01, 0.03, 0.05, 0.1, 0.2, 0.35 for M = 0.1-8 GeV (weights then have a sharp upper edge:
-#: the soft-photon corner x1 = x2 = 1 times the hard-weight maximum; the largest of 8e6 trials per
-#: mass is within 1.5 % of the 2e5-point pilot maximum, i.e. no overweight events)
+#: probability of the dx/x channel of the ISR energy-fraction sampling (``_isr_fraction1``) for a
+#: light Z' (M < ``ISR_LIGHT_MASS_GEV``): the hard-process cross section then rises like 1/s'
+#: (times logarithms) towards the threshold, and the dx/x admixture keeps the weights bounded.
+#: Above, threshold suppression makes sigma_hard(s') fall towards low s' and less admixture is
+#: better: ``ISR_HARD_FRACTION_HEAVY``. Unweighting efficiency (mean/max of 1e6 trials, adapted
+#: grid, default beams): M = 0.1: 0.69 (0.05) vs 0.55 (0.02); M = 0.3: 0.61 vs 0.65;
+#: M = 0.5: 0.60 vs 0.63; M = 1: 0.57 vs 0.60; M = 5: 0.63 vs 0.65; M = 8: 0.61 vs 0.64
+#: (0.01 gains at most 0.01 more above 1 GeV and loses at 0.1 GeV)
 ISR_HARD_FRACTION = 0.05
+ISR_HARD_FRACTION_HEAVY = 0.02
+ISR_LIGHT_MASS_GEV = 0.2
 
 _E4 = (4.0 * math.pi * ALPHA_EM) ** 2  # e^4, e^2 = 4 pi alpha (PDG 2024, Physical constants)
-_PS_NORM = 1.0 / (32.0 * math.pi**3)  # see _sample_cm1
-#: the hard point of a trial below threshold (weight 0, no momenta)
-_NO_HARD = (0.0,) * 13
+_PS_NORM = 1.0 / (32.0 * math.pi**3)  # see _hard_point1
+_TWO_ALPHA_OVER_PI = 2.0 * ALPHA_EM / math.pi  # the prefactor of ll_beta (gen.radiation)
+#: the geometry of a hard point below threshold (weight 0, no momenta; ``_hard_point1``)
+_NO_GEOMETRY = (0.0,) * 12
 
 
 @kernel
@@ -219,63 +250,210 @@ def _random_azimuth1(rng):
             return (a * a - b * b) / r2, 2.0 * a * b / r2
 
 
-@kernel
-def _sample_cm1(rng, sqrt_s, m, mz):
-    """One phase-space point of mu- mu+ Z' in the c.m. frame (e- along +z).
+# ------------------------------------------------------------------ adaptive sampling grid
+#: bins per dimension of the adaptive grid (module docstring, "Phase space")
+GRID_BINS = 32
+#: grid dimensions: the uniforms of the Z' momentum, of the collinear angle chi, of the polar
+#: angle of the mu- and of the rotation psi of the event plane about the mu-, and the soft-channel
+#: uniforms of the ISR energy fractions of the e- and e+ beams (``_isr_fraction1``)
+GRID_DIMS = 6
+_G_K, _G_X, _G_C, _G_PSI, _G_ISR1, _G_ISR2 = 0, 1, 2, 3, 4, 5
+#: grid training in ``prepare``: iterations x trials (pilot stream, before the w_max pilot; fewer
+#: trials for pilots shorter than 5 GRID_POINTS)
+GRID_ITERATIONS = 6
+GRID_POINTS = 40_000
+#: damping exponent of the grid refinement (``refine_grid``)
+GRID_BETA = 0.5
 
-    Returns (p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kx, ky, kz, ek, d1, d2, psw): mu-, mu+, Z',
-    the propagator denominators D1 = 2 p1.k + M^2 and D2 = 2 p2.k + M^2 computed without
-    cancellation, and psw = dPhi_3 / (sampling density) (GeV^2; psw = 0 if below threshold).
-    Draws three uniforms, then (only above threshold) the two azimuth/direction pairs by rejection.
+
+def identity_grid() -> np.ndarray:
+    """The grid of plain (not adapted) sampling: every map is x = r."""
+    return np.tile(np.linspace(0.0, 1.0, GRID_BINS + 1), (GRID_DIMS, 1))
+
+
+@kernel
+def _grid_map1(grid, d, r):
+    """(x, dx/dr) of the piecewise-linear map of dimension ``d``: equal-probability bins.
+
+    ``grid[d]``: increasing edges from 0 to 1; r uniform in bin j = floor(r nb) goes linearly to
+    [grid[d, j], grid[d, j + 1]] (VEGAS, Lepage 1978, sec. 3), so x has the density
+    1 / (nb (edge width)) and a weight picks up the Jacobian nb (edge width).
+    """
+    nb = grid.shape[1] - 1
+    y = r * nb
+    j = min(int(y), nb - 1)
+    lo = grid[d, j]
+    width = grid[d, j + 1] - lo
+    return lo + (y - j) * width, nb * width
+
+
+def refine_grid(grid: np.ndarray, bins: np.ndarray, w: np.ndarray,
+                beta: float = GRID_BETA) -> np.ndarray:
+    """One refinement of every dimension of ``grid`` towards equal maximum weights per bin.
+
+    ``bins`` (n, dims): the bin of each trial's uniform; ``w`` (n,): its weight (with the
+    Jacobians). Hit-or-miss efficiency is mean/max, so instead of VEGAS's equal integral per
+    bin (Lepage, J. Comput. Phys. 27 (1978) 192, which minimises the variance but lets the
+    largest weights grow) the density of bin i is raised in proportion to W_i^beta, W_i the
+    largest weight seen in it (weights there scale as 1/density); beta < 1 damps the step
+    against the noise of W_i (and the coupling between dimensions). New edges: equal shares of
+    W_i^beta, linear within old bins (the VEGAS rebinning).
+    """
+    nb = grid.shape[1] - 1
+    new = grid.copy()
+    for d in range(grid.shape[0]):
+        top = np.zeros(nb + 1)  # bin nb: trials that did not use this dimension
+        np.maximum.at(top, bins[:, d], w)
+        top = top[:nb]
+        if not top.max() > 0.0:
+            continue
+        r = np.maximum(top / top.max(), 1e-3) ** beta
+        cum = np.concatenate(([0.0], np.cumsum(r)))
+        cum /= cum[-1]
+        new[d, 1:-1] = np.interp(np.arange(1, nb) / nb, cum, grid[d])
+    return new
+
+
+@kernel
+def _grid_jacobian_at1(grid, d, x):
+    """dx/dr of the map of dimension ``d`` at the point x (binary search for its bin)."""
+    nb = grid.shape[1] - 1
+    lo = 0
+    hi = nb
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if grid[d, mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return nb * (grid[d, lo + 1] - grid[d, lo])
+
+
+@kernel
+def _isr_fraction1(u, grid, d, beta, a, lmin, x_min, soft):
+    """``gen.radiation.sample_isr_fraction_l1`` from the uniform ``u``, with the rescaled uniform
+    of the soft channel passed through grid dimension ``d``: (v, weight D(x)/pdf(x), bin).
+
+    The same two-channel density (soft (beta/2) v^(beta/2-1) with probability 1 - a, dx/x on
+    [x_min, 1] with probability a; D: Kuraev-Fadin, ``gen.radiation``), except that the soft
+    channel's w = v^(beta/2) has the grid density 1/j(w) instead of 1 (``_grid_map1``): the
+    mixture pdf at v is (1 - a) (beta/2) v^(beta/2-1) / j(v^(beta/2)) + a / (x lmin), so a
+    dx/x point looks up j at its own w (``_grid_jacobian_at1``). With the identity grid the
+    values equal those of ``sample_isr_fraction_l1`` for the same u. bin: the soft-channel grid
+    bin (the grid width, i.e. "not used", for the dx/x channel).
+    """
+    nb = grid.shape[1] - 1
+    if u < a:
+        lnx = -lmin * (u / a)
+        x = math.exp(lnx)
+        v = -math.expm1(lnx)
+        if v <= 0.0:
+            return 0.0, soft * nb * (grid[d, 1] - grid[d, 0]) / (1.0 - a), nb
+        lnv = math.log(v)
+        j = _grid_jacobian_at1(grid, d, math.exp(0.5 * beta * lnv))
+        b = nb
+    else:
+        wr = (u - a) / (1.0 - a)
+        b = min(int(wr * nb), nb - 1)
+        w, j = _grid_map1(grid, d, wr)
+        if w <= 0.0:
+            return 0.0, soft * j / (1.0 - a), b
+        lnv = (2.0 / beta) * math.log(w)
+        v = math.exp(lnv)
+        if v <= 0.0:
+            return 0.0, soft * j / (1.0 - a), b
+        x = 1.0 - v
+        if x <= 0.0:
+            return 1.0, 0.0, b
+        # ln x enters only above v = 1e-8 (``_hard_terms_log1``)
+        lnx = math.log1p(-v) if v >= 1e-8 else -v
+        # divide D and pdf by the soft density (beta/2) v^(beta/2-1) = (beta/2) w / v
+        r = (2.0 / beta) * v / w
+        h = 1.0 / (x * lmin) if x >= x_min else 0.0
+        return v, (soft + _hard_terms_log1(v, lnv, lnx, beta) * r) / ((1.0 - a) / j + a * h * r), b
+    r = (2.0 / beta) * math.exp((1.0 - 0.5 * beta) * lnv)
+    h = 1.0 / (x * lmin) if x >= x_min else 0.0
+    return v, (soft + _hard_terms_log1(v, lnv, lnx, beta) * r) / ((1.0 - a) / j + a * h * r), b
+
+
+@kernel
+def _isr_fraction_arrays(u, grid, d, beta, a, lmin, x_min):
+    """``_isr_fraction1`` for every uniform of ``u``: (n, 2) array of (v, weight) (tests)."""
+    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    out = np.empty((u.size, 2))
+    for i in range(u.size):
+        v, w, _ = _isr_fraction1(u[i], grid, d, beta, a, lmin, x_min, soft)
+        out[i, 0] = v
+        out[i, 1] = w
+    return out
+
+
+# ------------------------------------------------------------------ hard 2 -> 3 point
+@kernel
+def _hard_point1(sqrt_s, m, mz, grid, r_k, r_ch, r_x, r_c, r_psi):
+    """Phase-space point of mu- mu+ Z' (c.m. frame, e- along +z) from five uniforms.
+
+    Returns (psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, geometry): what ``_msq_core`` needs
+    (energies, pT^2, E1 E2 - z1 z2, D1 = 2 p1.k + M^2 and D2 = 2 p2.k + M^2 without
+    cancellation), psw = dPhi_3 / (sampling density) (GeV^2; 0 below threshold) and the
+    ``geometry`` tuple from which ``_hard_momenta1`` builds the momenta of an accepted point.
 
     dPhi_3 = d^3k / ((2 pi)^3 2 E_k) * p*/(16 pi^2 m12) dOmega* (PDG RPP 2024, Kinematics review,
-    recursive n-body phase space), with p* the muon momentum in the mu+ mu- rest frame (invariant
-    mass m12); sampling density g(u)/E_k in |k| = M sinh(u) (g(u) = min(u^2, 1)/norm), 1/(4 pi)
-    in the Z' direction, 1/(2 pi) in the azimuth and f(cos chi) in the polar angle chi of the mu-
-    (mu+ mu- rest frame, measured from the Z' direction), so psw = |k|^2 p* / (32 pi^3 m12 f g(u)).
-    In the mu+ mu- rest frame D1 = A - B cos(chi) and D2 = A + B cos(chi), with
-    A = 2 E* E_k* + M^2, B = 2 p* k*; f = B/(2 L) (1/D1 + 1/D2), L = ln((A+B)/(A-B)).
+    recursive n-body phase space), p* the muon momentum in the mu+ mu- rest frame (mass m12).
+    Parametrisation (rotation invariance of dPhi_3): the configuration of the planar final state
+    (|k| and the angle chi of the mu- to the Z' direction in the mu+ mu- rest frame), then its
+    orientation: the mu- polar angle theta to the e- beam, the rotation psi of the event plane
+    about the mu- and the azimuth phi about the beam (Haar measure dcos(theta) dphi dpsi, as
+    the Z' direction and the muon azimuth about it). Densities: |k| = M sinh(u), u from
+    g(u) = min(u^2, 1)/norm (the soft spectrum tanh(u)^2 du); cos(chi) from
+    f = B/(2 L) (1/D1 + 1/D2) (in the mu+ mu- rest frame D1 = A - B cos(chi),
+    D2 = A + B cos(chi), A = 2 E* E_k* + M^2, B = 2 p* k*, L = ln((A+B)/(A-B))), exactly
+    inverted; cos(theta), psi, phi uniform; the uniforms of u, chi, theta, psi pass through the
+    adaptive grid (``_grid_map1``, Jacobians j). So psw = |k|^2 p* j_k j_x j_c j_psi /
+    (32 pi^3 m12 f g(u)). The weight does not depend on phi, drawn for accepted points only.
     """
-    r_k = rng.random()
-    r_ch = rng.random()
-    r_x = rng.random()
     s = sqrt_s * sqrt_s
     m2 = m * m
     mz2 = mz * mz
     ek_max = (s + mz2 - 4.0 * m2) / (2.0 * sqrt_s)
     if sqrt_s <= mz + 2.0 * m or ek_max <= mz:
-        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0)
-    # |k| = M sinh(u), u in [0, u_max] with density min(u^2, 1)/norm: the soft spectrum
-    # dsigma/du ~ tanh(u)^2 (|k|^2 d|k|/E_k^3 per emission, times the eikonal ~1/E_k^2)
-    u_max = math.asinh(math.sqrt((ek_max - mz) * (ek_max + mz)) / mz)
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, _NO_GEOMETRY
+    xk, jk = _grid_map1(grid, _G_K, r_k)
+    # u_max = asinh(k_max/M) = ln((E_max + k_max)/M), as log1p of the small part near threshold
+    # (one log instead of asinh's log and square root)
+    dk = ek_max - mz
+    u_max = math.log1p((dk + math.sqrt(dk * (ek_max + mz))) / mz)
+    # g(u) = min(u, 1)/norm: square roots instead of the cube roots of the soft shape u^2 near
+    # u = 0 (a pow call, ~50 ns); the grid absorbs the difference
     if u_max <= 1.0:
-        norm = u_max * u_max * u_max / 3.0
-        u = u_max * r_k ** (1.0 / 3.0)
+        norm = 0.5 * u_max * u_max
+        u = u_max * math.sqrt(xk)
     else:
-        norm = u_max - 2.0 / 3.0
-        t = r_k * norm
-        u = (3.0 * t) ** (1.0 / 3.0) if t < 1.0 / 3.0 else t + 2.0 / 3.0
-    g_u = min(u * u, 1.0) / norm
+        norm = u_max - 0.5
+        t = xk * norm
+        u = math.sqrt(2.0 * t) if t < 0.5 else t + 0.5
     em = math.expm1(u)  # sinh u = em (em + 2) / (2 (em + 1)), cosh u = sinh u + 1/(em + 1)
-    kk = 0.5 * mz * em * (em + 2.0) / (em + 1.0)
-    ek = kk + mz / (em + 1.0)
+    # (shared reciprocals here and below: divisions are the slow links of this chain)
+    ie = 1.0 / (em + 1.0)
+    kk = 0.5 * mz * em * (em + 2.0) * ie
+    ek = kk + mz * ie
     e12 = sqrt_s - ek
     m12sq = (e12 - kk) * (e12 + kk)
     half = 0.5 * math.sqrt(m12sq)
     if kk <= 0.0 or half <= m:
-        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0)
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, _NO_GEOMETRY
     m12 = 2.0 * half
-    e_st = half
+    im12 = 1.0 / m12
     p_st = math.sqrt((half - m) * (half + m))
-    k_st = sqrt_s * kk / m12  # |k| in the mu+ mu- rest frame = sqrt(lambda(s, m12^2, M^2))/(2 m12)
+    k_st = sqrt_s * kk * im12  # |k| in the mu+ mu- rest frame = sqrt(lambda(s, m12^2, M^2))/(2 m12)
     ek_st = math.sqrt(k_st * k_st + mz2)
     b = 2.0 * p_st * k_st
     # A - B without cancellation: E* E_k* - p* k* = (m^2 E_k*^2 + M^2 p*^2) / (E* E_k* + p* k*)
-    amb = 2.0 * (m2 * ek_st * ek_st + mz2 * p_st * p_st) / (e_st * ek_st + p_st * k_st) + mz2
+    amb = 2.0 * (m2 * ek_st * ek_st + mz2 * p_st * p_st) / (half * ek_st + p_st * k_st) + mz2
     lg = math.log1p(2.0 * b / amb)
-    x = amb * math.expm1(r_x * lg) / b  # 1 - cos(chi) (channel 1) or 1 + cos(chi) (channel 2)
-    x = min(x, 2.0)
-    if r_ch < 0.5:  # D1 ~ 1/D1: Z' collinear with the mu-
+    xx, jx = _grid_map1(grid, _G_X, r_x)
+    x = min(amb * math.expm1(xx * lg) / b, 2.0)  # 1 - cos(chi) (channel 1) or 1 + cos(chi)
+    if r_ch < 0.5:  # ~1/D1: Z' collinear with the mu-
         cchi = 1.0 - x
         d1 = amb + b * x
         d2 = amb + b * (2.0 - x)
@@ -283,201 +461,263 @@ def _sample_cm1(rng, sqrt_s, m, mz):
         cchi = x - 1.0
         d2 = amb + b * x
         d1 = amb + b * (2.0 - x)
-    schi = math.sqrt(x * (2.0 - x))
-    f = 0.5 * b / lg * (1.0 / d1 + 1.0 / d2)
-    cphi, sphi = _random_azimuth1(rng)  # azimuth of the mu- about the Z' axis
-    ux = p_st * schi * cphi
-    uy = p_st * schi * sphi
+    # event plane = xz, Z' along +z, mu- at azimuth 0 about it; boost from the mu+ mu- rest frame
+    # to the c.m. frame (velocity -|k|/E12 along z)
+    ux = p_st * math.sqrt(x * (2.0 - x))
     uz = p_st * cchi
-    # boost from the mu+ mu- rest frame (Z' along +z) to the c.m. frame: velocity -|k|/E12 along z
-    z1 = (e12 * uz - kk * e_st) / m12
-    e1 = (e12 * e_st - kk * uz) / m12
-    z2 = (-e12 * uz - kk * e_st) / m12
-    e2 = (e12 * e_st + kk * uz) / m12
-    # isotropic Z' direction n (Marsaglia, Ann. Math. Stat. 43 (1972) 645: (a, b) uniform in the
-    # unit disk, S = a^2 + b^2, n = (2 a sqrt(1-S), 2 b sqrt(1-S), 1 - 2 S)); the orthonormal frame
-    # (e_theta, e_phi, n) with e_phi = (-b, a, 0)/sqrt(S) takes the z axis onto n
-    while True:
-        a = 2.0 * rng.random() - 1.0
-        bb = 2.0 * rng.random() - 1.0
-        sq = a * a + bb * bb
-        if 0.0 < sq < 1.0:
-            break
-    inv = 1.0 / math.sqrt(sq)
-    cp = a * inv
-    sp = bb * inv
-    ct = 1.0 - 2.0 * sq
-    st = 2.0 * math.sqrt(1.0 - sq) * sq * inv
-    nx, ny, nz = st * cp, st * sp, ct
-    tx, ty, tz = ct * cp, ct * sp, -st
-    p1x = ux * tx - uy * sp + z1 * nx
-    p1y = ux * ty + uy * cp + z1 * ny
-    p1z = ux * tz + z1 * nz
-    p2x = -ux * tx + uy * sp + z2 * nx
-    p2y = -ux * ty - uy * cp + z2 * ny
-    p2z = -ux * tz + z2 * nz
-    psw = _PS_NORM * kk * kk * p_st / (m12 * f * g_u)
-    return (p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kk * nx, kk * ny, kk * nz, ek, d1, d2, psw)
+    z1 = (e12 * uz - kk * half) * im12
+    e1 = (e12 * half - kk * uz) * im12
+    z2 = (-e12 * uz - kk * half) * im12
+    e2 = (e12 * half + kk * uz) * im12
+    # components along the mu- direction e_1 = (ux, 0, z1)/|p1| and along e_3 = (-z1, 0, ux)/|p1|
+    p1 = math.sqrt(ux * ux + z1 * z1)
+    ip1 = 1.0 / p1
+    a2 = (z1 * z2 - ux * ux) * ip1
+    b2 = ux * (z1 + z2) * ip1
+    ak = kk * z1 * ip1
+    bk = kk * ux * ip1
+    # orientation: e_1 -> d (polar angle theta), e_3 -> cos(psi) e_theta + sin(psi) e_phi
+    xc, jc = _grid_map1(grid, _G_C, r_c)
+    cth = 1.0 - 2.0 * xc
+    sth = 2.0 * math.sqrt(xc * (1.0 - xc))
+    xp, jp = _grid_map1(grid, _G_PSI, r_psi)
+    cpsi = math.cos(2.0 * math.pi * xp)
+    # the weight needs z and pT^2 only: z = A cos(theta) - B cos(psi) sin(theta); pT has
+    # components A sin(theta) + B cos(psi) cos(theta) (radial) and B sin(psi) (azimuthal)
+    z1l = p1 * cth
+    z2l = a2 * cth - b2 * cpsi * sth
+    rad2 = a2 * sth + b2 * cpsi * cth
+    pt1sq = p1 * p1 * sth * sth
+    pt2sq = rad2 * rad2 + b2 * b2 * (1.0 - cpsi) * (1.0 + cpsi)
+    # psw = |k|^2 p* j / (32 pi^3 m12 f g(u)), f = B (D1 + D2) / (2 L D1 D2), g(u) = min(u, 1)/norm
+    psw = (_PS_NORM * kk * kk * p_st * jk * jx * jc * jp * (2.0 * lg * d1 * d2 * norm)
+           / (m12 * b * (d1 + d2) * min(u, 1.0)))
+    geometry = (e1, e2, ek, p1, a2, b2, ak, bk, cth, sth, cpsi, xp)
+    return psw, e1, e2, pt1sq, pt2sq, e1 * e2 - z1l * z2l, d1, d2, geometry
 
 
 @kernel
-def _sample_cm_arrays(rng, n, sqrt_s, m, mz):
+def _hard_momenta1(geometry, cphi, sphi):
+    """mu-, mu+, Z' (px, py, pz, e each) of a ``_hard_point1`` geometry at azimuth phi."""
+    e1, e2, ek, p1, a2, b2, ak, bk, cth, sth, cpsi, xp = geometry
+    spsi = math.sin(2.0 * math.pi * xp)
+    # d = mu- direction; g = cos(psi) e_theta + sin(psi) e_phi
+    dx, dy, dz = sth * cphi, sth * sphi, cth
+    gx = cpsi * cth * cphi - spsi * sphi
+    gy = cpsi * cth * sphi + spsi * cphi
+    gz = -cpsi * sth
+    return (
+        p1 * dx, p1 * dy, p1 * dz, e1,
+        a2 * dx + b2 * gx, a2 * dy + b2 * gy, a2 * dz + b2 * gz, e2,
+        ak * dx + bk * gx, ak * dy + bk * gy, ak * dz + bk * gz, ek,
+    )  # fmt: skip
+
+
+@kernel
+def _sample_cm1(rng, sqrt_s, m, mz, grid):
+    """One point of ``_hard_point1`` with momenta: (p1 (4), p2 (4), k (4), d1, d2, psw)."""
+    r_k = rng.random()
+    r_ch = rng.random()
+    r_x = rng.random()
+    r_c = rng.random()
+    r_psi = rng.random()
+    psw, _, _, _, _, _, d1, d2, geo = _hard_point1(sqrt_s, m, mz, grid, r_k, r_ch, r_x, r_c,
+                                                    r_psi)
+    if not psw > 0.0:
+        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0)
+    cphi, sphi = _random_azimuth1(rng)
+    return _hard_momenta1(geo, cphi, sphi) + (d1, d2, psw)
+
+
+@kernel
+def _sample_cm_arrays(rng, n, sqrt_s, m, mz, grid):
     """``n`` points of ``_sample_cm1`` at fixed sqrt_s as an (n, 15) array (tests, diagnostics)."""
     out = np.empty((n, 15))
     for i in range(n):
-        r = _sample_cm1(rng, sqrt_s, m, mz)
+        r = _sample_cm1(rng, sqrt_s, m, mz, grid)
         for j in range(15):
             out[i, j] = r[j]
     return out
 
 
-@kernel
-def _hard1(rng, sqrt_s, m, mz, g_prime, vp):
-    """Hard point at c.m. energy ``sqrt_s`` (e- along +z): (w, 12 momenta mu-, mu+, Z').
+#: uniforms per trial taken from the pool: two ISR fractions, five of the hard point, the hit
+TRIAL_UNIFORMS = 8
+#: uniforms drawn per refill of the pool
+POOL_SIZE = 4096
 
-    w (pb) = GEV2_TO_PB * 1/(2s) * (1/4) sum|M|^2 * dPhi_3 / (sampling density); 0 below
-    threshold. ``vp``: times the vacuum polarisation of the s-channel photon,
-    |1/(1 - Delta alpha(s))|^2 (``gen.vacpol.vp_factor1``; module docstring).
+
+@kernel
+def _fill_pool1(rng, pool, k):
+    """Index of the next trial's uniforms in ``pool``, refilled from ``rng`` when fewer than
+    ``TRIAL_UNIFORMS`` are left.
+
+    Uniforms drawn in bulk cost 2.3 ns instead of 6.6 ns each as scalar draws in a kernel
+    (numba 0.68, PCG64; docs/benchmarks.md). Every trial takes a fixed block of
+    ``TRIAL_UNIFORMS`` (unused ones skipped), so the events are a deterministic function of the
+    stream, as with scalar draws.
     """
-    p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kx, ky, kz, ek, d1, d2, psw = _sample_cm1(
-        rng, sqrt_s, m, mz
+    if k + TRIAL_UNIFORMS > pool.shape[0]:
+        pool[:] = rng.random(pool.shape[0])
+        return 0
+    return k
+
+
+@kernel
+def _beta_near1(s, s0, beta0):
+    """``gen.radiation.ll_beta(s, m_e)`` from its value beta0 at s0 without a logarithm call.
+
+    beta = beta0 + (2 alpha/pi) ln(s/s0); for |s/s0 - 1| <= 1e-2 (the beam-energy spread: ~1e-3)
+    ln(1 + e) by its series to e^5 (remainder <= e^6/6 < 2e-13, i.e. < 1e-14 of beta), else
+    the logarithm.
+    """
+    e = (s - s0) / s0
+    if abs(e) > 1e-2:
+        return beta0 + _TWO_ALPHA_OVER_PI * math.log1p(e)
+    series = e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * 0.2))))
+    return beta0 + _TWO_ALPHA_OVER_PI * series
+
+
+@kernel
+def _trial1(pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr, hard_fraction,
+            x_min, lmin, e_min, grid):
+    """One trial from drawn beam energies: (w, sqrt_s, v1, v2, sqrt_sp, grid bins of the
+    uniforms (GRID_DIMS; GRID_BINS where unused), geometry of the hard point).
+
+    w (pb) = [ISR weight D(x1) D(x2)/pdf * ISR_K_FACTOR] * GEV2_TO_PB * 1/(2s') * (1/4)
+    sum|M|^2 * psw at s' = (1 - v1)(1 - v2) s (s' = s without ISR; flux for massless beams,
+    spin average 1/4) times the vacuum polarisation |1/(1 - Delta alpha(s'))|^2 if ``vp``
+    (``gen.vacpol``, tabulated: 2e-8 relative). ISR as ``gen.radiation.isr_fractions_l1``
+    (structure functions with beta = ``ll_beta(s, m_e)``, via ``_beta_near1``, photons below
+    ``e_min`` not produced: v = 0) with the soft channels through the grid
+    (``_isr_fraction1``). The hard momenta live in the rest frame of Q = P - k1 - k2 with the
+    colliding e- along +z. w = 0 below the mu mu Z' threshold. Uniforms:
+    ``pool[k:k + TRIAL_UNIFORMS - 1]`` (ISR e-, ISR e+, then the hard point's five;
+    ``_fill_pool1``).
+    """
+    nb = grid.shape[1] - 1
+    sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+    wi, v1, v2, i1, i2 = 1.0, 0.0, 0.0, nb, nb
+    sqrt_sp = sqrt_s
+    if isr:
+        beta = _beta_near1(sqrt_s * sqrt_s, s0, beta0)
+        soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+        v1, w1, i1 = _isr_fraction1(pool[k], grid, _G_ISR1, beta, hard_fraction, lmin, x_min,
+                                    soft)
+        v2, w2, i2 = _isr_fraction1(pool[k + 1], grid, _G_ISR2, beta, hard_fraction, lmin, x_min,
+                                    soft)
+        eb = 0.5 * sqrt_s
+        if v1 * eb < e_min:
+            v1 = 0.0
+        if v2 * eb < e_min:
+            v2 = 0.0
+        wi = w1 * w2 * ISR_K_FACTOR
+        sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
+        thr = mz + 2.0 * m
+        if wi <= 0.0 or sp <= thr * thr:
+            return 0.0, sqrt_s, v1, v2, 0.0, (nb, nb, nb, nb, i1, i2), _NO_GEOMETRY
+        sqrt_sp = math.sqrt(sp)
+    r_k = pool[k + 2]
+    r_ch = pool[k + 3]
+    r_x = pool[k + 4]
+    r_c = pool[k + 5]
+    r_psi = pool[k + 6]
+    psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, geo = _hard_point1(
+        sqrt_sp, m, mz, grid, r_k, r_ch, r_x, r_c, r_psi
     )
     w = 0.0
     if psw > 0.0:
-        msq = _msq_core(
-            sqrt_s,
-            e1,
-            e2,
-            p1x * p1x + p1y * p1y,
-            p2x * p2x + p2y * p2y,
-            e1 * e2 - p1z * p2z,
-            d1,
-            d2,
-            m,
-            mz,
-            g_prime,
-        )
-        # flux 1/(2s) (massless beams), spin average 1/4, GeV^-2 -> pb
-        w = GEV2_TO_PB * 0.125 * msq * psw / (sqrt_s * sqrt_s)
+        msq = _msq_core(sqrt_sp, e1, e2, pt1sq, pt2sq, ezz, d1, d2, m, mz, g_prime)
+        sp = sqrt_sp * sqrt_sp
+        w = wi * (GEV2_TO_PB * 0.125 / sp) * msq * psw
         if vp:
-            w *= vp_factor_tab1(sqrt_s * sqrt_s)  # tabulated: 2e-8 relative (gen.vacpol)
-    return (w, p1x, p1y, p1z, e1, p2x, p2y, p2z, e2, kx, ky, kz, ek)
+            w *= vp_factor_tab1(sp)
+    bins = (min(int(r_k * nb), nb - 1), min(int(r_x * nb), nb - 1), min(int(r_c * nb), nb - 1),
+            min(int(r_psi * nb), nb - 1), i1, i2)
+    return w, sqrt_s, v1, v2, sqrt_sp, bins, geo
 
 
 @kernel
-def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp):
+def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
+                   isr, hard_fraction, x_min, e_min, grid):
+    """Weights of ``n`` trials and the grid bins of each trial (n, GRID_DIMS)."""
     out = np.empty(n)
+    bins = np.empty((n, GRID_DIMS), np.int64)
+    lmin = -math.log(x_min)
+    sin_a, cos_a = crossing_trig1(half_angle)
+    s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a) ** 2  # nominal s (``_beta_near1``)
+    beta0 = ll_beta(s0, M_E)
+    pool = np.empty(POOL_SIZE)
+    k = POOL_SIZE
     for i in range(n):
         eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
-        out[i] = _hard1(rng, collision_sqrt_s1(eh, el, half_angle), m, mz, g_prime, vp)[0]
-    return out
+        k = _fill_pool1(rng, pool, k)
+        t = _trial1(pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr,
+                    hard_fraction, x_min, lmin, e_min, grid)
+        k += TRIAL_UNIFORMS
+        out[i] = t[0]
+        for d in range(GRID_DIMS):
+            bins[i, d] = t[5][d]
+    return out, bins
 
 
 @kernel
-def _generate(
-    rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
-    px, py, pz, e, sqrt_s_out,
-):  # fmt: skip
-    """Hit-or-miss until n events; fills particles 3 i .. 3 i + 2 (mu-, mu+, Z') in the lab.
-
-    The weight needs only sqrt(s): the lab frame of the collision (``collision_frame1``, a
-    deterministic function of the drawn beam energies) is computed for accepted trials only.
-    Returns the ``gen.unweight`` stats array.
-    """
-    stats = new_stats()
-    i = 0
-    while i < n:
-        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
-        sqrt_s = collision_sqrt_s1(eh, el, half_angle)
-        h = _hard1(rng, sqrt_s, m, mz, g_prime, vp)
-        if not unweight1(rng, stats, h[0], w_max):
-            continue
-        bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
-        for j in range(3):
-            q = 3 * i + j
-            px[q], py[q], pz[q], e[q] = cm_to_lab1(
-                h[1 + 4 * j], h[2 + 4 * j], h[3 + 4 * j], h[4 + 4 * j],
-                bx, by, bz, nx, ny, nz,
-            )  # fmt: skip
-        sqrt_s_out[i] = sqrt_s
-        i += 1
-    return stats
-
-
-# ------------------------------------------------------------------ initial-state radiation
-@kernel
-def _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, lmin, e_min):
-    """Weight of one ISR trial at c.m. energy ``sqrt_s``: (w, v1, v2, sqrt_s_prime, hard point).
-
-    w (pb) = ISR weight (``gen.radiation.isr_fractions1``) * ISR_K_FACTOR * hard weight at
-    s' = (1 - v1)(1 - v2) s (``_hard1``, whose momenta are in the rest frame of Q = P - k1 - k2
-    with the colliding e- along +z); an unbiased estimator of
-    K_ISR int dx1 dx2 D(x1) D(x2) sigma_hard(x1 x2 s) (gen.radiation). w = 0 below the
-    mu mu Z' threshold.
-    """
-    wi, v1, v2 = isr_fractions_l1(rng, sqrt_s, M_E, hard_fraction, x_min, lmin, e_min)
-    sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
-    thr = mz + 2.0 * m
-    if wi <= 0.0 or sp <= thr * thr:
-        return 0.0, v1, v2, 0.0, _NO_HARD
-    sqrt_sp = math.sqrt(sp)
-    h = _hard1(rng, sqrt_sp, m, mz, g_prime, vp)
-    return wi * ISR_K_FACTOR * h[0], v1, v2, sqrt_sp, h
+def _hard_to_lab1(px, py, pz, e, az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn, rkx, rky, bx,
+                  by, bz, gb, gb2, buf, row):
+    """Row ``row`` of ``buf``: a hard-frame four-vector rotated onto the Collins-Soper axis,
+    boosted with Q, rotated onto the e- direction n and boosted to the lab (``_to_lab1``)."""
+    rx, ry, rz = rotate_z_to_p1(px, py, pz, az, sa, akx, aky)
+    vx, vy, vz, ve = boost_p1(rx, ry, rz, e, bqx, bqy, bqz, gq, gq2)
+    rx, ry, rz = rotate_z_to_p1(vx, vy, vz, nz, sn, rkx, rky)
+    buf[row, 0], buf[row, 1], buf[row, 2], buf[row, 3] = boost_p1(rx, ry, rz, ve, bx, by, bz, gb,
+                                                                  gb2)
 
 
 @kernel
-def _isr_to_lab1(sqrt_s, bx, by, bz, nx, ny, nz, kk, ff, buf):
-    """mu-, mu+, Z' (``ff``, Q rest frame) and the ISR photons (``kk``, c.m.) into ``buf``, lab.
+def _to_lab1(sqrt_s, eh, el, sin_a, cos_a, kk, h, buf):
+    """mu-, mu+, Z' (``h``: 12 momenta, Q rest frame) and the ISR photons (``kk``, c.m.) into
+    ``buf`` in the lab. Returns the number of rows written.
 
     Rows: mu-, mu+, Z', then the photon of the e- beam and of the e+ beam if present (energy
-    > 0). Returns the number of rows written. Q = P - k1 - k2 moves with velocity Q/Q^0 in the
-    c.m. frame; the hard process's +z axis is the Collins-Soper axis of the Q rest frame (bisector
-    of the e- direction and the reversed e+ direction, boosted massless beams), as in
-    ``gen.processes.mumu``.
+    > 0). Q = P - k1 - k2 moves with velocity Q/Q^0 in the c.m. frame; the hard process's +z
+    axis is the Collins-Soper axis of the Q rest frame (bisector of the e- direction and the
+    reversed e+ direction, boosted massless beams), as in ``gen.processes.mumu``. The frame
+    parameters (``gen.kinematics.boost_params1``, ``rotation_params1``) once per event.
     """
+    bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
+    gb, gb2 = boost_params1(bx, by, bz)
+    sn, rkx, rky = rotation_params1(nx, ny)
     qx = -(kk[0, 0] + kk[1, 0])
     qy = -(kk[0, 1] + kk[1, 1])
     qz = -(kk[0, 2] + kk[1, 2])
     qe = sqrt_s - kk[0, 3] - kk[1, 3]
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
+    gq, gq2 = boost_params1(bqx, bqy, bqz)
     ax, ay, az = 0.0, 0.0, 1.0
-    if bqx * bqx + bqy * bqy + bqz * bqz > 0.0:
-        a1 = boost1(0.0, 0.0, 1.0, 1.0, -bqx, -bqy, -bqz)
-        a2 = boost1(0.0, 0.0, -1.0, 1.0, -bqx, -bqy, -bqz)
+    if gq != 0.0:
+        ga, ga2 = boost_params1(-bqx, -bqy, -bqz)
+        a1 = boost_p1(0.0, 0.0, 1.0, 1.0, -bqx, -bqy, -bqz, ga, ga2)
+        a2 = boost_p1(0.0, 0.0, -1.0, 1.0, -bqx, -bqy, -bqz, ga, ga2)
         ax = a1[0] / a1[3] - a2[0] / a2[3]
         ay = a1[1] / a1[3] - a2[1] / a2[3]
         az = a1[2] / a1[3] - a2[2] / a2[3]
         na = math.sqrt(ax * ax + ay * ay + az * az)
         ax, ay, az = ax / na, ay / na, az / na
-    for r in range(3):
-        rx, ry, rz = rotate_z_to1(ff[r, 0], ff[r, 1], ff[r, 2], ax, ay, az)
-        v = boost1(rx, ry, rz, ff[r, 3], bqx, bqy, bqz)
-        lab = cm_to_lab1(v[0], v[1], v[2], v[3], bx, by, bz, nx, ny, nz)
-        for j in range(4):
-            buf[r, j] = lab[j]
+    sa, akx, aky = rotation_params1(ax, ay)
+    # three explicit calls: a loop would index the tuple ``h`` at run time (slow in numba)
+    _hard_to_lab1(h[0], h[1], h[2], h[3], az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn, rkx,
+                  rky, bx, by, bz, gb, gb2, buf, 0)
+    _hard_to_lab1(h[4], h[5], h[6], h[7], az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn, rkx,
+                  rky, bx, by, bz, gb, gb2, buf, 1)
+    _hard_to_lab1(h[8], h[9], h[10], h[11], az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn,
+                  rkx, rky, bx, by, bz, gb, gb2, buf, 2)
     n = 3
     for i in range(2):
         if kk[i, 3] > 0.0:
-            lab = cm_to_lab1(kk[i, 0], kk[i, 1], kk[i, 2], kk[i, 3], bx, by, bz, nx, ny, nz)
-            for j in range(4):
-                buf[n, j] = lab[j]
+            rx, ry, rz = rotate_z_to_p1(kk[i, 0], kk[i, 1], kk[i, 2], nz, sn, rkx, rky)
+            buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = boost_p1(rx, ry, rz, kk[i, 3], bx, by,
+                                                                  bz, gb, gb2)
             n += 1
     return n
-
-
-@kernel
-def _isr_trial_weights(
-    rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
-    hard_fraction, x_min, e_min,
-):  # fmt: skip
-    out = np.empty(n)
-    lmin = -math.log(x_min)
-    for i in range(n):
-        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
-        sqrt_s = collision_sqrt_s1(eh, el, half_angle)
-        out[i] = _isr_trial1(rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, lmin,
-                             e_min)[0]
-    return out
 
 
 #: particle ids of the rows of an event (mu-, mu+, Z', ISR photons)
@@ -485,44 +725,60 @@ _PDG_ROWS = np.array([MUON, -MUON, ZPRIME, PHOTON, PHOTON], dtype=np.int32)
 
 
 @kernel
-def _isr_generate(
+def _generate(
     rng, n, w_max, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
-    hard_fraction, x_min, e_min,
+    isr, hard_fraction, x_min, e_min, grid,
 ):  # fmt: skip
     """Hit-or-miss until n events; returns particle arrays, offsets, truth and statistics.
 
     Acceptance first: a trial draws the beam energies, the ISR energy fractions and the hard
-    point; the collision frame and the photon directions (which do not change the weight) are
-    drawn for accepted trials only.
+    point's five uniforms; the collision frame, the azimuth phi and the photon directions (which
+    do not change the weight) are drawn and computed for accepted trials only.
     """
     mom, pdg, offset = new_events(n, 5)
     t_sqrt_s = np.empty(n)
     t_sqrt_sp = np.empty(n)
     kk = np.zeros((2, 4))
-    ff = np.zeros((3, 4))
     buf = np.zeros((5, 4))
     stats = new_stats()
     lmin = -math.log(x_min)
+    sin_a, cos_a = crossing_trig1(half_angle)
+    s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a) ** 2  # nominal s (``_beta_near1``)
+    beta0 = ll_beta(s0, M_E)
+    pool = np.empty(POOL_SIZE)
+    k = POOL_SIZE
     i = 0
     while i < n:
         eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
-        sqrt_s = collision_sqrt_s1(eh, el, half_angle)
-        w, v1, v2, sqrt_sp, h = _isr_trial1(
-            rng, sqrt_s, m, mz, g_prime, vp, hard_fraction, x_min, lmin, e_min
-        )
-        if not unweight1(rng, stats, w, w_max):
+        k = _fill_pool1(rng, pool, k)
+        w, sqrt_s, v1, v2, sqrt_sp, _, geo = _trial1(
+            pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr, hard_fraction,
+            x_min, lmin, e_min, grid,
+        )  # fmt: skip
+        u_hit = pool[k + TRIAL_UNIFORMS - 1]
+        k += TRIAL_UNIFORMS
+        # gen.unweight.unweight1 with the hit uniform from the pool
+        stats[S_TRIALS] += 1.0
+        stats[S_SUM_W] += w
+        stats[S_SUM_W2] += w * w
+        if w > w_max:
+            stats[S_OVER] += 1.0
+        if not (w > 0.0 and u_hit * w_max < w):
             continue
-        bx, by, bz, nx, ny, nz = collision_frame1(eh, el, half_angle)
-        isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, kk)
-        for r in range(3):
-            for j in range(4):
-                ff[r, j] = h[1 + 4 * r + j]
-        npart = _isr_to_lab1(sqrt_s, bx, by, bz, nx, ny, nz, kk, ff, buf)
+        cphi, sphi = _random_azimuth1(rng)
+        h = _hard_momenta1(geo, cphi, sphi)
+        if isr:
+            isr_photon_momenta_polar1(rng, sqrt_s, M_E, v1, v2, kk)
+        npart = _to_lab1(sqrt_s, eh, el, sin_a, cos_a, kk, h, buf)
         fill_event1(mom, pdg, offset, i, buf, npart, _PDG_ROWS)
         t_sqrt_s[i] = sqrt_s
         t_sqrt_sp[i] = sqrt_sp
         i += 1
     return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, stats
+
+
+#: position of g' in ``MuMuZPrime._args`` (after the five beam values, m_mu and M)
+_ARG_G_PRIME = 7
 
 
 class MuMuZPrime(Process):
@@ -587,53 +843,52 @@ class MuMuZPrime(Process):
                 f"got {mz!r}"
             )
 
+    def __init__(self, params: dict, cuts: dict, beams) -> None:
+        super().__init__(params, cuts, beams)
+        #: adaptive sampling grid (``refine_grid``), trained by ``prepare``; plain sampling before
+        self.grid = identity_grid()
+
     def _args(self) -> tuple:
+        """Beams, masses, coupling, VP, ISR switch and sampling, photon cut, grid."""
+        mz = float(self.p["mass_gev"])
+        # lower edge of the dx/x ISR channel: the mu mu Z' threshold x_min = (M + 2 m_mu)^2 / s
+        x_min = (mz + 2.0 * M_MU) ** 2 / self.beams.sqrt_s_gev**2
         return (
-            *self.beams.as_tuple(), M_MU, float(self.p["mass_gev"]), float(self.p["g_prime"]),
-            bool(self.p["vacuum_polarisation"]),
+            *self.beams.as_tuple(), M_MU, mz, float(self.p["g_prime"]),
+            bool(self.p["vacuum_polarisation"]), bool(self.p["isr"]),
+            ISR_HARD_FRACTION if mz < ISR_LIGHT_MASS_GEV else ISR_HARD_FRACTION_HEAVY, x_min,
+            float(self.p["photon_min_energy_gev"]), self.grid,
         )  # fmt: skip
 
-    def _isr_args(self) -> tuple:
-        """``_args`` plus the ISR sampling: hard-channel fraction, x_min, photon energy cut."""
-        # lower edge of the dx/x channel: the mu mu Z' threshold x_min = (M + 2 m_mu)^2 / s
-        x_min = (float(self.p["mass_gev"]) + 2.0 * M_MU) ** 2 / self.beams.sqrt_s_gev**2
-        return (
-            *self._args(), ISR_HARD_FRACTION, x_min, float(self.p["photon_min_energy_gev"])
-        )
+    def train_grid(self, rng: np.random.Generator, iterations: int = GRID_ITERATIONS,
+                   points: int = GRID_POINTS) -> None:
+        """Adapt ``self.grid`` to the trial weights (VEGAS refinement, ``refine_grid``)."""
+        # with g' = 1: the weights scale exactly as g'^2 and the grid (hence the events) must not
+        # depend on g' even in the last bit (tests)
+        args = list(self._args()[:-1])
+        args[_ARG_G_PRIME] = 1.0
+        grid = identity_grid()
+        for _ in range(iterations):
+            w, bins = _trial_weights(rng, int(points), *args, grid)
+            grid = refine_grid(grid, bins, w)
+        self.grid = grid
 
     def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
-        """Pilot run (``Process.prepare``) with ``PILOT_SAFETY_SHARP_EDGE`` as safety factor."""
+        """Grid training, then the pilot run (``Process.prepare``) with
+        ``PILOT_SAFETY_SHARP_EDGE`` as safety factor; one pilot stream for both."""
+        # training trials scale with the pilot (a short pilot stays short: bench_startup.py)
+        self.train_grid(rng, points=min(GRID_POINTS, max(int(points) // 5, 1000)))
         super().prepare(rng, points)
         self.w_max *= PILOT_SAFETY_SHARP_EDGE / PILOT_SAFETY
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        if self.p["isr"]:
-            return _isr_trial_weights(rng, int(n), *self._isr_args())
-        return _trial_weights(rng, int(n), *self._args())
+        return _trial_weights(rng, int(n), *self._args())[0]
 
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if not self.w_max > 0.0:
             raise RuntimeError(f"process {self.name!r}: call prepare() before generate()")
         n = int(n)
-        if self.p["isr"]:
-            return self._generate_isr(rng, n)
-        sqrt_s = np.empty(n)
-        truth = {"m_x": np.full(n, float(self.p["mass_gev"])), "sqrt_s": sqrt_s}
-        chunk = EventChunk.fixed_multiplicity(n, 3, truth)
-        part = chunk.particles
-        stats = _generate(
-            rng, n, self.w_max, *self._args(),
-            part["px"], part["py"], part["pz"], part["e"], sqrt_s,
-        )  # fmt: skip
-        part["pdg"][:] = np.tile(np.array([MUON, -MUON, ZPRIME], dtype=np.int32), n)
-        truth["sqrt_s_prime"] = sqrt_s.copy()  # no ISR: the hard process runs at sqrt(s)
-        return chunk, stats_from_array(stats)
-
-    def _generate_isr(
-        self, rng: np.random.Generator, n: int
-    ) -> tuple[EventChunk, SamplingStats]:
-        mom, pdg, offset, sqrt_s, sqrt_sp, stats = _isr_generate(rng, n, self.w_max,
-                                                                 *self._isr_args())
+        mom, pdg, offset, sqrt_s, sqrt_sp, stats = _generate(rng, n, self.w_max, *self._args())
         truth = {
             "m_x": np.full(n, float(self.p["mass_gev"])),
             "sqrt_s": sqrt_s,

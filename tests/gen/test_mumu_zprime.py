@@ -151,6 +151,14 @@ def flat_phase_space(rng, n, sqrt_s, m, big_m):
     return _boost(p1r, b), _boost(p2r, b), k, weight
 
 
+def _random_grid(rng):
+    """A sampling grid with random bin edges (every dimension), far from the adapted ones."""
+    grid = mz.identity_grid()
+    for d in range(grid.shape[0]):
+        grid[d, 1:-1] = np.sort(rng.random(grid.shape[1] - 2))
+    return grid
+
+
 def _process(mass, g_prime=1e-3, beams=None, isr=False, **extra):
     cls = get_process("mumu_zprime")
     table = {"mass_gev": mass, "g_prime": g_prime, "isr": isr, **extra}
@@ -168,7 +176,7 @@ def _process(mass, g_prime=1e-3, beams=None, isr=False, **extra):
 def test_msq_matches_independent_dirac_trace(big_m):
     rng = np.random.default_rng(11)
     # 12 points from the process sampler (peaked, collinear) and 12 plain phase-space points
-    a = mz._sample_cm_arrays(rng, 12, W0, M_MU, big_m)
+    a = mz._sample_cm_arrays(rng, 12, W0, M_MU, big_m, mz.identity_grid())
     p1, p2, _ = _split(a)
     f1, f2, _, _ = flat_phase_space(rng, 12, W0, M_MU, big_m)
     p1, p2 = np.vstack([p1, f1]), np.vstack([p2, f2])
@@ -231,7 +239,7 @@ def test_msq_soft_limit_factorizes():
 def test_sampler_kinematics_and_propagators():
     rng = np.random.default_rng(7)
     for big_m in (0.05, 1.0, 8.0):
-        a = mz._sample_cm_arrays(rng, 2000, W0, M_MU, big_m)
+        a = mz._sample_cm_arrays(rng, 2000, W0, M_MU, big_m, _random_grid(rng))
         p1, p2, k = _split(a)
         total = p1 + p2 + k
         np.testing.assert_allclose(total[:, 0], W0, rtol=1e-13)
@@ -246,7 +254,7 @@ def test_sampler_kinematics_and_propagators():
         np.testing.assert_allclose(a[:, 13], d2, rtol=1e-8)
         assert np.all(a[:, 14] > 0)
     # below threshold: weight 0
-    below = mz._sample_cm_arrays(rng, 10, 1.0, M_MU, 1.0 - 2 * M_MU + 1e-6)
+    below = mz._sample_cm_arrays(rng, 10, 1.0, M_MU, 1.0 - 2 * M_MU + 1e-6, mz.identity_grid())
     np.testing.assert_array_equal(below[:, 14], 0.0)
 
 
@@ -262,9 +270,12 @@ def test_phase_space_volume(big_m):
         )  # fmt: skip
 
     ref, _ = quad(integrand, 4 * M_MU**2, (W0 - big_m) ** 2, epsabs=0.0, epsrel=1e-12)
-    w = mz._sample_cm_arrays(np.random.default_rng(17), 300_000, W0, M_MU, big_m)[:, 14]
-    err = w.std() / math.sqrt(w.size)
-    assert abs(w.mean() - ref) < 4 * err, (w.mean(), ref, err)
+    # plain sampling and a random (non-adapted) grid: the grid Jacobians keep the volume
+    rng = np.random.default_rng(17)
+    for grid in (mz.identity_grid(), _random_grid(rng)):
+        w = mz._sample_cm_arrays(rng, 300_000, W0, M_MU, big_m, grid)[:, 14]
+        err = w.std() / math.sqrt(w.size)
+        assert abs(w.mean() - ref) < 4 * err, (w.mean(), ref, err)
 
 
 # -------------------------------------------------------------------------- cross-section tests
@@ -516,22 +527,83 @@ def _sigma_hard_interpolator(big_m, sqrt_sp, sigma):
     return sigma_hard
 
 
-def test_isr_off_is_unchanged():
-    """isr = false reproduces the process as it was before ISR was added (values recorded then).
-
-    Vacuum polarisation off: it came later and multiplies the weights by vp_factor1(s).
-    """
+def test_isr_off_events_and_determinism():
+    """isr = false: no photons and s' = s. prepare (grid training + pilot) is deterministic, as
+    every worker relies on, and the same stream gives the same events bit for bit."""
     proc = _process(0.1, vacuum_polarisation=False)
-    w = proc.trial_weights(stream(6, GENERATION), 3)
-    recorded = [0.0008522080719389754, 0.000706248073600992, 0.0004637484703281769]
-    np.testing.assert_allclose(w, recorded, rtol=1e-13, atol=0)
     proc.prepare(stream(5, PILOT), 50_000)
-    # recorded with the generic pilot safety factor (1.3), before PILOT_SAFETY_SHARP_EDGE
-    proc.w_max *= 1.3 / mz.PILOT_SAFETY_SHARP_EDGE
-    chunk, _ = proc.generate(stream(5, GENERATION), 5)
-    assert chunk.particles["px"][0] == pytest.approx(-0.3410595466130822, rel=1e-13)
-    assert chunk.n_particles == 15
-    np.testing.assert_array_equal(chunk.truth["sqrt_s_prime"], chunk.truth["sqrt_s"])
+    again = _process(0.1, vacuum_polarisation=False)
+    again.prepare(stream(5, PILOT), 50_000)
+    np.testing.assert_array_equal(proc.grid, again.grid)
+    assert proc.w_max == again.w_max
+    a, sa = proc.generate(stream(5, GENERATION, 3), 700)
+    b, sb = again.generate(stream(5, GENERATION, 3), 700)
+    for key in ("px", "py", "pz", "e"):
+        np.testing.assert_array_equal(a.particles[key], b.particles[key])
+    assert sa == sb
+    assert a.n_particles == 3 * 700
+    np.testing.assert_array_equal(a.truth["sqrt_s_prime"], a.truth["sqrt_s"])
+
+
+def test_isr_fraction_through_the_grid_samples_the_structure_function():
+    """``_isr_fraction1``: with the plain grid bit for bit ``gen.radiation``'s sampler for the same
+    uniforms; with a random grid still an unbiased estimator of int D(x) f(1 - x) dx (D of
+    Kuraev-Fadin, ``gen.radiation.structure_function``, integrated by scipy quad): f = 1 (D is
+    normalised), v, [v > 0.1]. Tolerance 4 sigma (MC)."""
+    from gen.radiation import ll_beta, sample_isr_fraction_l1, structure_function
+
+    beta = ll_beta(10.58**2, M_E)
+    a, x_min = 0.05, 0.02
+    lmin = -math.log(x_min)
+    u = np.random.default_rng(3).random(3000)
+    ours = mz._isr_fraction_arrays(u, mz.identity_grid(), 4, beta, a, lmin, x_min)
+    rng = np.random.default_rng(3)
+    ref = np.array([sample_isr_fraction_l1(rng, beta, a, x_min, lmin) for _ in range(u.size)])
+    np.testing.assert_array_equal(ours, ref)
+
+    grid = _random_grid(np.random.default_rng(5))
+    n = 1_000_000
+    vw = mz._isr_fraction_arrays(np.random.default_rng(4).random(n), grid, 4, beta, a, lmin,
+                                 x_min)
+    v, w = vw[:, 0], vw[:, 1]
+    cases = (
+        (np.ones(n), 1.0),
+        (v, quad(lambda t: structure_function(1 - t, beta) * t, 0, 1, limit=200)[0]),
+        (v > 0.1, quad(lambda t: structure_function(1 - t, beta), 0.1, 1, limit=200)[0]),
+    )
+    for f, expected in cases:
+        est = w * f
+        err = est.std() / math.sqrt(n)
+        assert abs(est.mean() - expected) < 4 * err, (est.mean(), expected, err)
+
+
+def test_beta_near_reference_equals_ll_beta():
+    """``_beta_near1`` (series of ln(s/s0)) equals gen.radiation.ll_beta to < 2e-14 relative, on
+    both sides of its series/logarithm switch at |s/s0 - 1| = 1e-2."""
+    from gen.radiation import ll_beta
+
+    s0 = 10.58**2
+    beta0 = ll_beta(s0, M_E)
+    for r in (0.5, 0.98, 0.9901, 0.999, 1.0, 1.0003, 1.0099, 1.0101, 1.3):
+        s = r * s0
+        assert mz._beta_near1(s, s0, beta0) == pytest.approx(ll_beta(s, M_E), rel=2e-14, abs=0)
+
+
+@pytest.mark.parametrize("big_m", [0.1, 8.0])
+def test_grid_training_raises_the_efficiency_and_keeps_sigma(big_m):
+    """The adapted grid changes only the sampling density: the same cross section (4 sigma), a
+    higher mean/max weight (unweighting efficiency) than plain sampling."""
+    proc = _process(big_m, isr=True)
+    n = 400_000
+    plain = proc.trial_weights(stream(50, GENERATION), n)
+    proc.train_grid(stream(50, PILOT))
+    assert not np.array_equal(proc.grid, mz.identity_grid())
+    trained = proc.trial_weights(stream(51, GENERATION), n)
+    err = math.hypot(plain.std(), trained.std()) / math.sqrt(n)
+    assert abs(plain.mean() - trained.mean()) < 4 * err, (plain.mean(), trained.mean(), err)
+    eff_plain = plain.mean() / plain.max()
+    eff_trained = trained.mean() / trained.max()
+    assert eff_trained > 1.15 * eff_plain, (eff_plain, eff_trained)
 
 
 def test_split_isr_kernels_reproduce_isr_photons_bit_for_bit():
