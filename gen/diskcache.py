@@ -16,11 +16,15 @@ as lists). Folder: ``$B2DARK_CACHE_DIR``, else ``$XDG_CACHE_HOME/b2dark``, else
 the value) change whenever the input or the code does. Writers use a unique temporary name and an
 atomic ``os.replace``, so concurrent writers of one key leave one whole file; a truncated or
 corrupted file is recomputed and overwritten. Only the ``KEEP_ENTRIES`` newest array entries of
-a name are kept (their files are MBs; every code change makes a new key).
+a name are kept (their files are MBs; every code change makes a new key). ``load_arrays`` /
+``store_arrays`` are its two halves, for callers whose computation has side effects (the pilot
+run, ``gen.pilotcache``); ``runtime_key`` names what makes the same code give other bits
+(numpy / numba / Python versions, CPU features), for keys of floating-point results.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -90,13 +94,9 @@ def _replace_atomically(path: Path, write: Callable[[Any], None]) -> None:
         raise
 
 
-def cached_arrays(
-    name: str,
-    key: Mapping[str, Any],
-    compute: Callable[[], tuple[Mapping[str, np.ndarray], Any]],
-) -> tuple[dict[str, np.ndarray], Any]:
-    """``compute()`` -> (arrays by name, JSON-able metadata), stored under ``name`` and ``key``
-    (JSON-able) as one ``.npz``; returns the stored copy while the key is the same."""
+def load_arrays(name: str, key: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], Any] | None:
+    """The (arrays, metadata) stored under ``name`` and ``key``, or None: absent, truncated,
+    corrupted, foreign or stored under another key."""
     key_text = json.dumps(key, sort_keys=True)
     path = _entry(name, key_text, ".npz")
     try:
@@ -109,23 +109,69 @@ def cached_arrays(
                     return arrays, meta["value"]
     except Exception:  # noqa: BLE001 - absent, truncated, corrupted or foreign: compute
         pass
-    arrays, value = compute()
-    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    return None
+
+
+def store_arrays(name: str, key: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
+                 value: Any, keep: int = KEEP_ENTRIES) -> bool:
+    """Store (arrays, JSON-able ``value``) under ``name`` and ``key``, keeping the ``keep``
+    newest entries of ``name``; False if it could not be written (read-only home, full disk,
+    metadata JSON cannot hold): the caller computes again."""
+    path = _entry(name, json.dumps(key, sort_keys=True), ".npz")
     try:
         meta = {"format": ARRAYS_FORMAT, "key": key, "arrays": sorted(arrays), "value": value}
         blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         _replace_atomically(path, lambda f: np.savez(f, **arrays, **{_META: blob}))
-        _prune(name, path)
+        _prune(name, path, keep)
     except (OSError, TypeError, ValueError):
-        pass  # read-only home, full disk or metadata JSON cannot hold: no cache, same result
+        return False
+    return True
+
+
+def cached_arrays(
+    name: str,
+    key: Mapping[str, Any],
+    compute: Callable[[], tuple[Mapping[str, np.ndarray], Any]],
+) -> tuple[dict[str, np.ndarray], Any]:
+    """``compute()`` -> (arrays by name, JSON-able metadata), stored under ``name`` and ``key``
+    (JSON-able) as one ``.npz``; returns the stored copy while the key is the same."""
+    found = load_arrays(name, key)
+    if found is not None:
+        return found
+    arrays, value = compute()
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    store_arrays(name, key, arrays, value)
     return arrays, value
 
 
-def _prune(name: str, keep: Path) -> None:
-    """Remove all but the ``KEEP_ENTRIES`` newest array entries of ``name``."""
+@functools.cache
+def runtime_key() -> dict[str, Any]:
+    """What makes the same code give other floating-point bits: numpy / numba / Python versions,
+    the machine and numpy's enabled CPU features (its SIMD loops and glibc's libm dispatch on
+    them, e.g. AVX512F vs AVX2 + FMA3 give other last bits of exp/log)."""
+    import platform
+    import sys
+
+    import numba
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        features = {}
+    return {
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "cpu": sorted(k for k, v in features.items() if v),
+    }
+
+
+def _prune(name: str, newest: Path, keep: int = KEEP_ENTRIES) -> None:
+    """Remove all but the ``keep`` newest array entries of ``name`` (``newest`` among them)."""
     entries = sorted(cache_dir().glob(f"{name}-*.npz"), key=lambda p: p.stat().st_mtime_ns,
                      reverse=True)
-    for old in [p for p in entries if p != keep][KEEP_ENTRIES - 1:]:
+    for old in [p for p in entries if p != newest][keep - 1:]:
         old.unlink(missing_ok=True)
 
 

@@ -23,10 +23,11 @@ from gen.cards import CardError
 from gen.distributed import runner
 from gen.events import SamplingStats
 from gen.io import EVENTS_FORMAT, EVENTS_OFFSETS, chunk_arrays, package_version
-from gen.processes.base import Process
+from gen.pilotcache import prepare_cached
+from gen.processes.base import PILOT_POINTS, Process
 from gen.runcard import MAX_EVENTS, SampleCard
 from gen.shards import HeadFile, ShardStore, chunk_plan, code_digest, digest
-from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS, GENERATION, PILOT, stream
+from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS, GENERATION, stream
 
 log = logging.getLogger("b2dark")
 
@@ -53,9 +54,11 @@ def progress_bar(total: int, desc: str, unit: str = "ev"):
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
 
 
-def prepare(card: SampleCard) -> Process:
+def prepare(card: SampleCard, points: int = PILOT_POINTS) -> Process:
+    """The card's process after its pilot run (stream ``PILOT``, 0), or with the pilot's stored
+    result when the same pilot ran before (``gen.pilotcache``: the same events, bit for bit)."""
     proc = card.build()
-    proc.prepare(stream(card.seed, PILOT, 0))
+    prepare_cached(proc, card.seed, points)
     return proc
 
 

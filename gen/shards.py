@@ -34,13 +34,15 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h5py
 import numpy as np
 
 from gen.io import H5Writer, _pid_alive, remove_stale_temps
 from gen.streams import BLOCK_EVENTS
+
+if TYPE_CHECKING:  # h5py costs ~0.03 s to import: only where a file is opened
+    import h5py
 
 SHARD_FORMAT = "b2dark.shard/1"
 #: format attribute of a head file until it is committed (readers refuse it)
@@ -148,6 +150,8 @@ class ShardStore:
     def verified(self, chunk: int, key: str, n_events: int) -> dict[str, Any] | None:
         """The attributes of chunk's shard if it is complete, consistent and has ``key``; else
         None (an unusable shard is removed)."""
+        import h5py
+
         path = self.path(chunk)
         if not path.exists():
             return None
@@ -198,6 +202,8 @@ class ShardStore:
 
     def read(self, chunk: int) -> dict[str, np.ndarray]:
         """Every dataset of chunk's shard (offsets local, starting at 0)."""
+        import h5py
+
         out: dict[str, np.ndarray] = {}
         with h5py.File(self.path(chunk), "r") as f:
             f.visititems(
@@ -285,6 +291,8 @@ class HeadFile:
             records.append(rec)
         if not records:
             return []
+        import h5py
+
         reason = None
         try:
             with h5py.File(self.path, "r") as f:

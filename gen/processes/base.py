@@ -57,7 +57,13 @@ class Process(ABC):
         """``n`` unweighted events and the statistics of all trial points used."""
 
     def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
-        """Pilot run: set ``w_max`` from the largest trial weight."""
+        """Pilot run: set ``w_max`` from the largest trial weight.
+
+        Overrides keep everything the pilot determines as attributes of ``self`` (numbers,
+        arrays, lists / tuples / dicts / dataclasses of them): ``gen.pilotcache`` stores those
+        that changed and sets them on the next start instead of running the pilot. Kept objects
+        it cannot store (e.g. the generator ``rng``) make the pilot run every time; state kept
+        elsewhere (module globals) would be missed: do not keep any there."""
         w = self.trial_weights(rng, points)
         if not np.all(np.isfinite(w)):
             raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")

@@ -178,3 +178,35 @@ def test_table_matches_exact():
         assert vp_factor_tab1(q2) == pytest.approx(vp_factor1(q2), rel=1e-7)
     for q2 in (-110.0, 0.5, 200.0):
         assert delta_alpha_tab1(q2) == delta_alpha1(q2)
+
+
+def test_tables_from_the_disk_cache_are_the_built_ones(tmp_path, monkeypatch):
+    """The interpolation tables read from the disk cache equal the kernel-built ones bit for
+    bit (empty cache: built and stored; filled: read), and so do the module's globals."""
+    import gen.vacpol as vp
+
+    monkeypatch.setenv("B2DARK_CACHE_DIR", str(tmp_path))
+    built, _ = vp._make_tables()
+    stored = vp._load_tables()  # empty cache: built and stored
+    assert len(list(tmp_path.glob("vacpol-tables-*.npz"))) == 1
+    loaded = vp._load_tables()  # filled: read back
+    glob = {"time": vp._TAB, "space": vp._SPC_TAB, "space_l0": vp._SPC_L0,
+            "space_n": vp._SPC_N, "space_inv_step": vp._SPC_INV_STEP}
+    for tables in (stored, loaded, glob):
+        assert tables.keys() == built.keys()
+        for k, a in built.items():
+            assert tables[k].dtype == a.dtype, k
+            assert tables[k].shape == a.shape, k
+            assert tables[k].tobytes() == a.tobytes(), k
+    # a damaged entry is rebuilt, not trusted
+    (entry,) = tmp_path.glob("vacpol-tables-*.npz")
+    entry.write_bytes(b"garbage")
+    assert vp._load_tables()["time"].tobytes() == built["time"].tobytes()
+
+
+def test_tables_key_changes_with_the_inputs(monkeypatch):
+    import gen.vacpol as vp
+
+    key = vp.tables_key()
+    monkeypatch.setattr(vp, "M_TAU", vp.M_TAU * (1 + 1e-15))
+    assert vp.tables_key() != key
