@@ -3,7 +3,11 @@
 Layout: shared/DESIGN.md, "Events file" (``format = "b2dark.events/1"``). Every file is written
 under a temporary name in the destination folder and renamed only when complete; the root attribute
 ``complete = True`` is set last, and readers refuse a file without it. Datasets are chunked at about
-1 MiB, uncompressed (DESIGN.md: h5py writes ~1 GB/s uncompressed, ~30x slower with gzip).
+1 MiB, uncompressed by default (DESIGN.md: h5py writes ~1 GB/s uncompressed, ~30x slower with
+gzip). Compression is an option: ``B2DARK_COMPRESSION`` (or the command line's ``--compression``,
+which sets it) = ``lzf`` or ``gzip[:level]`` (level 0-9, default 4), both with the byte-shuffle
+filter; it applies to datasets created afterwards in this process (the client writes every file,
+gen/shards.py) and never changes the data read back.
 
 Writers append without HDF5's chunk cache (``rdcc_nbytes=0``) and never write fill values
 (``fill_time="never"``): an append then goes straight to its place in the file. With the cache,
@@ -31,10 +35,27 @@ if TYPE_CHECKING:  # h5py costs ~0.03 s to import: only where a file is opened
 
 EVENTS_FORMAT = "b2dark.events/1"
 _CHUNK_BYTES = 1 << 20
+COMPRESSION_ENV = "B2DARK_COMPRESSION"
+COMPRESSION_CHOICES = "none, lzf, gzip or gzip:LEVEL (LEVEL 0-9)"
 
 
 class FileFormatError(ValueError):
     """A file that is missing, truncated, incomplete or not of the expected format (one line)."""
+
+
+def compression_filter(spec: str | None = None) -> dict[str, Any]:
+    """``h5py.create_dataset`` keywords for a compression spec (default: ``$B2DARK_COMPRESSION``,
+    else none). Raises ValueError naming the allowed values."""
+    if spec is None:
+        spec = os.environ.get(COMPRESSION_ENV, "none")
+    name, _, level = spec.strip().lower().partition(":")
+    if name in ("", "none") and not level:
+        return {}
+    if name == "lzf" and not level:
+        return {"compression": "lzf", "shuffle": True}
+    if name == "gzip" and (not level or (level.isdigit() and int(level) <= 9)):
+        return {"compression": "gzip", "compression_opts": int(level or 4), "shuffle": True}
+    raise ValueError(f"compression {spec!r} is not one of: {COMPRESSION_CHOICES}")
 
 
 def package_version() -> str:
@@ -119,7 +140,8 @@ class H5Writer:
         full = _CHUNK_BYTES // np.dtype(dtype).itemsize
         chunk = int(min(full, max(8192, 1 << int(np.ceil(np.log2(max(first_length, 1)))))))
         return self.file.create_dataset(
-            name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,), fill_time="never"
+            name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,), fill_time="never",
+            **compression_filter(),
         )
 
     def append(self, arrays: Mapping[str, np.ndarray]) -> None:
