@@ -336,6 +336,15 @@ def isr_photon_momenta1(rng, sqrt_s: float, m_beam: float, v1: float, v2: float,
     lam v_i E_beam with lam fixed by (P - k1 - k2)^2 = (1 - v1)(1 - v2) s.
     """
     eb = 0.5 * sqrt_s
+    _isr_photon_directions1(rng, eb, m_beam, v1, v2, k, False)
+    isr_recoil_energies1(k, v1 * eb, v2 * eb, sqrt_s)
+
+
+@kernel
+def _isr_photon_directions1(rng, eb: float, m_beam: float, v1: float, v2: float, k,
+                            polar: bool) -> None:
+    """Unit directions of the ISR photons into ``k`` (rows with v <= 0 zeroed); the azimuth from
+    cos/sin of a drawn angle or, with ``polar``, from ``sample_azimuth1`` (other draws)."""
     b = omb = lnr = -1.0
     for i in range(2):
         for j in range(4):
@@ -346,12 +355,14 @@ def isr_photon_momenta1(rng, sqrt_s: float, m_beam: float, v1: float, v2: float,
         if b < 0.0:
             b, omb, lnr = emission_params1(eb, m_beam)
         c, sn = sample_emission_angle_p1(rng, b, omb, lnr)
-        phi = 2.0 * math.pi * rng.random()
-        zsign = 1.0 if i == 0 else -1.0
-        k[i, 0] = sn * math.cos(phi)
-        k[i, 1] = sn * math.sin(phi)
-        k[i, 2] = zsign * c
-    isr_recoil_energies1(k, v1 * eb, v2 * eb, sqrt_s)
+        if polar:
+            cphi, sphi = sample_azimuth1(rng)
+        else:
+            phi = 2.0 * math.pi * rng.random()
+            cphi, sphi = math.cos(phi), math.sin(phi)
+        k[i, 0] = sn * cphi
+        k[i, 1] = sn * sphi
+        k[i, 2] = c if i == 0 else -c
 
 
 @kernel
@@ -570,20 +581,7 @@ def isr_photon_momenta_polar1(rng, sqrt_s: float, m_beam: float, v1: float, v2: 
     """``isr_photon_momenta1`` with the azimuths from ``sample_azimuth1``: the same distribution
     of the photon momenta, other random draws (no cos/sin calls)."""
     eb = 0.5 * sqrt_s
-    b = omb = lnr = -1.0
-    for i in range(2):
-        for j in range(4):
-            k[i, j] = 0.0
-        v = v1 if i == 0 else v2
-        if v <= 0.0:
-            continue
-        if b < 0.0:
-            b, omb, lnr = emission_params1(eb, m_beam)
-        c, sn = sample_emission_angle_p1(rng, b, omb, lnr)
-        cphi, sphi = sample_azimuth1(rng)
-        k[i, 0] = sn * cphi
-        k[i, 1] = sn * sphi
-        k[i, 2] = c if i == 0 else -c
+    _isr_photon_directions1(rng, eb, m_beam, v1, v2, k, True)
     isr_recoil_energies1(k, v1 * eb, v2 * eb, sqrt_s)
 
 

@@ -637,15 +637,21 @@ def _trial1(pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr, h
 
 
 @kernel
+def _chunk_constants1(e_her, e_ler, half_angle, x_min):
+    """Per-chunk constants of a trial: -ln x_min, the crossing-angle sin/cos, the nominal s and
+    its ISR beta (``_beta_near1`` expands about it)."""
+    sin_a, cos_a = crossing_trig1(half_angle)
+    s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a) ** 2
+    return -math.log(x_min), sin_a, cos_a, s0, ll_beta(s0, M_E)
+
+
+@kernel
 def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
                    isr, hard_fraction, x_min, e_min, grid):
     """Weights of ``n`` trials and the grid bins of each trial (n, GRID_DIMS)."""
     out = np.empty(n)
     bins = np.empty((n, GRID_DIMS), np.int64)
-    lmin = -math.log(x_min)
-    sin_a, cos_a = crossing_trig1(half_angle)
-    s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a) ** 2  # nominal s (``_beta_near1``)
-    beta0 = ll_beta(s0, M_E)
+    lmin, sin_a, cos_a, s0, beta0 = _chunk_constants1(e_her, e_ler, half_angle, x_min)
     pool = np.empty(POOL_SIZE)
     k = POOL_SIZE
     for i in range(n):
@@ -741,10 +747,7 @@ def _generate(
     kk = np.zeros((2, 4))
     buf = np.zeros((5, 4))
     stats = new_stats()
-    lmin = -math.log(x_min)
-    sin_a, cos_a = crossing_trig1(half_angle)
-    s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a) ** 2  # nominal s (``_beta_near1``)
-    beta0 = ll_beta(s0, M_E)
+    lmin, sin_a, cos_a, s0, beta0 = _chunk_constants1(e_her, e_ler, half_angle, x_min)
     pool = np.empty(POOL_SIZE)
     k = POOL_SIZE
     i = 0
