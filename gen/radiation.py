@@ -656,8 +656,9 @@ def fsr_pair_rest1(rng, p, m: float, mq: float, nx: float, ny: float, nz: float,
 
 @kernel
 def isr_consts1(sqrt_s0: float, m_beam: float, hard_fraction: float, x_min: float):
-    """Constants of ``isr_fractions_c1``, computed once per chunk: (1/s0, beta(s0), a, 1/a,
-    1/(1 - a), x_min, ln(1/x_min), 1/ln(1/x_min)); s0 = sqrt_s0^2 (the nominal s)."""
+    """Constants of ``isr_fractions_c1`` and ``isr_fraction_u1``, computed once per chunk:
+    (1/s0, beta(s0), a, 1/a, 1/(1 - a), x_min, ln(1/x_min), 1/ln(1/x_min)); s0 = sqrt_s0^2
+    (the nominal s)."""
     s0 = sqrt_s0 * sqrt_s0
     lmin = -math.log(x_min)
     return (1.0 / s0, ll_beta(s0, m_beam), hard_fraction, 1.0 / hard_fraction,
@@ -678,14 +679,43 @@ def ll_beta_near1(s: float, inv_s0: float, beta0: float, m_beam: float) -> float
 
 
 @kernel
-def _isr_fraction_nd1(u: float, beta: float, tob: float, cst):
-    """v = 1 - x of one beam from the uniform ``u`` and (numerator, denominator) of its weight
-    D(x) / pdf(x): the algebra of ``sample_isr_fraction_l1`` (same u -> same v to rounding)
-    with the divisions replaced by products of reciprocals (``isr_consts1``; tob = 2/beta) and
-    ln(1 - v)/v by its series below v = 1e-3 (error < v^6/7 = 1.5e-19)."""
+def isr_soft_factor(beta: float) -> float:
+    """Soft prefactor of D at O(beta^2): 1 + 3/8 beta + beta^2/16 (9/8 - pi^2/3) (Kuraev-Fadin
+    1985; the expansion of exp(beta/2 (3/4 - gamma_E)) / Gamma(1 + beta/2), Skrzypek 1992)."""
+    return 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+
+
+@kernel
+def isr_hard_terms_q1(v: float, x: float, lnv: float, q: float, beta: float) -> float:
+    """Non-soft part of D at v = 1 - x > 0 (``_hard_terms``) from ln v and q = ln(x)/v, which
+    the samplers know already: -beta/4 (1+x) + beta^2/32 [-4(1+x) ln v - (1+3x^2) ln(x)/v
+    - 5 - x] (Kuraev-Fadin 1985)."""
+    bracket = -4.0 * (1.0 + x) * lnv - (1.0 + 3.0 * x * x) * q - 5.0 - x
+    return -0.25 * beta * (1.0 + x) + beta * beta / 32.0 * bracket
+
+
+@kernel
+def isr_log1m_over_v1(v: float) -> float:
+    """ln(1 - v)/v for 0 < v < 1: its series below v = 1e-3 (truncation < v^6/7 = 1.5e-19),
+    else log1p."""
+    if v < 1e-3:
+        return -(1.0 + v * (0.5 + v * (1.0 / 3.0 + v * (0.25 + v * (0.2 + v / 6.0)))))
+    return math.log1p(-v) / v
+
+
+@kernel
+def isr_fraction_u1(u: float, beta: float, tob: float, cst):
+    """v = 1 - x of one beam from a pre-drawn uniform ``u`` and (numerator, denominator) of its
+    weight D(x) / pdf(x), with the chunk constants ``cst`` of ``isr_consts1`` and tob = 2/beta.
+
+    The two-channel density of ``sample_isr_fraction_l1`` (same u -> same v to rounding), the
+    divisions replaced by products of reciprocals and ln(1 - v)/v by ``isr_log1m_over_v1``. A
+    sampler that draws its uniforms in bulk passes them here; weight = numerator/denominator
+    (several beams: one division for the product, as ``isr_fractions_c1``).
+    """
     a, inv_a, inv_1ma = cst[2], cst[3], cst[4]
     x_min, lmin, inv_lmin = cst[5], cst[6], cst[7]
-    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    soft = isr_soft_factor(beta)
     if u < a:
         lnx = -lmin * (u * inv_a)
         x = math.exp(lnx)
@@ -706,15 +736,10 @@ def _isr_fraction_nd1(u: float, beta: float, tob: float, cst):
         x = 1.0 - v
         if x <= 0.0:
             return 1.0, 0.0, 1.0
-        if v < 1e-3:
-            q = -(1.0 + v * (0.5 + v * (1.0 / 3.0 + v * (0.25 + v * (0.2 + v / 6.0)))))
-        else:
-            q = math.log1p(-v) / v
+        q = isr_log1m_over_v1(v)
         r = tob * v / w
     h = inv_lmin / x if x >= x_min else 0.0
-    # _hard_terms_log1 with ln x / v = q
-    bracket = -4.0 * (1.0 + x) * lnv - (1.0 + 3.0 * x * x) * q - 5.0 - x
-    hard = -0.25 * beta * (1.0 + x) + beta * beta / 32.0 * bracket
+    hard = isr_hard_terms_q1(v, x, lnv, q, beta)
     return v, soft + hard * r, (1.0 - a) + a * h * r
 
 
@@ -726,8 +751,8 @@ def isr_fractions_c1(rng, sqrt_s: float, m_beam: float, e_min: float, cst):
     s = sqrt_s * sqrt_s
     beta = ll_beta_near1(s, cst[0], cst[1], m_beam)
     tob = 2.0 / beta
-    v1, n1, d1 = _isr_fraction_nd1(rng.random(), beta, tob, cst)
-    v2, n2, d2 = _isr_fraction_nd1(rng.random(), beta, tob, cst)
+    v1, n1, d1 = isr_fraction_u1(rng.random(), beta, tob, cst)
+    v2, n2, d2 = isr_fraction_u1(rng.random(), beta, tob, cst)
     eb = 0.5 * sqrt_s
     if v1 * eb < e_min:
         v1 = 0.0

@@ -28,27 +28,35 @@ Q = q1 + q2, a_i = q1.p_i, b_i = q2.p_i, c = M^2 + 2 m^2:
 In the c.m. frame with the e- along +z (a_i = sqrt(s)(E_i - z_i)/2, b_i = sqrt(s)(E_i + z_i)/2)
 this is ``32 e^4 g'^2 / s * F`` with F as in ``_msq_core``.
 
-Phase space (c.m. frame, per trial sqrt(s) from ``gen.beams.sample_beam_energies1`` and
-``collision_sqrt_s_sc1``; the lab frame, ``collision_frame_sc1``, only for accepted events;
-``_hard_point1``): the configuration of the planar final state first, the Z' momentum
-|k| = M sinh(u) with u drawn from min(u, 1) (towards the soft spectrum tanh(u)^2 du, i.e. dE/E
-above E ~ M with the threshold suppression below) and the polar angle chi of the mu- to the Z'
-direction in the mu+ mu- rest frame from the mixture (1/D1 + 1/D2)/2 of the two collinear
-propagators (exactly invertible in chi); then its orientation, by rotation invariance of dPhi_3:
-the polar angle theta of the mu- to the e- beam, the rotation psi of the event plane about the
-mu- and the azimuth phi about the beam (the weight does not depend on phi: drawn for accepted
-trials only). The uniforms of u, chi, cos(theta) and psi pass through an adaptive grid
-(``_grid_map1``: one piecewise-linear map per uniform, 32 bins, VEGAS-style rebinning, G. P.
+Phase space (c.m. frame, per trial sqrt(s) from the beam energies (Gaussian spreads, as
+``gen.beams.sample_beam_energies1``) and ``collision_sqrt_s_sc1``; the lab frame,
+``collision_frame_sc1``, only for accepted events; ``_hard_point1``): the configuration of the
+planar final state first, the Z' momentum |k| = M sinh(u) with u drawn from min(u, 1) (towards the
+soft spectrum tanh(u)^2 du, i.e. dE/E above E ~ M with the threshold suppression below) and the
+polar angle chi of the mu- to the Z' direction in the mu+ mu- rest frame from the mixture (1/D1 +
+1/D2)/2 of the two collinear propagators (exactly invertible in chi); then its orientation, by
+rotation invariance of dPhi_3: the polar angle theta of the mu- to the e- beam, the rotation psi of
+the event plane about the mu- and the azimuth phi about the beam (the weight does not depend on phi:
+drawn for accepted trials only). The uniforms of u, chi, cos(theta) and psi pass through an adaptive
+grid (``_grid_map1``: one piecewise-linear map per uniform, 32 bins, VEGAS-style rebinning, G. P.
 Lepage, J. Comput. Phys. 27 (1978) 192) trained in ``prepare`` on the pilot stream towards equal
-maximum weight per bin (``refine_grid``: hit-or-miss efficiency is mean/max, not the variance
-VEGAS minimises); the grid's Jacobians enter the weight, so any grid gives the same cross section
-(tests: phase-space volume and sigma with a random grid). It absorbs the 1 + cos^2(theta)-like
-beam-axis dependence and the mass-dependent |k| spectrum. Unweighting efficiency (sigma / w_max,
-pilot safety factor ``PILOT_SAFETY_SHARP_EDGE``, default beams, 4e6 trials) without ISR 0.64,
-0.57, 0.65, 0.65 for M = 0.1, 1, 5, 8 GeV (0.42, 0.50, 0.39 for M = 0.1, 1, 5 before the grid
-and the orientation by the mu-, which replaced an isotropic Z' direction). Trial weight
-(pb) = GEV2_TO_PB * 1/(2s) * (1/4) sum |M|^2 * dPhi_3 / (sampling density). Uniforms of a trial
-(ISR fractions, hard point, hit) come from a pool drawn in bulk (``_fill_pool1``).
+maximum weight per bin (``refine_grid``: hit-or-miss efficiency is mean/max, not the variance VEGAS
+minimises); the grid's Jacobians enter the weight, so any grid gives the same cross section (tests:
+phase-space volume and sigma with a random grid). It absorbs the 1 + cos^2(theta)-like beam-axis
+dependence and the mass-dependent |k| spectrum. Unweighting efficiency (sigma / w_max, pilot safety
+factor ``PILOT_SAFETY_SHARP_EDGE``, default beams, 4e6 trials) without ISR 0.64, 0.57, 0.65, 0.65
+for M = 0.1, 1, 5, 8 GeV (0.42, 0.50, 0.39 for M = 0.1, 1, 5 before the grid and the orientation by
+the mu-, which replaced an isotropic Z' direction). Trial weight (pb) = GEV2_TO_PB * 1/(2s) * (1/4)
+sum |M|^2 * dPhi_3 / (sampling density).
+
+Blocks of trials (``BLOCK_TRIALS``): the uniforms of a trial (ISR fractions, hard point, hit) and
+the beam-energy normals of a block are drawn in bulk (``_draw_block1``), the weights computed
+stage by stage over the block (``_block1``: one loop per stage of the ISR and hard-point chain,
+bit for bit the trial-by-trial functions; short loops let the CPU overlap consecutive trials,
+which one long latency-bound chain per trial did not), then the hits in trial order and the
+accepted events' own draws (azimuth, photon directions) from the stream. Measured (M = 1 GeV,
+ISR, VP, spread; interleaved A/B under load, docs/benchmarks.md): ~300 ns per trial instead of
+~515; the events are a deterministic function of the stream, whatever the number requested.
 
 Initial-state radiation (card ``isr``, default true; ``gen.radiation``): per trial both beams
 radiate one effective collinear photon each (``isr_photons1``: Kuraev-Fadin structure functions
@@ -106,12 +114,7 @@ import math
 
 import numpy as np
 
-from gen.beams import (
-    collision_frame_sc1,
-    collision_sqrt_s_sc1,
-    crossing_trig1,
-    sample_beam_energies1,
-)
+from gen.beams import collision_frame_sc1, collision_sqrt_s_sc1, crossing_trig1
 from gen.cards import CardError, Param
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.events import EventChunk, SamplingStats
@@ -119,12 +122,14 @@ from gen.jit import kernel
 from gen.kinematics import boost_p1, boost_params1, rotate_z_to_p1, rotation_params1
 from gen.pdgids import ZPRIME
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
-from gen.radiation import (  # _C2_SOFT, _hard_terms_log1: see _isr_fraction1
-    _C2_SOFT,
+from gen.radiation import (
     ISR_K_FACTOR,
-    _hard_terms_log1,
+    isr_consts1,
+    isr_hard_terms_q1,
+    isr_log1m_over_v1,
     isr_photon_momenta_polar1,
-    ll_beta,
+    isr_soft_factor,
+    ll_beta_near1,
 )
 from gen.unweight import (
     S_OVER,
@@ -169,7 +174,6 @@ ISR_LIGHT_MASS_GEV = 0.2
 
 _E4 = (4.0 * math.pi * ALPHA_EM) ** 2  # e^4, e^2 = 4 pi alpha (PDG 2024, Physical constants)
 _PS_NORM = 1.0 / (32.0 * math.pi**3)  # see _hard_point1
-_TWO_ALPHA_OVER_PI = 2.0 * ALPHA_EM / math.pi  # the prefactor of ll_beta (gen.radiation)
 #: the geometry of a hard point below threshold (weight 0, no momenta; ``_hard_point1``)
 _NO_GEOMETRY = (0.0,) * 12
 
@@ -330,65 +334,192 @@ def _grid_jacobian_at1(grid, d, x):
 
 
 @kernel
-def _isr_fraction1(u, grid, d, beta, a, lmin, x_min, soft):
-    """``gen.radiation.sample_isr_fraction_l1`` from the uniform ``u``, with the rescaled uniform
-    of the soft channel passed through grid dimension ``d``: (v, weight D(x)/pdf(x), bin).
+def _isr_fraction1(u, grid, d, beta, tob, cst):
+    """``gen.radiation.isr_fraction_u1`` with the rescaled uniform of the soft channel passed
+    through grid dimension ``d``: (v, numerator, denominator) of the weight D(x)/pdf(x).
 
     The same two-channel density (soft (beta/2) v^(beta/2-1) with probability 1 - a, dx/x on
-    [x_min, 1] with probability a; D: Kuraev-Fadin, ``gen.radiation``), except that the soft
-    channel's w = v^(beta/2) has the grid density 1/j(w) instead of 1 (``_grid_map1``): the
-    mixture pdf at v is (1 - a) (beta/2) v^(beta/2-1) / j(v^(beta/2)) + a / (x lmin), so a
-    dx/x point looks up j at its own w (``_grid_jacobian_at1``). With the identity grid the
-    values equal those of ``sample_isr_fraction_l1`` for the same u. bin: the soft-channel grid
-    bin (the grid width, i.e. "not used", for the dx/x channel).
+    [x_min, 1] with probability a; D: Kuraev-Fadin, ``gen.radiation``; ``cst``:
+    ``gen.radiation.isr_consts1``, tob = 2/beta), except that the soft channel's w = v^(beta/2)
+    has the grid density 1/j(w) instead of 1 (``_grid_map1``): the mixture pdf at v is
+    (1 - a) (beta/2) v^(beta/2-1) / j(v^(beta/2)) + a / (x lmin), so a dx/x point looks up j at
+    its own w (``_grid_jacobian_at1``). Both parts of the ratio are multiplied by j (no
+    division). With the identity grid (j = 1 exactly) the values equal those of
+    ``isr_fraction_u1`` bit for bit (tests). The soft channel's bin is min(int(w_r nb), nb - 1)
+    of its rescaled uniform w_r = (u - a)/(1 - a) (``_trial_bins1``).
     """
-    nb = grid.shape[1] - 1
+    a, inv_a, inv_1ma = cst[2], cst[3], cst[4]
+    x_min, lmin, inv_lmin = cst[5], cst[6], cst[7]
+    soft = isr_soft_factor(beta)
     if u < a:
-        lnx = -lmin * (u / a)
+        lnx = -lmin * (u * inv_a)
         x = math.exp(lnx)
         v = -math.expm1(lnx)
         if v <= 0.0:
-            return 0.0, soft * nb * (grid[d, 1] - grid[d, 0]) / (1.0 - a), nb
+            return 0.0, soft * _first_jacobian1(grid, d), 1.0 - a
         lnv = math.log(v)
+        r = tob * math.exp((1.0 - 0.5 * beta) * lnv)
+        q = lnx / v
         j = _grid_jacobian_at1(grid, d, math.exp(0.5 * beta * lnv))
-        b = nb
     else:
-        wr = (u - a) / (1.0 - a)
-        b = min(int(wr * nb), nb - 1)
-        w, j = _grid_map1(grid, d, wr)
+        w, j = _grid_map1(grid, d, (u - a) * inv_1ma)
         if w <= 0.0:
-            return 0.0, soft * j / (1.0 - a), b
-        lnv = (2.0 / beta) * math.log(w)
+            return 0.0, soft * j, 1.0 - a
+        lnv = tob * math.log(w)
         v = math.exp(lnv)
         if v <= 0.0:
-            return 0.0, soft * j / (1.0 - a), b
+            return 0.0, soft * j, 1.0 - a
         x = 1.0 - v
         if x <= 0.0:
-            return 1.0, 0.0, b
-        # ln x enters only above v = 1e-8 (``_hard_terms_log1``)
-        lnx = math.log1p(-v) if v >= 1e-8 else -v
-        # divide D and pdf by the soft density (beta/2) v^(beta/2-1) = (beta/2) w / v
-        r = (2.0 / beta) * v / w
-        h = 1.0 / (x * lmin) if x >= x_min else 0.0
-        return v, (soft + _hard_terms_log1(v, lnv, lnx, beta) * r) / ((1.0 - a) / j + a * h * r), b
-    r = (2.0 / beta) * math.exp((1.0 - 0.5 * beta) * lnv)
-    h = 1.0 / (x * lmin) if x >= x_min else 0.0
-    return v, (soft + _hard_terms_log1(v, lnv, lnx, beta) * r) / ((1.0 - a) / j + a * h * r), b
+            return 1.0, 0.0, 1.0
+        q = isr_log1m_over_v1(v)
+        r = tob * v / w
+    h = inv_lmin / x if x >= x_min else 0.0
+    hard = isr_hard_terms_q1(v, x, lnv, q, beta)
+    rj = r * j
+    return v, soft * j + hard * rj, (1.0 - a) + a * h * rj
 
 
 @kernel
-def _isr_fraction_arrays(u, grid, d, beta, a, lmin, x_min):
-    """``_isr_fraction1`` for every uniform of ``u``: (n, 2) array of (v, weight) (tests)."""
-    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
-    out = np.empty((u.size, 2))
+def _first_jacobian1(grid, d):
+    """Jacobian of the first bin of dimension ``d`` (the map at r = 0)."""
+    return (grid.shape[1] - 1) * (grid[d, 1] - grid[d, 0])
+
+
+@kernel
+def _isr_fraction_arrays(u, grid, d, beta, cst):
+    """``_isr_fraction1`` for every uniform of ``u``: (n, 3) array of (v, numerator,
+    denominator) (tests)."""
+    out = np.empty((u.size, 3))
+    tob = 2.0 / beta
     for i in range(u.size):
-        v, w, _ = _isr_fraction1(u[i], grid, d, beta, a, lmin, x_min, soft)
-        out[i, 0] = v
-        out[i, 1] = w
+        out[i, 0], out[i, 1], out[i, 2] = _isr_fraction1(u[i], grid, d, beta, tob, cst)
     return out
 
 
 # ------------------------------------------------------------------ hard 2 -> 3 point
+@kernel
+def _hp_range1(sqrt_s, m, mz):
+    """Stage 1 of ``_hard_point1``: (u_max, norm) of the Z' rapidity-like variable u, |k| = M
+    sinh(u); u_max < 0 below threshold."""
+    s = sqrt_s * sqrt_s
+    ek_max = (s + mz * mz - 4.0 * m * m) / (2.0 * sqrt_s)
+    if sqrt_s <= mz + 2.0 * m or ek_max <= mz:
+        return -1.0, 1.0
+    # u_max = asinh(k_max/M) = ln((E_max + k_max)/M), as log1p of the small part near threshold
+    # (one log instead of asinh's log and square root)
+    dk = ek_max - mz
+    u_max = math.log1p((dk + math.sqrt(dk * (ek_max + mz))) / mz)
+    # g(u) = min(u, 1)/norm: square roots instead of the cube roots of the soft shape u^2 near
+    # u = 0 (a pow call, ~50 ns); the grid absorbs the difference
+    norm = 0.5 * u_max * u_max if u_max <= 1.0 else u_max - 0.5
+    return u_max, norm
+
+
+@kernel
+def _hp_k1(sqrt_s, m, mz, grid, r_k, u_max, norm):
+    """Stage 2: (u, j_k, |k|, E_k, E12, m12/2) of the Z' momentum from its mapped uniform;
+    |k| <= 0 when the point is not allowed."""
+    xk, jk = _grid_map1(grid, _G_K, r_k)
+    if u_max <= 1.0:
+        u = u_max * math.sqrt(xk)
+    else:
+        t = xk * norm
+        u = math.sqrt(2.0 * t) if t < 0.5 else t + 0.5
+    em = math.expm1(u)  # sinh u = em (em + 2) / (2 (em + 1)), cosh u = sinh u + 1/(em + 1)
+    # (shared reciprocals here and below: divisions are the slow links of this chain)
+    ie = 1.0 / (em + 1.0)
+    kk = 0.5 * mz * em * (em + 2.0) * ie
+    ek = kk + mz * ie
+    e12 = sqrt_s - ek
+    m12sq = (e12 - kk) * (e12 + kk)
+    half = 0.5 * math.sqrt(m12sq)
+    if half <= m:
+        kk = 0.0
+    return u, jk, kk, ek, e12, half
+
+
+@kernel
+def _hp_pair1(sqrt_s, m, mz, kk, half):
+    """Stage 3: (1/m12, p*, B, A - B, L) in the mu+ mu- rest frame (``_hard_point1``)."""
+    m2 = m * m
+    mz2 = mz * mz
+    im12 = 1.0 / (2.0 * half)
+    p_st = math.sqrt((half - m) * (half + m))
+    k_st = sqrt_s * kk * im12  # |k| in the mu+ mu- rest frame = sqrt(lambda(s, m12^2, M^2))/(2 m12)
+    ek_st = math.sqrt(k_st * k_st + mz2)
+    b = 2.0 * p_st * k_st
+    # A - B without cancellation: E* E_k* - p* k* = (m^2 E_k*^2 + M^2 p*^2) / (E* E_k* + p* k*)
+    amb = 2.0 * (m2 * ek_st * ek_st + mz2 * p_st * p_st) / (half * ek_st + p_st * k_st) + mz2
+    lg = math.log1p(2.0 * b / amb)
+    return im12, p_st, b, amb, lg
+
+
+@kernel
+def _hp_chi1(grid, r_ch, r_x, kk, e12, half, im12, p_st, b, amb, lg):
+    """Stage 4: the collinear angle chi: (j_x, d1, d2, E1, E2, z1, z2, ux) in the frame with the
+    Z' along +z and the mu- in the xz plane (``_hard_point1``)."""
+    xx, jx = _grid_map1(grid, _G_X, r_x)
+    x = min(amb * math.expm1(xx * lg) / b, 2.0)  # 1 - cos(chi) (channel 1) or 1 + cos(chi)
+    # channel ~1/D1 (r_ch < 0.5, Z' collinear with the mu-) or ~1/D2 (with the mu+): selects,
+    # not branches (a random branch here costs the overlap of consecutive trials)
+    near = amb + b * x
+    far = amb + b * (2.0 - x)
+    ch1 = r_ch < 0.5
+    cchi = (1.0 - x) if ch1 else -(1.0 - x)
+    d1 = near if ch1 else far
+    d2 = far if ch1 else near
+    # event plane = xz, Z' along +z, mu- at azimuth 0 about it; boost from the mu+ mu- rest frame
+    # to the c.m. frame (velocity -|k|/E12 along z)
+    ux = p_st * math.sqrt(x * (2.0 - x))
+    uz = p_st * cchi
+    z1 = (e12 * uz - kk * half) * im12
+    e1 = (e12 * half - kk * uz) * im12
+    z2 = (-e12 * uz - kk * half) * im12
+    e2 = (e12 * half + kk * uz) * im12
+    return jx, d1, d2, e1, e2, z1, z2, ux
+
+
+@kernel
+def _hp_euler1(grid, r_c, r_psi):
+    """Stage 5 (needs only its uniforms): the orientation of the event, the mu- polar angle
+    theta and the rotation psi about the mu-: (j_c, cos theta, sin theta, j_psi, psi/(2 pi),
+    cos psi) (``_hard_point1``)."""
+    # orientation: e_1 -> d (polar angle theta), e_3 -> cos(psi) e_theta + sin(psi) e_phi
+    xc, jc = _grid_map1(grid, _G_C, r_c)
+    cth = 1.0 - 2.0 * xc
+    sth = 2.0 * math.sqrt(xc * (1.0 - xc))
+    xp, jp = _grid_map1(grid, _G_PSI, r_psi)
+    return jc, cth, sth, jp, xp, math.cos(2.0 * math.pi * xp)
+
+
+@kernel
+def _hp_axes1(kk, z1, z2, ux):
+    """Stage 6: |p1| and the mu+ and Z' momenta along the mu- direction e_1 = (ux, 0, z1)/|p1|
+    and along e_3 = (-z1, 0, ux)/|p1|: (p1, a2, b2, ak, bk) (``_hard_point1``)."""
+    p1 = math.sqrt(ux * ux + z1 * z1)
+    ip1 = 1.0 / p1
+    return p1, (z1 * z2 - ux * ux) * ip1, ux * (z1 + z2) * ip1, kk * z1 * ip1, kk * ux * ip1
+
+
+@kernel
+def _hp_final1(kk, ek, u, jk, norm, im12, p_st, b, lg, jx, d1, d2, e1, e2, p1, a2, b2, ak, bk,
+               jc, cth, sth, jp, xp, cpsi):
+    """Stage 7: (psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, geometry) as ``_hard_point1``."""
+    # the weight needs z and pT^2 only: z = A cos(theta) - B cos(psi) sin(theta); pT has
+    # components A sin(theta) + B cos(psi) cos(theta) (radial) and B sin(psi) (azimuthal)
+    z1l = p1 * cth
+    z2l = a2 * cth - b2 * cpsi * sth
+    rad2 = a2 * sth + b2 * cpsi * cth
+    pt1sq = p1 * p1 * sth * sth
+    pt2sq = rad2 * rad2 + b2 * b2 * (1.0 - cpsi) * (1.0 + cpsi)
+    # psw = |k|^2 p* j / (32 pi^3 m12 f g(u)), f = B (D1 + D2) / (2 L D1 D2), g(u) = min(u, 1)/norm
+    psw = (_PS_NORM * kk * kk * p_st * jk * jx * jc * jp * (2.0 * lg * d1 * d2 * norm) * im12
+           / (b * (d1 + d2) * min(u, 1.0)))
+    geometry = (e1, e2, ek, p1, a2, b2, ak, bk, cth, sth, cpsi, xp)
+    return psw, e1, e2, pt1sq, pt2sq, e1 * e2 - z1l * z2l, d1, d2, geometry
+
+
 @kernel
 def _hard_point1(sqrt_s, m, mz, grid, r_k, r_ch, r_x, r_c, r_psi):
     """Phase-space point of mu- mu+ Z' (c.m. frame, e- along +z) from five uniforms.
@@ -412,88 +543,19 @@ def _hard_point1(sqrt_s, m, mz, grid, r_k, r_ch, r_x, r_c, r_psi):
     adaptive grid (``_grid_map1``, Jacobians j). So psw = |k|^2 p* j_k j_x j_c j_psi /
     (32 pi^3 m12 f g(u)). The weight does not depend on phi, drawn for accepted points only.
     """
-    s = sqrt_s * sqrt_s
-    m2 = m * m
-    mz2 = mz * mz
-    ek_max = (s + mz2 - 4.0 * m2) / (2.0 * sqrt_s)
-    if sqrt_s <= mz + 2.0 * m or ek_max <= mz:
+    u_max, norm = _hp_range1(sqrt_s, m, mz)
+    if u_max < 0.0:
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, _NO_GEOMETRY
-    xk, jk = _grid_map1(grid, _G_K, r_k)
-    # u_max = asinh(k_max/M) = ln((E_max + k_max)/M), as log1p of the small part near threshold
-    # (one log instead of asinh's log and square root)
-    dk = ek_max - mz
-    u_max = math.log1p((dk + math.sqrt(dk * (ek_max + mz))) / mz)
-    # g(u) = min(u, 1)/norm: square roots instead of the cube roots of the soft shape u^2 near
-    # u = 0 (a pow call, ~50 ns); the grid absorbs the difference
-    if u_max <= 1.0:
-        norm = 0.5 * u_max * u_max
-        u = u_max * math.sqrt(xk)
-    else:
-        norm = u_max - 0.5
-        t = xk * norm
-        u = math.sqrt(2.0 * t) if t < 0.5 else t + 0.5
-    em = math.expm1(u)  # sinh u = em (em + 2) / (2 (em + 1)), cosh u = sinh u + 1/(em + 1)
-    # (shared reciprocals here and below: divisions are the slow links of this chain)
-    ie = 1.0 / (em + 1.0)
-    kk = 0.5 * mz * em * (em + 2.0) * ie
-    ek = kk + mz * ie
-    e12 = sqrt_s - ek
-    m12sq = (e12 - kk) * (e12 + kk)
-    half = 0.5 * math.sqrt(m12sq)
-    if kk <= 0.0 or half <= m:
+    u, jk, kk, ek, e12, half = _hp_k1(sqrt_s, m, mz, grid, r_k, u_max, norm)
+    if kk <= 0.0:
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, _NO_GEOMETRY
-    m12 = 2.0 * half
-    im12 = 1.0 / m12
-    p_st = math.sqrt((half - m) * (half + m))
-    k_st = sqrt_s * kk * im12  # |k| in the mu+ mu- rest frame = sqrt(lambda(s, m12^2, M^2))/(2 m12)
-    ek_st = math.sqrt(k_st * k_st + mz2)
-    b = 2.0 * p_st * k_st
-    # A - B without cancellation: E* E_k* - p* k* = (m^2 E_k*^2 + M^2 p*^2) / (E* E_k* + p* k*)
-    amb = 2.0 * (m2 * ek_st * ek_st + mz2 * p_st * p_st) / (half * ek_st + p_st * k_st) + mz2
-    lg = math.log1p(2.0 * b / amb)
-    xx, jx = _grid_map1(grid, _G_X, r_x)
-    x = min(amb * math.expm1(xx * lg) / b, 2.0)  # 1 - cos(chi) (channel 1) or 1 + cos(chi)
-    if r_ch < 0.5:  # ~1/D1: Z' collinear with the mu-
-        cchi = 1.0 - x
-        d1 = amb + b * x
-        d2 = amb + b * (2.0 - x)
-    else:  # Z' collinear with the mu+
-        cchi = x - 1.0
-        d2 = amb + b * x
-        d1 = amb + b * (2.0 - x)
-    # event plane = xz, Z' along +z, mu- at azimuth 0 about it; boost from the mu+ mu- rest frame
-    # to the c.m. frame (velocity -|k|/E12 along z)
-    ux = p_st * math.sqrt(x * (2.0 - x))
-    uz = p_st * cchi
-    z1 = (e12 * uz - kk * half) * im12
-    e1 = (e12 * half - kk * uz) * im12
-    z2 = (-e12 * uz - kk * half) * im12
-    e2 = (e12 * half + kk * uz) * im12
-    # components along the mu- direction e_1 = (ux, 0, z1)/|p1| and along e_3 = (-z1, 0, ux)/|p1|
-    p1 = math.sqrt(ux * ux + z1 * z1)
-    ip1 = 1.0 / p1
-    a2 = (z1 * z2 - ux * ux) * ip1
-    b2 = ux * (z1 + z2) * ip1
-    ak = kk * z1 * ip1
-    bk = kk * ux * ip1
-    # orientation: e_1 -> d (polar angle theta), e_3 -> cos(psi) e_theta + sin(psi) e_phi
-    xc, jc = _grid_map1(grid, _G_C, r_c)
-    cth = 1.0 - 2.0 * xc
-    sth = 2.0 * math.sqrt(xc * (1.0 - xc))
-    xp, jp = _grid_map1(grid, _G_PSI, r_psi)
-    cpsi = math.cos(2.0 * math.pi * xp)
-    # the weight needs z and pT^2 only: z = A cos(theta) - B cos(psi) sin(theta); pT has
-    # components A sin(theta) + B cos(psi) cos(theta) (radial) and B sin(psi) (azimuthal)
-    z1l = p1 * cth
-    z2l = a2 * cth - b2 * cpsi * sth
-    rad2 = a2 * sth + b2 * cpsi * cth
-    pt1sq = p1 * p1 * sth * sth
-    pt2sq = rad2 * rad2 + b2 * b2 * (1.0 - cpsi) * (1.0 + cpsi)
-    # psw = |k|^2 p* j / (32 pi^3 m12 f g(u)), f = B (D1 + D2) / (2 L D1 D2), g(u) = min(u, 1)/norm
-    psw = (_PS_NORM * kk * kk * p_st * jk * jx * jc * jp * (2.0 * lg * d1 * d2 * norm)
-           / (m12 * b * (d1 + d2) * min(u, 1.0)))
-    geometry = (e1, e2, ek, p1, a2, b2, ak, bk, cth, sth, cpsi, xp)
-    return psw, e1, e2, pt1sq, pt2sq, e1 * e2 - z1l * z2l, d1, d2, geometry
+    im12, p_st, b, amb, lg = _hp_pair1(sqrt_s, m, mz, kk, half)
+    jx, d1, d2, e1, e2, z1, z2, ux = _hp_chi1(grid, r_ch, r_x, kk, e12, half, im12, p_st, b, amb,
+                                              lg)
+    jc, cth, sth, jp, xp, cpsi = _hp_euler1(grid, r_c, r_psi)
+    p1, a2, b2, ak, bk = _hp_axes1(kk, z1, z2, ux)
+    return _hp_final1(kk, ek, u, jk, norm, im12, p_st, b, lg, jx, d1, d2, e1, e2, p1, a2, b2, ak,
+                      bk, jc, cth, sth, jp, xp, cpsi)
 
 
 @kernel
@@ -540,90 +602,75 @@ def _sample_cm_arrays(rng, n, sqrt_s, m, mz, grid):
     return out
 
 
-#: uniforms per trial taken from the pool: two ISR fractions, five of the hard point, the hit
+#: uniforms per trial: two ISR fractions, five of the hard point, the hit (``_draw_block1``)
 TRIAL_UNIFORMS = 8
-#: uniforms drawn per refill of the pool
-POOL_SIZE = 4096
+#: trials per block: their uniforms and beam-energy normals are drawn in bulk (2.3 ns per uniform
+#: instead of 6.6 ns as scalar draws in a kernel, numba 0.68, PCG64; docs/benchmarks.md), then
+#: their weights are computed in one loop without the unpredictable hit branch (``_block1``)
+BLOCK_TRIALS = 512
 
 
 @kernel
-def _fill_pool1(rng, pool, k):
-    """Index of the next trial's uniforms in ``pool``, refilled from ``rng`` when fewer than
-    ``TRIAL_UNIFORMS`` are left.
-
-    Uniforms drawn in bulk cost 2.3 ns instead of 6.6 ns each as scalar draws in a kernel
-    (numba 0.68, PCG64; docs/benchmarks.md). Every trial takes a fixed block of
-    ``TRIAL_UNIFORMS`` (unused ones skipped), so the events are a deterministic function of the
-    stream, as with scalar draws.
-    """
-    if k + TRIAL_UNIFORMS > pool.shape[0]:
-        pool[:] = rng.random(pool.shape[0])
-        return 0
-    return k
+def _draw_block1(rng, pool, nh, nl, spread_her, spread_ler):
+    """The random numbers of a block of trials: ``TRIAL_UNIFORMS`` uniforms per trial into
+    ``pool``, then the standard normals of the e- and e+ beam energies (``nh``, ``nl``; drawn
+    only for a beam with an energy spread). Every block takes the same draws whatever the number
+    of events wanted, so the events are a deterministic function of the stream."""
+    pool[:] = rng.random(pool.shape[0])
+    if spread_her > 0.0:
+        nh[:] = rng.standard_normal(nh.shape[0])
+    if spread_ler > 0.0:
+        nl[:] = rng.standard_normal(nl.shape[0])
 
 
 @kernel
-def _beta_near1(s, s0, beta0):
-    """``gen.radiation.ll_beta(s, m_e)`` from its value beta0 at s0 without a logarithm call.
+def _isr_stage1(pool, k, eh, el, sin_a, cos_a, cst, m, mz, isr, e_min, grid):
+    """First stage of a trial: (ISR weight wi (0 below the mu mu Z' threshold), sqrt_s, v1, v2,
+    sqrt_sp) from the beam energies and the ISR uniforms ``pool[k:k + 2]``; the hard point
+    (``_hard_point1``, ``_weight1``) takes the five uniforms ``pool[k + 2:k + 7]``.
 
-    beta = beta0 + (2 alpha/pi) ln(s/s0); for |s/s0 - 1| <= 1e-2 (the beam-energy spread: ~1e-3)
-    ln(1 + e) by its series to e^5 (remainder <= e^6/6 < 2e-13, i.e. < 1e-14 of beta), else
-    the logarithm.
-    """
-    e = (s - s0) / s0
-    if abs(e) > 1e-2:
-        return beta0 + _TWO_ALPHA_OVER_PI * math.log1p(e)
-    series = e * (1.0 - e * (0.5 - e * (1.0 / 3.0 - e * (0.25 - e * 0.2))))
-    return beta0 + _TWO_ALPHA_OVER_PI * series
-
-
-@kernel
-def _trial1(pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr, hard_fraction,
-            x_min, lmin, e_min, grid):
-    """One trial from drawn beam energies: (w, sqrt_s, v1, v2, sqrt_sp, grid bins of the
-    uniforms (GRID_DIMS; GRID_BINS where unused), geometry of the hard point).
-
-    w (pb) = [ISR weight D(x1) D(x2)/pdf * ISR_K_FACTOR] * GEV2_TO_PB * 1/(2s') * (1/4)
-    sum|M|^2 * psw at s' = (1 - v1)(1 - v2) s (s' = s without ISR; flux for massless beams,
+    The trial weight w (pb) = [ISR weight D(x1) D(x2)/pdf * ISR_K_FACTOR] * GEV2_TO_PB * 1/(2s')
+    * (1/4) sum|M|^2 * psw at s' = (1 - v1)(1 - v2) s (s' = s without ISR; flux for massless beams,
     spin average 1/4) times the vacuum polarisation |1/(1 - Delta alpha(s'))|^2 if ``vp``
-    (``gen.vacpol``, tabulated: 2e-8 relative). ISR as ``gen.radiation.isr_fractions_l1``
-    (structure functions with beta = ``ll_beta(s, m_e)``, via ``_beta_near1``, photons below
-    ``e_min`` not produced: v = 0) with the soft channels through the grid
-    (``_isr_fraction1``). The hard momenta live in the rest frame of Q = P - k1 - k2 with the
-    colliding e- along +z. w = 0 below the mu mu Z' threshold. Uniforms:
-    ``pool[k:k + TRIAL_UNIFORMS - 1]`` (ISR e-, ISR e+, then the hard point's five;
-    ``_fill_pool1``).
+    (``gen.vacpol``, tabulated: 2e-8 relative). ISR as ``gen.radiation.isr_fractions_c1``
+    (structure functions with beta = ``ll_beta(s, m_e)`` via ``ll_beta_near1``; ``cst`` of
+    ``isr_consts1``; photons below ``e_min`` not produced: v = 0) with the soft channels through
+    the grid (``_isr_fraction1``). The hard momenta live in the rest frame of Q = P - k1 - k2
+    with the colliding e- along +z. w = 0 below the mu mu Z' threshold.
     """
-    nb = grid.shape[1] - 1
     sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
-    wi, v1, v2, i1, i2 = 1.0, 0.0, 0.0, nb, nb
+    wi, v1, v2 = 1.0, 0.0, 0.0
     sqrt_sp = sqrt_s
     if isr:
-        beta = _beta_near1(sqrt_s * sqrt_s, s0, beta0)
-        soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
-        v1, w1, i1 = _isr_fraction1(pool[k], grid, _G_ISR1, beta, hard_fraction, lmin, x_min,
-                                    soft)
-        v2, w2, i2 = _isr_fraction1(pool[k + 1], grid, _G_ISR2, beta, hard_fraction, lmin, x_min,
-                                    soft)
-        eb = 0.5 * sqrt_s
-        if v1 * eb < e_min:
-            v1 = 0.0
-        if v2 * eb < e_min:
-            v2 = 0.0
-        wi = w1 * w2 * ISR_K_FACTOR
-        sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
-        thr = mz + 2.0 * m
-        if wi <= 0.0 or sp <= thr * thr:
-            return 0.0, sqrt_s, v1, v2, 0.0, (nb, nb, nb, nb, i1, i2), _NO_GEOMETRY
-        sqrt_sp = math.sqrt(sp)
-    r_k = pool[k + 2]
-    r_ch = pool[k + 3]
-    r_x = pool[k + 4]
-    r_c = pool[k + 5]
-    r_psi = pool[k + 6]
-    psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, geo = _hard_point1(
-        sqrt_sp, m, mz, grid, r_k, r_ch, r_x, r_c, r_psi
-    )
+        s = sqrt_s * sqrt_s
+        beta = ll_beta_near1(s, cst[0], cst[1], M_E)
+        tob = 2.0 / beta
+        v1, n1, d1 = _isr_fraction1(pool[k], grid, _G_ISR1, beta, tob, cst)
+        v2, n2, d2 = _isr_fraction1(pool[k + 1], grid, _G_ISR2, beta, tob, cst)
+        wi, v1, v2, sqrt_sp = _isr_combine1(sqrt_s, v1, n1, d1, v2, n2, d2, m, mz, e_min)
+    return wi, sqrt_s, v1, v2, sqrt_sp
+
+
+@kernel
+def _isr_combine1(sqrt_s, v1, n1, d1, v2, n2, d2, m, mz, e_min):
+    """(wi, v1, v2, sqrt_sp) of ``_isr_stage1`` from the two beams' ``_isr_fraction1``."""
+    eb = 0.5 * sqrt_s
+    if v1 * eb < e_min:
+        v1 = 0.0
+    if v2 * eb < e_min:
+        v2 = 0.0
+    wi = (n1 * n2) / (d1 * d2) * ISR_K_FACTOR
+    sp = (1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s)
+    thr = mz + 2.0 * m
+    if wi <= 0.0 or sp <= thr * thr:
+        return 0.0, v1, v2, 0.0
+    return wi, v1, v2, math.sqrt(sp)
+
+
+@kernel
+def _weight1(wi, sqrt_sp, psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, m, mz, g_prime, vp):
+    """Trial weight (pb; ``_isr_stage1``) from the ISR weight ``wi`` and a hard point at
+    sqrt(s') (``_hard_point1``; w = 0 for psw <= 0)."""
     w = 0.0
     if psw > 0.0:
         msq = _msq_core(sqrt_sp, e1, e2, pt1sq, pt2sq, ezz, d1, d2, m, mz, g_prime)
@@ -631,38 +678,144 @@ def _trial1(pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr, h
         w = wi * (GEV2_TO_PB * 0.125 / sp) * msq * psw
         if vp:
             w *= vp_factor_tab1(sp)
-    bins = (min(int(r_k * nb), nb - 1), min(int(r_x * nb), nb - 1), min(int(r_c * nb), nb - 1),
-            min(int(r_psi * nb), nb - 1), i1, i2)
-    return w, sqrt_s, v1, v2, sqrt_sp, bins, geo
+    return w
 
 
 @kernel
-def _chunk_constants1(e_her, e_ler, half_angle, x_min):
-    """Per-chunk constants of a trial: -ln x_min, the crossing-angle sin/cos, the nominal s and
-    its ISR beta (``_beta_near1`` expands about it)."""
+def _beam_energy1(e_nom, spread, normal):
+    """Beam energy from its standard normal (``gen.beams.sample_beam_energies1``'s formula)."""
+    return e_nom + spread * normal if spread > 0.0 else e_nom
+
+
+#: columns of the per-block scratch array of ``_block1`` (the stages of ``_isr_stage1`` and
+#: ``_hard_point1``)
+_HS_COLS = 32
+
+
+@kernel
+def _block1(pool, nh, nl, nt, e_her, e_ler, spread_her, spread_ler, sin_a, cos_a, cst, m, mz,
+            g_prime, vp, isr, e_min, grid, w, tr, geo, hs):
+    """Trials 0 .. nt-1 of a block: weights into ``w``, (eh, el, sqrt_s, v1, v2, sqrt_sp) into
+    the rows of ``tr``, the hard-point geometry into the rows of ``geo``.
+
+    Bit for bit ``_isr_stage1`` followed by ``_hard_point1`` (and ``_msq_core``) for each
+    trial, but stage by stage over the block, the intermediate values in the scratch rows of
+    ``hs`` (``_HS_COLS``): one trial's hard point is a dependent chain of square roots,
+    divisions, expm1 and log1p too long for the CPU's reorder window, so it would not overlap
+    consecutive trials; short loops do. Trials below threshold get w = 0.
+    """
+    for t in range(nt):
+        eh = _beam_energy1(e_her, spread_her, nh[t])
+        el = _beam_energy1(e_ler, spread_ler, nl[t])
+        sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+        tr[t, 0], tr[t, 1], tr[t, 2] = eh, el, sqrt_s
+        if isr:
+            hs[t, 21] = ll_beta_near1(sqrt_s * sqrt_s, cst[0], cst[1], M_E)
+            hs[t, 22] = 2.0 / hs[t, 21]
+        else:
+            w[t] = 1.0
+            tr[t, 3], tr[t, 4], tr[t, 5] = 0.0, 0.0, sqrt_s
+    if isr:
+        for i in range(2):
+            for t in range(nt):
+                c = 23 + 3 * i
+                hs[t, c], hs[t, c + 1], hs[t, c + 2] = _isr_fraction1(
+                    pool[t * TRIAL_UNIFORMS + i], grid, _G_ISR1 + i, hs[t, 21], hs[t, 22], cst)
+        for t in range(nt):
+            w[t], tr[t, 3], tr[t, 4], tr[t, 5] = _isr_combine1(
+                tr[t, 2], hs[t, 23], hs[t, 24], hs[t, 25], hs[t, 26], hs[t, 27], hs[t, 28], m,
+                mz, e_min)
+    for t in range(nt):
+        hs[t, 0], hs[t, 1] = _hp_range1(tr[t, 5], m, mz) if w[t] > 0.0 else (-1.0, 1.0)
+    for t in range(nt):
+        hs[t, 4] = 0.0  # |k|: 0 marks a trial without a hard point
+        if hs[t, 0] >= 0.0:
+            k = t * TRIAL_UNIFORMS
+            hs[t, 2], hs[t, 3], hs[t, 4], hs[t, 5], hs[t, 6], hs[t, 7] = _hp_k1(
+                tr[t, 5], m, mz, grid, pool[k + 2], hs[t, 0], hs[t, 1])
+    for t in range(nt):
+        if hs[t, 4] > 0.0:
+            hs[t, 8], hs[t, 9], hs[t, 10], hs[t, 11], hs[t, 12] = _hp_pair1(
+                tr[t, 5], m, mz, hs[t, 4], hs[t, 7])
+    for t in range(nt):
+        if hs[t, 4] > 0.0:
+            k = t * TRIAL_UNIFORMS
+            (hs[t, 13], hs[t, 14], hs[t, 15], hs[t, 16], hs[t, 17], hs[t, 18], hs[t, 19],
+             hs[t, 20]) = _hp_chi1(grid, pool[k + 3], pool[k + 4], hs[t, 4], hs[t, 6], hs[t, 7],
+                                   hs[t, 8], hs[t, 9], hs[t, 10], hs[t, 11], hs[t, 12])
+    for t in range(nt):
+        if hs[t, 4] > 0.0:
+            k = t * TRIAL_UNIFORMS
+            hs[t, 21], hs[t, 22], hs[t, 23], hs[t, 24], hs[t, 25], hs[t, 26] = _hp_euler1(
+                grid, pool[k + 5], pool[k + 6])
+    for t in range(nt):
+        if hs[t, 4] > 0.0:
+            hs[t, 27], hs[t, 28], hs[t, 29], hs[t, 30], hs[t, 31] = _hp_axes1(
+                hs[t, 4], hs[t, 18], hs[t, 19], hs[t, 20])
+    for t in range(nt):
+        if not hs[t, 4] > 0.0:
+            w[t] = 0.0
+            continue
+        psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, g = _hp_final1(
+            hs[t, 4], hs[t, 5], hs[t, 2], hs[t, 3], hs[t, 1], hs[t, 8], hs[t, 9], hs[t, 10],
+            hs[t, 12], hs[t, 13], hs[t, 14], hs[t, 15], hs[t, 16], hs[t, 17], hs[t, 27],
+            hs[t, 28], hs[t, 29], hs[t, 30], hs[t, 31], hs[t, 21], hs[t, 22], hs[t, 23],
+            hs[t, 24], hs[t, 25], hs[t, 26])
+        w[t] = _weight1(w[t], tr[t, 5], psw, e1, e2, pt1sq, pt2sq, ezz, d1, d2, m, mz, g_prime,
+                        vp)
+        (geo[t, 0], geo[t, 1], geo[t, 2], geo[t, 3], geo[t, 4], geo[t, 5], geo[t, 6], geo[t, 7],
+         geo[t, 8], geo[t, 9], geo[t, 10], geo[t, 11]) = g
+
+
+@kernel
+def _trial_bins1(pool, k, isr, cst, nb, out, row):
+    """Grid bins of a trial's uniforms into ``out[row]`` (GRID_DIMS): the hard point's four
+    mapped uniforms; an ISR dimension's soft-channel bin, or ``nb`` ("not used") for the dx/x
+    channel or without ISR."""
+    out[row, _G_K] = min(int(pool[k + 2] * nb), nb - 1)
+    out[row, _G_X] = min(int(pool[k + 4] * nb), nb - 1)
+    out[row, _G_C] = min(int(pool[k + 5] * nb), nb - 1)
+    out[row, _G_PSI] = min(int(pool[k + 6] * nb), nb - 1)
+    for i in range(2):
+        u = pool[k + i]
+        b = nb
+        if isr and u >= cst[2]:
+            b = min(int((u - cst[2]) * cst[4] * nb), nb - 1)
+        out[row, _G_ISR1 + i] = b
+
+
+@kernel
+def _chunk_constants1(e_her, e_ler, half_angle, hard_fraction, x_min):
+    """Per-chunk constants of a trial: the crossing-angle sin/cos and the ISR constants about
+    the nominal sqrt(s) (``gen.radiation.isr_consts1``)."""
     sin_a, cos_a = crossing_trig1(half_angle)
-    s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a) ** 2
-    return -math.log(x_min), sin_a, cos_a, s0, ll_beta(s0, M_E)
+    sqrt_s0 = collision_sqrt_s_sc1(e_her, e_ler, sin_a, cos_a)
+    return sin_a, cos_a, isr_consts1(sqrt_s0, M_E, hard_fraction, x_min)
 
 
 @kernel
 def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, mz, g_prime, vp,
                    isr, hard_fraction, x_min, e_min, grid):
-    """Weights of ``n`` trials and the grid bins of each trial (n, GRID_DIMS)."""
+    """Weights of ``n`` trials and the grid bins of each trial (n, GRID_DIMS); the same blocks
+    of draws as ``_generate``."""
     out = np.empty(n)
     bins = np.empty((n, GRID_DIMS), np.int64)
-    lmin, sin_a, cos_a, s0, beta0 = _chunk_constants1(e_her, e_ler, half_angle, x_min)
-    pool = np.empty(POOL_SIZE)
-    k = POOL_SIZE
-    for i in range(n):
-        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
-        k = _fill_pool1(rng, pool, k)
-        t = _trial1(pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr,
-                    hard_fraction, x_min, lmin, e_min, grid)
-        k += TRIAL_UNIFORMS
-        out[i] = t[0]
-        for d in range(GRID_DIMS):
-            bins[i, d] = t[5][d]
+    nb = grid.shape[1] - 1
+    sin_a, cos_a, cst = _chunk_constants1(e_her, e_ler, half_angle, hard_fraction, x_min)
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr, geo, hs = np.empty((nbk, 6)), np.empty((nbk, 12)), np.empty((nbk, _HS_COLS))
+    done = 0
+    while done < n:
+        _draw_block1(rng, pool, nh, nl, spread_her, spread_ler)
+        nt = min(nbk, n - done)
+        _block1(pool, nh, nl, nt, e_her, e_ler, spread_her, spread_ler, sin_a, cos_a, cst, m, mz,
+                g_prime, vp, isr, e_min, grid, wb, tr, geo, hs)
+        for t in range(nt):
+            out[done + t] = wb[t]
+            _trial_bins1(pool, t * TRIAL_UNIFORMS, isr, cst, nb, bins, done + t)
+        done += nt
     return out, bins
 
 
@@ -737,9 +890,11 @@ def _generate(
 ):  # fmt: skip
     """Hit-or-miss until n events; returns particle arrays, offsets, truth and statistics.
 
-    Acceptance first: a trial draws the beam energies, the ISR energy fractions and the hard
-    point's five uniforms; the collision frame, the azimuth phi and the photon directions (which
-    do not change the weight) are drawn and computed for accepted trials only.
+    Blocks of ``BLOCK_TRIALS`` trials: their random numbers drawn in bulk (``_draw_block1``),
+    their weights in one loop (``_block1``), then the trials in order: statistics, hit, and for
+    accepted trials the collision frame, the azimuth phi and the photon directions (which do not
+    change the weight; scalar draws from ``rng`` after the block's bulk draws). Trials after the
+    n-th event are not counted.
     """
     mom, pdg, offset = new_events(n, 5)
     t_sqrt_s = np.empty(n)
@@ -747,36 +902,55 @@ def _generate(
     kk = np.zeros((2, 4))
     buf = np.zeros((5, 4))
     stats = new_stats()
-    lmin, sin_a, cos_a, s0, beta0 = _chunk_constants1(e_her, e_ler, half_angle, x_min)
-    pool = np.empty(POOL_SIZE)
-    k = POOL_SIZE
+    sin_a, cos_a, cst = _chunk_constants1(e_her, e_ler, half_angle, hard_fraction, x_min)
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr, geo, hs = np.empty((nbk, 6)), np.empty((nbk, 12)), np.empty((nbk, _HS_COLS))
+    acc = np.empty(nbk, np.int64)
+    ev = np.empty((nbk, 10))
     i = 0
     while i < n:
-        eh, el = sample_beam_energies1(rng, e_her, e_ler, spread_her, spread_ler)
-        k = _fill_pool1(rng, pool, k)
-        w, sqrt_s, v1, v2, sqrt_sp, _, geo = _trial1(
-            pool, k, eh, el, sin_a, cos_a, s0, beta0, m, mz, g_prime, vp, isr, hard_fraction,
-            x_min, lmin, e_min, grid,
-        )  # fmt: skip
-        u_hit = pool[k + TRIAL_UNIFORMS - 1]
-        k += TRIAL_UNIFORMS
-        # gen.unweight.unweight1 with the hit uniform from the pool
-        stats[S_TRIALS] += 1.0
-        stats[S_SUM_W] += w
-        stats[S_SUM_W2] += w * w
-        if w > w_max:
-            stats[S_OVER] += 1.0
-        if not (w > 0.0 and u_hit * w_max < w):
-            continue
-        cphi, sphi = _random_azimuth1(rng)
-        h = _hard_momenta1(geo, cphi, sphi)
-        if isr:
-            isr_photon_momenta_polar1(rng, sqrt_s, M_E, v1, v2, kk)
-        npart = _to_lab1(sqrt_s, eh, el, sin_a, cos_a, kk, h, buf)
-        fill_event1(mom, pdg, offset, i, buf, npart, _PDG_ROWS)
-        t_sqrt_s[i] = sqrt_s
-        t_sqrt_sp[i] = sqrt_sp
-        i += 1
+        _draw_block1(rng, pool, nh, nl, spread_her, spread_ler)
+        _block1(pool, nh, nl, nbk, e_her, e_ler, spread_her, spread_ler, sin_a, cos_a, cst, m,
+                mz, g_prime, vp, isr, e_min, grid, wb, tr, geo, hs)
+        # hits in trial order (gen.unweight.unweight1 with the hit uniform from the block)
+        na = 0
+        for t in range(nbk):
+            w = wb[t]
+            stats[S_TRIALS] += 1.0
+            stats[S_SUM_W] += w
+            stats[S_SUM_W2] += w * w
+            if w > w_max:
+                stats[S_OVER] += 1.0
+            if w > 0.0 and pool[(t + 1) * TRIAL_UNIFORMS - 1] * w_max < w:
+                acc[na] = t
+                na += 1
+                if i + na == n:
+                    break
+        # the draws of the accepted events, in trial order: azimuth, photon momenta
+        for j in range(na):
+            t = acc[j]
+            ev[j, 0], ev[j, 1] = _random_azimuth1(rng)
+            if isr:
+                isr_photon_momenta_polar1(rng, tr[t, 2], M_E, tr[t, 3], tr[t, 4], kk)
+                for c in range(8):
+                    ev[j, 2 + c] = kk[c // 4, c % 4]
+        # their momenta in the lab (a separate loop: the CPU overlaps consecutive events)
+        for j in range(na):
+            t = acc[j]
+            h = _hard_momenta1((geo[t, 0], geo[t, 1], geo[t, 2], geo[t, 3], geo[t, 4], geo[t, 5],
+                                geo[t, 6], geo[t, 7], geo[t, 8], geo[t, 9], geo[t, 10],
+                                geo[t, 11]), ev[j, 0], ev[j, 1])
+            if isr:
+                for c in range(8):
+                    kk[c // 4, c % 4] = ev[j, 2 + c]
+            sqrt_s = tr[t, 2]
+            npart = _to_lab1(sqrt_s, tr[t, 0], tr[t, 1], sin_a, cos_a, kk, h, buf)
+            fill_event1(mom, pdg, offset, i, buf, npart, _PDG_ROWS)
+            t_sqrt_s[i] = sqrt_s
+            t_sqrt_sp[i] = tr[t, 5]
+            i += 1
     return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, stats
 
 

@@ -545,27 +545,57 @@ def test_isr_off_events_and_determinism():
     np.testing.assert_array_equal(a.truth["sqrt_s_prime"], a.truth["sqrt_s"])
 
 
+def test_events_of_a_short_run_are_the_start_of_a_longer_one():
+    """Blocks of trials (``_draw_block1``): the draws do not depend on the number of events
+    requested, so n events from a stream are the first n of a longer run on the same stream
+    (bit for bit), and the trials counted stop at the n-th event."""
+    proc = _process(1.0, isr=True)
+    proc.prepare(stream(6, PILOT), 20_000)
+    a, sa = proc.generate(stream(6, GENERATION, 1), 333)
+    b, sb = proc.generate(stream(6, GENERATION, 1), 1500)
+    n_rows = a.offset[-1]
+    np.testing.assert_array_equal(a.offset, b.offset[:334])
+    for key in ("pdg", "px", "py", "pz", "e"):
+        np.testing.assert_array_equal(a.particles[key], b.particles[key][:n_rows])
+    for key in ("sqrt_s", "sqrt_s_prime"):
+        np.testing.assert_array_equal(a.truth[key], b.truth[key][:333])
+    assert 333 / 0.9 < sa.n_trials < sb.n_trials
+    assert sa.n_trials < mz.BLOCK_TRIALS * 2  # ~620 trials: the first two blocks
+
+
 def test_isr_fraction_through_the_grid_samples_the_structure_function():
-    """``_isr_fraction1``: with the plain grid bit for bit ``gen.radiation``'s sampler for the same
-    uniforms; with a random grid still an unbiased estimator of int D(x) f(1 - x) dx (D of
-    Kuraev-Fadin, ``gen.radiation.structure_function``, integrated by scipy quad): f = 1 (D is
-    normalised), v, [v > 0.1]. Tolerance 4 sigma (MC)."""
-    from gen.radiation import ll_beta, sample_isr_fraction_l1, structure_function
+    """``_isr_fraction1``: with the plain grid bit for bit ``gen.radiation.isr_fraction_u1`` for
+    the same uniforms (and ``sample_isr_fraction_l1`` to rounding); with a random grid still an
+    unbiased estimator of int D(x) f(1 - x) dx (D of Kuraev-Fadin,
+    ``gen.radiation.structure_function``, integrated by scipy quad): f = 1 (D is normalised), v,
+    [v > 0.1]. Tolerance 4 sigma (MC)."""
+    from gen.radiation import (
+        isr_consts1,
+        isr_fraction_u1,
+        ll_beta,
+        sample_isr_fraction_l1,
+        structure_function,
+    )
 
     beta = ll_beta(10.58**2, M_E)
     a, x_min = 0.05, 0.02
-    lmin = -math.log(x_min)
+    cst = isr_consts1(10.58, M_E, a, x_min)
+    assert cst[1] == beta
     u = np.random.default_rng(3).random(3000)
-    ours = mz._isr_fraction_arrays(u, mz.identity_grid(), 4, beta, a, lmin, x_min)
-    rng = np.random.default_rng(3)
-    ref = np.array([sample_isr_fraction_l1(rng, beta, a, x_min, lmin) for _ in range(u.size)])
+    ours = mz._isr_fraction_arrays(u, mz.identity_grid(), 4, beta, cst)
+    ref = np.array([isr_fraction_u1(x, beta, 2.0 / beta, cst) for x in u])
     np.testing.assert_array_equal(ours, ref)
+    rng = np.random.default_rng(3)
+    old = np.array([sample_isr_fraction_l1(rng, beta, a, x_min, -math.log(x_min))
+                    for _ in range(u.size)])
+    np.testing.assert_allclose(ours[:, 0], old[:, 0], rtol=1e-13, atol=0)
+    # (products of reciprocals instead of divisions: ~1e-13 near the dx/x edge)
+    np.testing.assert_allclose(ours[:, 1] / ours[:, 2], old[:, 1], rtol=1e-12, atol=0)
 
     grid = _random_grid(np.random.default_rng(5))
     n = 1_000_000
-    vw = mz._isr_fraction_arrays(np.random.default_rng(4).random(n), grid, 4, beta, a, lmin,
-                                 x_min)
-    v, w = vw[:, 0], vw[:, 1]
+    vnd = mz._isr_fraction_arrays(np.random.default_rng(4).random(n), grid, 4, beta, cst)
+    v, w = vnd[:, 0], vnd[:, 1] / vnd[:, 2]
     cases = (
         (np.ones(n), 1.0),
         (v, quad(lambda t: structure_function(1 - t, beta) * t, 0, 1, limit=200)[0]),
@@ -577,16 +607,42 @@ def test_isr_fraction_through_the_grid_samples_the_structure_function():
         assert abs(est.mean() - expected) < 4 * err, (est.mean(), expected, err)
 
 
-def test_beta_near_reference_equals_ll_beta():
-    """``_beta_near1`` (series of ln(s/s0)) equals gen.radiation.ll_beta to < 2e-14 relative, on
-    both sides of its series/logarithm switch at |s/s0 - 1| = 1e-2."""
-    from gen.radiation import ll_beta
-
-    s0 = 10.58**2
-    beta0 = ll_beta(s0, M_E)
-    for r in (0.5, 0.98, 0.9901, 0.999, 1.0, 1.0003, 1.0099, 1.0101, 1.3):
-        s = r * s0
-        assert mz._beta_near1(s, s0, beta0) == pytest.approx(ll_beta(s, M_E), rel=2e-14, abs=0)
+@pytest.mark.parametrize(("big_m", "isr"), [(0.1, True), (1.0, False), (8.0, True)])
+def test_staged_block_equals_trial_by_trial(big_m, isr):
+    """``_block1`` runs the trials stage by stage over a block: every weight, kinematic value
+    and geometry must equal, bit for bit, ``_isr_stage1`` + ``_hard_point1`` + ``_weight1``
+    applied to each trial alone (random grid; M = 8 GeV: trials below threshold after ISR)."""
+    proc = _process(big_m, isr=isr, vacuum_polarisation=True)
+    proc.grid = _random_grid(np.random.default_rng(9))
+    (e_her, e_ler, sp_h, sp_l, half, m, big, g, vp, isr_, hf, x_min, e_min,
+     grid) = proc._args()
+    sin_a, cos_a, cst = mz._chunk_constants1(e_her, e_ler, half, hf, x_min)
+    nbk = mz.BLOCK_TRIALS
+    rng = np.random.default_rng(10)
+    pool = rng.random(nbk * mz.TRIAL_UNIFORMS)
+    nh, nl = rng.standard_normal(nbk), rng.standard_normal(nbk)
+    w, tr, geo = np.empty(nbk), np.empty((nbk, 6)), np.empty((nbk, 12))
+    mz._block1(pool, nh, nl, nbk, e_her, e_ler, sp_h, sp_l, sin_a, cos_a, cst, m, big, g, vp,
+               isr_, e_min, grid, w, tr, geo, np.empty((nbk, mz._HS_COLS)))
+    n_zero = 0
+    for t in range(nbk):
+        k = t * mz.TRIAL_UNIFORMS
+        eh, el = e_her + sp_h * nh[t], e_ler + sp_l * nl[t]
+        wi, sqrt_s, v1, v2, sqrt_sp = mz._isr_stage1(pool, k, eh, el, sin_a, cos_a, cst, m, big,
+                                                     isr_, e_min, grid)
+        assert tuple(tr[t]) == (eh, el, sqrt_s, v1, v2, sqrt_sp)
+        if not wi > 0.0:
+            assert w[t] == 0.0
+            n_zero += 1
+            continue
+        psw, e1, e2, pt1, pt2, ezz, d1, d2, g3 = mz._hard_point1(sqrt_sp, m, big, grid,
+                                                                  *pool[k + 2:k + 7])
+        assert w[t] == mz._weight1(wi, sqrt_sp, psw, e1, e2, pt1, pt2, ezz, d1, d2, m, big, g, vp)
+        if psw > 0.0:
+            assert tuple(geo[t]) == g3
+    assert n_zero < nbk // 2
+    if big_m == 8.0:
+        assert n_zero > 0  # the below-threshold path is covered
 
 
 @pytest.mark.parametrize("big_m", [0.1, 8.0])

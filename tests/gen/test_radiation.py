@@ -439,3 +439,43 @@ def test_ll_beta_near_nominal():
     for d in (-4.9e-3, -1e-3, 0.0, 2e-4, 4.9e-3, 6e-3, -0.2):
         s = s0 * (1.0 + d)
         assert ll_beta_near1(s, 1.0 / s0, beta0, M_E) == pytest.approx(ll_beta(s, M_E), rel=1e-15)
+
+
+def test_public_isr_fraction_from_a_given_uniform():
+    """``isr_fraction_u1`` (pre-drawn uniform; public API for samplers that draw in bulk) is what
+    ``isr_fractions_c1`` does per beam, bit for bit; its pieces ``isr_soft_factor`` and
+    ``isr_hard_terms_q1`` rebuild ``structure_function`` (Kuraev-Fadin) to rounding, and
+    ``isr_log1m_over_v1`` is ln(1 - v)/v on both sides of its series switch."""
+    from gen.radiation import (
+        isr_consts1,
+        isr_fraction_u1,
+        isr_fractions_c1,
+        isr_hard_terms_q1,
+        isr_log1m_over_v1,
+        isr_soft_factor,
+    )
+
+    sqrt_s0, e_min = 10.58, 1e-4
+    cst = isr_consts1(sqrt_s0, M_E, 0.05, 0.02)
+    ra, rb = np.random.default_rng(21), np.random.default_rng(21)
+    for _ in range(2000):
+        sqrt_s = sqrt_s0 * (1.0 + 1e-3 * ra.standard_normal())
+        rb.standard_normal()
+        w, v1, v2 = isr_fractions_c1(ra, sqrt_s, M_E, e_min, cst)
+        beta = ll_beta_near1(sqrt_s**2, cst[0], cst[1], M_E)
+        u1, n1, d1 = isr_fraction_u1(rb.random(), beta, 2.0 / beta, cst)
+        u2, n2, d2 = isr_fraction_u1(rb.random(), beta, 2.0 / beta, cst)
+        assert w == (n1 * n2) / (d1 * d2)
+        assert v1 == (u1 if u1 * 0.5 * sqrt_s >= e_min else 0.0)
+        assert v2 == (u2 if u2 * 0.5 * sqrt_s >= e_min else 0.0)
+    beta = ll_beta(sqrt_s0**2, M_E)
+    for v0 in (1e-9, 1e-4, 0.999e-3, 1.001e-3, 0.3, 0.9):
+        x = 1.0 - v0
+        v = 1.0 - x  # as structure_function(x) sees it
+        q = math.log1p(-v) / v
+        assert isr_log1m_over_v1(v) == pytest.approx(q, rel=1e-15)
+        d = (0.5 * beta * v ** (0.5 * beta - 1.0) * isr_soft_factor(beta)
+             + isr_hard_terms_q1(v, x, math.log(v), q, beta))
+        assert d == pytest.approx(structure_function(x, beta), rel=1e-13)
+        assert isr_hard_terms_q1(v, x, math.log(v), q, beta) == pytest.approx(
+            _hard_terms(v, beta), rel=1e-12)
