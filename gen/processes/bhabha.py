@@ -100,11 +100,13 @@ from gen.kinematics import boost_p1, boost_params1, two_body_momentum1
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.processes.ffbar import GAMMA_Z, M_Z, SIN2_THETA_EFF
 from gen.radiation import (
-    _C2_SOFT,
     FSR_K_FACTOR,
     ISR_K_FACTOR,
     fsr_pair_rest1,
     isr_fractions_c1,
+    isr_hard_terms_q1,
+    isr_log1m_over_v1,
+    isr_soft_factor,
     ll_beta,
     ll_beta_near1,
     sample_azimuth1,
@@ -351,7 +353,7 @@ def joint_isr1(rng, sqrt_s: float, hh: float, sh: float, cst):
     beta = ll_beta_near1(sqrt_s * sqrt_s, cst[0], cst[1], M_E)
     tob = 2.0 / beta
     x_min, lmin, inv_lmin = cst[2], cst[3], cst[4]
-    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    soft = isr_soft_factor(beta)
     u = rng.random()
     # channel: bit 0 = beam 1 hard, bit 1 = beam 2 hard
     ch = 3 if u < hh else (1 if u < hh + sh else (2 if u < hh + 2.0 * sh else 0))
@@ -381,14 +383,9 @@ def joint_isr1(rng, sqrt_s: float, hh: float, sh: float, cst):
                 # underflow (w < ~1e-14): the photon takes nothing, D / soft density = soft
                 r, q, lnv = 0.0, -1.0, 0.0
             else:
-                if v < 1e-3:  # ln(1 - v) / v by its series (error < v^6 / 7)
-                    q = -(1.0 + v * (0.5 + v * (1.0 / 3.0 + v * (0.25 + v * (0.2 + v / 6.0)))))
-                else:
-                    q = math.log1p(-v) / v
+                q = isr_log1m_over_v1(v)
                 r = tob * v / w  # 1 / soft density, v^(1 - beta/2) = v / w
-        bracket = -4.0 * (1.0 + x) * lnv - (1.0 + 3.0 * x * x) * q - 5.0 - x
-        hard = -0.25 * beta * (1.0 + x) + beta * beta / 32.0 * bracket
-        num *= soft + hard * r
+        num *= soft + isr_hard_terms_q1(v, x, lnv, q, beta) * r
         hr = r * inv_lmin / x if x >= x_min else 0.0  # dx/x density / soft density
         if i == 0:
             v1, hr1 = v, hr
