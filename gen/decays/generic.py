@@ -56,8 +56,11 @@ frequency):
   form-factor weight in (q^2, cos theta_l) by hit-or-miss after the phase-space decay (a new
   phase-space point after a miss), and a D* its helicity (0 or +-1) drawn from the helicity
   amplitudes, which the D* -> D pi / D gamma angle above then follows
-  (``gen.decays.semileptonic``). Everything else (D** LLSW / ISGW2 / GOITY_ROBERTS
-  semileptonic modes, Dalitz-plot amplitudes, polarisation in S -> V V) is phase space.
+  (``gen.decays.semileptonic``). B -> D** l nu (LLSW, hep-ph/9705467; ``gen.decays.llsw``) get
+  their weight the same way, with the D**'s Breit-Wigner mass and the weight bound taken over
+  its mass range; the D** helicity is not passed on (its decay is isotropic). Everything else
+  (ISGW2 / GOITY_ROBERTS semileptonic modes, Dalitz-plot amplitudes, polarisation in S -> V V)
+  is phase space.
 - Taus are decayed by ``gen.decays.tau.decay_tau1`` (its matrix elements and its own DEC
   ``tau-`` table and secondary decays), not by the generic table.
 
@@ -527,18 +530,21 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
             kind, par, role = (semileptonic.dec_table_entry(p, ds, mdl) if me < 0
                                else (semileptonic.KIND_NONE, np.zeros(semileptonic.NPAR),
                                      (0, 0, 0)))
-            if kind and (bw[i] or bw[index[ds[role[0]]]] or bw[index[ds[role[1]]]]):
+            hk, lk = (index[ds[role[0]]], index[ds[role[1]]]) if kind else (0, 0)
+            if kind and (bw[i] or bw[lk] or (
+                    bw[hk] and kind not in semileptonic.VARIABLE_MASS_KINDS)):
                 # the weight bound is taken at the nominal masses, and BGL for P -> V is
                 # undefined once m_B + m_V drops below its B_c poles: fixed masses only
+                # (LLSW: any hadron mass, bound over the Breit-Wigner range)
                 raise ValueError(f"semileptonic mode {p} -> {ds} ({mdl}): Breit-Wigner mass "
                                  "of the parent, hadron or lepton; form factors need fixed "
                                  "masses")
             sl_kind.append(kind)
             sl_par.append(par)
             sl_role.append(role)
-            sl_wmax.append(semileptonic.semileptonic_wmax(
-                kind, par, mass[i], mass[index[ds[role[0]]]], mass[index[ds[role[1]]]])
-                if kind else 0.0)
+            sl_wmax.append(semileptonic.table_wmax(
+                kind, par, mass[i], mass[hk], mass[lk], mlo[hk] if bw[hk] else mass[hk],
+                mass[i] - mass[lk] if bw[hk] else mass[hk]) if kind else 0.0)
         if modes:
             cum[-1] = 1.0
         first[i + 1] = len(cum)
@@ -578,7 +584,7 @@ def tables_key() -> dict[str, str]:
     from gen.hadronization import string, tables
 
     code = source_key(sys.modules[__name__], quark_modes, tau, phasespace, kinematics, constants,
-                      jit, string, tables, semileptonic)
+                      jit, string, tables, semileptonic, *semileptonic.SOURCE_MODULES)
     return {"dec_sha256": content_key(dec_file_path()), "code_sha256": code,
             **{p: version(p) for p in ("particle", "decaylanguage", "numpy", "numba")}}
 
@@ -879,10 +885,11 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
                 tb.counters[C_OVERWEIGHT] += 1
             if sl == semileptonic.KIND_NONE:
                 break
-            # DEC BGL / HQET3 line: flat phase space x hit-or-miss of the form-factor weight in
-            # (q2, cos theta_l) gives the model's density (gen.decays.semileptonic, whose
-            # accept_rows1 raises on a NaN weight rather than rejecting forever); masses are
-            # fixed here (checked when the tables are built), so wmax holds
+            # DEC BGL / HQET3 / LLSW line: flat phase space x hit-or-miss of the form-factor
+            # weight in (q2, cos theta_l) gives the model's density (gen.decays.semileptonic,
+            # whose accept_rows1 raises on a NaN weight rather than rejecting forever); masses
+            # are fixed here (checked when the tables are built) except an LLSW D**'s
+            # Breit-Wigner mass, whose wmax is the bound over its mass range
             h, lep, nu = tb.sl_role[mode, 0], tb.sl_role[mode, 1], tb.sl_role[mode, 2]
             ok, over, hel = semileptonic.accept_rows1(rng, sl, tb.sl_par[mode], m, dm[h],
                                                       dm[lep], tb.sl_wmax[mode], out_f, pos + h,

@@ -1,4 +1,4 @@
-"""Form-factor weights of semileptonic decays P -> D l nu and P -> V l nu (b -> c l nu).
+"""Form-factor weights of semileptonic decays P -> (P, V, S, A, T) l nu (b -> c l nu).
 
 The generic decayer (``gen.decays.generic``) makes these three-body modes in flat phase space;
 this module gives the matrix-element weight in (q^2, cos theta_l) that turns flat phase-space
@@ -19,6 +19,15 @@ Form factors (``KIND_*``, parameters in DEC-file order, as EvtGen reads them):
   Fajfer, Kamenik, Nisandzic arXiv:1203.2654 eq. 9), basf2's ``EvtHQET3FF``: 3 parameters for
   P -> P (V1(1), rho^2, Delta), 5 for P -> V (h_A1(1), rho^2, R0(1), R1(1), R2(1)); used by the
   DEC file for the tau modes.
+- ``LLSW`` (Leibovich, Ligeti, Stewart, Wise hep-ph/9705467; ``gen.decays.llsw``), B -> D**:
+  3 parameters for the j = 1/2 doublet (D_0*: P -> S, f+ and f0 as P -> P; D_1': P -> A,
+  A1, A2, V, A0 as P -> V), 4 for j = 3/2 (D_1: P -> A; D_2*: P -> T). The tensor's
+  polarisation eps*_{mu nu} enters through eps*_{mu nu} P^nu, a vector c_lambda (M p / m)
+  eps(lambda) (c_+- = 1/sqrt2, c_0 = sqrt(2/3)), so its H's are those of a vector with the
+  mapped form factors times c_lambda M p / m (``helicity1``). The D** have Breit-Wigner masses
+  in the generic decayer: the form factors take the actual mass, the bound covers the mass
+  range (``table_wmax``); the mass line shape stays the decayer's Breit-Wigner (not reweighted
+  by the rate's mass dependence). The D** helicity is not passed on (D** decays isotropic).
 
 Rate (helicity amplitudes; Koerner, Schuler Z. Phys. C 46 (1990) 93; Ivanov, Koerner, Tran
 arXiv:1508.02678 eq. 8), theta_l = angle between the charged lepton in the l nu rest frame and
@@ -41,8 +50,8 @@ The vector's decay angles are integrated out of the weight; ``accept_rows1`` the
 helicity (0 or +-1, ``longitudinal_fraction1``) for the generic decayer's helicity-angle
 treatment of D* -> D pi / D gamma. Neglected: the correlation with the angle between the
 lepton and hadron decay planes (chi; the interference terms integrate to zero over it), so
-chi is flat; electroweak and QED (Sirlin, PHOTOS) corrections; D** (LLSW),
-D(*) pi l nu (GOITY_ROBERTS) and ISGW2 modes stay phase space.
+chi is flat; electroweak and QED (Sirlin, PHOTOS) corrections; D(*) pi l nu (GOITY_ROBERTS),
+ISGW2 (0.01-0.03 % of the B width) and BCL (b -> u) modes stay phase space.
 """
 
 from __future__ import annotations
@@ -51,13 +60,24 @@ import math
 
 import numpy as np
 
+from gen.decays import llsw
 from gen.jit import kernel
 from gen.phasespace import three_body_unweighted1, three_body_wmax
+
+#: modules whose code the form factors use besides this one (part of the decay-table cache key,
+#: ``generic.tables_key``)
+SOURCE_MODULES = (llsw,)
 
 #: Fermi constant, GeV^-2 (PDG RPP 2024, "Physical constants")
 G_F = 1.1663788e-5
 
 KIND_NONE, KIND_BGL_P, KIND_BGL_V, KIND_CLN_P, KIND_CLN_V = 0, 1, 2, 3, 4
+#: LLSW (gen.decays.llsw): B -> D_0* (scalar), D_1' (axial, j = 1/2), D_1 (axial, j = 3/2),
+#: D_2* (tensor)
+KIND_LLSW_S, KIND_LLSW_A12, KIND_LLSW_A32, KIND_LLSW_T = 5, 6, 7, 8
+#: kinds whose hadron may have a Breit-Wigner mass (form factors defined at any mass; the
+#: bound is taken over the mass range, ``table_wmax``)
+VARIABLE_MASS_KINDS = (KIND_LLSW_S, KIND_LLSW_A12, KIND_LLSW_A32, KIND_LLSW_T)
 #: helicity of the hadron returned by accept_rows1: 0, or +-1 (either sign)
 HEL_LONG, HEL_TRANS = 0, 1
 #: largest number of form-factor parameters of a kind (BGL for P -> P)
@@ -65,6 +85,12 @@ NPAR = 8
 #: DEC model name and number of parameters -> kind
 KIND_BY_MODEL = {("BGL", 8): KIND_BGL_P, ("BGL", 6): KIND_BGL_V,
                  ("HQET3", 3): KIND_CLN_P, ("HQET3", 5): KIND_CLN_V}
+#: LLSW: (number of parameters, 2J of the hadron) -> kind (3 parameters: j = 1/2 doublet,
+#: 4: j = 3/2 doublet; EvtLLSWFF's two constructors)
+LLSW_KINDS = {(3, 0): KIND_LLSW_S, (3, 2): KIND_LLSW_A12, (4, 2): KIND_LLSW_A32,
+              (4, 4): KIND_LLSW_T}
+#: hadron masses of the bound over a Breit-Wigner range (``table_wmax``)
+_GRID_MASS = 12
 #: points of the (q2, cos) grid of ``semileptonic_wmax`` and its safety factor (the weight is a
 #: smooth function, quadratic in cos: the grid maximum is within ~0.1 % of the true one)
 _GRID_Q2, _GRID_COS = 400, 41
@@ -166,20 +192,55 @@ def _p_had(m_b, m_d, q2):
 
 
 @kernel
-def helicity1(kind, par, m_b, m_d, q2):
-    """(H+, H-, H0, Ht) at q2 (module docstring); GeV."""
-    p = _p_had(m_b, m_d, q2)
+def _vector_hel(m_b, m_d, q2, p, a1, a2, v, a0):
+    """(H+, H-, H0, Ht) of P -> V from (A1, A2, V, A0) (module docstring)."""
     sq = math.sqrt(q2)
-    if kind in (KIND_BGL_P, KIND_CLN_P):
-        fp, f0 = ff_scalar1(kind, par, m_b, m_d, q2)
-        return 0.0, 0.0, 2.0 * m_b * p * fp / sq, (m_b * m_b - m_d * m_d) * f0 / sq
-    a1, a2, v, a0 = ff_vector1(kind, par, m_b, m_d, q2)
     mp = m_b + m_d
     hp = mp * a1 - 2.0 * m_b * p * v / mp
     hm = mp * a1 + 2.0 * m_b * p * v / mp
     h0 = ((m_b * m_b - m_d * m_d - q2) * mp * a1 - 4.0 * m_b * m_b * p * p * a2 / mp) / (
         2.0 * m_d * sq)
     return hp, hm, h0, 2.0 * m_b * p * a0 / sq
+
+
+@kernel
+def helicity1(kind, par, m_b, m_d, q2):
+    """(H+, H-, H0, Ht) at q2 (module docstring); GeV."""
+    p = _p_had(m_b, m_d, q2)
+    sq = math.sqrt(q2)
+    if kind in (KIND_BGL_P, KIND_CLN_P, KIND_LLSW_S):
+        if kind == KIND_LLSW_S:
+            fp, f0 = llsw.ff_scalar1(par, m_b, m_d, q2)
+        else:
+            fp, f0 = ff_scalar1(kind, par, m_b, m_d, q2)
+        return 0.0, 0.0, 2.0 * m_b * p * fp / sq, (m_b * m_b - m_d * m_d) * f0 / sq
+    if kind in (KIND_LLSW_A12, KIND_LLSW_A32):
+        a1, a2, v, a0 = llsw.ff_axial1(kind == KIND_LLSW_A32, par, m_b, m_d, q2)
+        return _vector_hel(m_b, m_d, q2, p, a1, a2, v, a0)
+    if kind == KIND_LLSW_T:
+        # P -> T: eps*_{mu nu} P^nu (P = parent momentum) is a vector eps_eff(lambda) =
+        # c_lambda (M p / m) eps(lambda) with c_+- = 1/sqrt2, c_0 = sqrt(2/3) (spin-2
+        # polarisation tensors from two spin-1 ones, Clebsch-Gordan; e.g. Scora, Isgur
+        # hep-ph/9503486 sec. III), so the ISGW tensor current (h, k, b+, b-) acts like a
+        # vector one with A1 = -k/(M+m), A2 = b+ (M+m), V = h (M+m), A0 = A3 - b- q2/(2m).
+        # The relative sign of V and A1 is fixed by LLSW's matrix elements (eqs. 2.3, 2.5):
+        # the D_2* current is the D_1 one with eps* -> eps*_{mu nu} v^nu and f_V1 -> -k_A1,
+        # f_A -> -k_V, so the lepton forward-backward term goes with k_A1 k_V as with
+        # f_V1 f_A for D_1 (tests: LLSW's d2Gamma/dw dcos theta of D_1 and D_2*). At leading
+        # order this gives helicity -1 dominance as for D*, D_1 (left-handed c quark); with the
+        # DEC parameters (tau_2 = 2.9 GeV) the 1/m_c term flips the sign of k_V.
+        h, k, bp, bm = llsw.ff_tensor1(par, m_b, m_d, q2)
+        mp = m_b + m_d
+        a1 = -k / mp
+        a2 = bp * mp
+        a3 = mp / (2.0 * m_d) * a1 - (m_b - m_d) / (2.0 * m_d) * a2
+        hp, hm, h0, ht = _vector_hel(m_b, m_d, q2, p, a1, a2, h * mp,
+                                     a3 - bm * q2 / (2.0 * m_d))
+        x = m_b * p / m_d
+        ct, cl = x * math.sqrt(0.5), x * math.sqrt(2.0 / 3.0)
+        return ct * hp, ct * hm, cl * h0, cl * ht
+    a1, a2, v, a0 = ff_vector1(kind, par, m_b, m_d, q2)
+    return _vector_hel(m_b, m_d, q2, p, a1, a2, v, a0)
 
 
 @kernel
@@ -222,7 +283,7 @@ def longitudinal_fraction1(kind, par, m_b, m_d, m_l, q2, cos_l):
     the angle between the lepton and hadron decay planes the vector's helicity density matrix
     is diagonal (H0 and Ht both have lambda_V = 0; Koerner, Schuler Z. Phys. C 46 (1990) 93), so
     lambda_V = 0 with this probability, +-1 otherwise. 1 for P -> P."""
-    if kind in (KIND_BGL_P, KIND_CLN_P):
+    if kind in (KIND_BGL_P, KIND_CLN_P, KIND_LLSW_S):
         return 1.0
     hp, hm, h0, ht = helicity1(kind, par, m_b, m_d, q2)
     x = m_l * m_l / q2
@@ -255,6 +316,22 @@ def semileptonic_wmax(kind, par, m_b, m_d, m_l):
         for j in range(_GRID_COS):
             c = -1.0 + 2.0 * j / (_GRID_COS - 1)
             best = max(best, semileptonic_weight1(kind, par, m_b, m_d, m_l, q2, c))
+    return best * WMAX_SAFETY
+
+
+@kernel
+def table_wmax(kind, par, m_b, m_d, m_l, m_lo, m_hi):
+    """Bound of ``semileptonic_weight1`` for a hadron of mass m_d, or, if m_lo < m_hi, of any
+    mass in [m_lo, m_hi] (Breit-Wigner hadron of the generic decayer): maximum of
+    ``semileptonic_wmax`` over _GRID_MASS masses spread in that range and m_d, x WMAX_SAFETY
+    once more for the variation between grid masses."""
+    best = semileptonic_wmax(kind, par, m_b, m_d, m_l)
+    if not m_lo < m_hi:
+        return best
+    for i in range(_GRID_MASS):
+        m = m_lo + (m_hi - m_lo) * i / (_GRID_MASS - 1)
+        if m + m_l < m_b:
+            best = max(best, semileptonic_wmax(kind, par, m_b, m, m_l))
     return best * WMAX_SAFETY
 
 
@@ -366,8 +443,15 @@ def kind_of(model: str, params: list | tuple | np.ndarray, hadron_two_j: int) ->
     """Kind of a DEC semileptonic model line, KIND_NONE if this module does not handle it.
 
     ``hadron_two_j``: twice the spin of the hadron (0: P -> P, 2: P -> V), checked against the
-    number of parameters (a BGL line with 6 parameters on a pseudoscalar is an error).
+    number of parameters (a BGL line with 6 parameters on a pseudoscalar is an error). LLSW:
+    3 parameters with 2J = 0 (D_0*) or 2 (D_1'), 4 with 2J = 2 (D_1) or 4 (D_2*).
     """
+    if model == "LLSW":
+        kind = LLSW_KINDS.get((len(params), hadron_two_j), KIND_NONE)
+        if kind == KIND_NONE:
+            raise ValueError(f"LLSW with {len(params)} parameters and a hadron of 2J = "
+                             f"{hadron_two_j}: allowed (parameters, 2J) = {sorted(LLSW_KINDS)}")
+        return kind
     kind = KIND_BY_MODEL.get((model, len(params)), KIND_NONE)
     if kind == KIND_NONE:
         return kind
@@ -447,7 +531,7 @@ def dec_table_entry(mother: int, daughters: tuple[int, ...], model: str
                     ) -> tuple[int, np.ndarray, tuple[int, int, int]]:
     """``table_entry`` of a kept generic mode, its parameters read back from the mother's DEC
     block (``generic.dec_block``; the generic tables keep the model name only)."""
-    if model not in {m for m, _ in KIND_BY_MODEL} or len(daughters) != 3:
+    if model not in {m for m, _ in KIND_BY_MODEL} | {"LLSW"} or len(daughters) != 3:
         return KIND_NONE, np.zeros(NPAR), (0, 0, 0)
     from gen.decays.generic import _pdg_of, _props, dec_block  # generic imports this module
 

@@ -295,13 +295,14 @@ def test_table_entry_and_errors():
 
 
 def test_dec_file_lines_are_handled():
-    """Every BGL / HQET3 three-body line of the B0 and B+ blocks maps to a kind (DEC file)."""
-    from gen.decays.generic import _pdg_of, _props, dec_block
+    """Every BGL / HQET3 / LLSW three-body line of the B0 and B+ blocks maps to a kind."""
+    from gen.decays.generic import _pdg_of, _props, dec_block, register_extra_particles
 
+    register_extra_particles()  # D'_1+ (20413)
     seen = set()
     for name in ("B0", "B+", "anti-B0", "B-"):
         for row in dec_block(name):
-            if row["model"] not in ("BGL", "HQET3"):
+            if row["model"] not in ("BGL", "HQET3", "LLSW"):
                 continue
             ids = tuple(_pdg_of(f) for f in row["fs"])
             had = next(i for i in ids if abs(i) > 100)
@@ -309,7 +310,8 @@ def test_dec_file_lines_are_handled():
                                         _props(had)[3])
             assert kind != sl.KIND_NONE, row
             seen.add(kind)
-    assert seen == {sl.KIND_BGL_P, sl.KIND_BGL_V, sl.KIND_CLN_P, sl.KIND_CLN_V}
+    assert seen == {sl.KIND_BGL_P, sl.KIND_BGL_V, sl.KIND_CLN_P, sl.KIND_CLN_V,
+                    sl.KIND_LLSW_S, sl.KIND_LLSW_A12, sl.KIND_LLSW_A32, sl.KIND_LLSW_T}
 
 
 def test_generic_decayer_uses_form_factors():
