@@ -12,11 +12,13 @@ them in phase space. We follow that algorithm:
 - The number of hadrons is Poissonian with mean
   n_known/2 + n_spec/2 + n_partons/4 + c ln(max(1.1, mDiff / multRefMass)), truncated to
   [nMin, 10], mDiff = mother mass - known/spectator hadron masses - constituent masses of the
-  remaining partons; c = multIncreaseWeak (2.5) for meMode 23, multIncrease (4) otherwise;
+  remaining partons; c = multIncreaseWeak for meMode 23, multIncrease otherwise;
   +multGoffset (0.5) for a closed gluon loop. nMin = max(2, n_known + n_partons/2), 3 for
   meMode 23, code - 40 for 42-50 and code - 50 for 52-60; fixed multiplicity code - 60 for
-  62-70 (Pythia 8 defaults of ParticleDecays:multIncrease, multIncreaseWeak, multRefMass,
-  multGoffset).
+  62-70. multIncreaseWeak = 2.0 and multIncrease = 4.5 are the values EvtGen sets in its Pythia
+  8 instances (``EvtPythiaEngine::updatePhysicsParameters``, EvtGen 1.x and 2.x; basf2's
+  ``EvtGenInterface`` uses that engine unchanged), not the Pythia 8 defaults 2.5 / 4.0;
+  multRefMass (0.7) and multGoffset are Pythia 8 defaults.
 - Hadrons are split off the parton ends picked at random (never the last parton: the
   spectator), each with a new flavour from the Lund flavour machinery (``gen.hadronization
   .string``: pick_partner1 / hadron_id1, Monash 2013 parameters); the remaining ends are joined
@@ -38,11 +40,12 @@ Pythia 8 returns). The Pythia 6 era interface (``EvtJetSet::decay``) regenerated
 ``EvtDecayTable::inChannelList`` found its primary hadrons among the mother's channels, and
 DECAY_BELLE2.DEC still lists exclusive modes with BF 0 "to keep PYTHIA from generating these";
 ``exclusive_match1`` performs that comparison so the overlap can be measured, but it does not
-reject anything. Measured (4000 decays per mode at the B mass): 20 % of the quark-level B
-decays (9.7 % of all B0, 8.5 % of all B+ decays) give the hadrons of an exclusive DEC channel,
-41 % / 38 % of the b -> c cbar s modes (``c anti-s anti-c d PYTHIA 43``). Applying the veto
-instead was measured to raise <n_ch> per Upsilon(4S) event from 10.94 to 11.24 (CLEO 10.71)
-and B -> D_s X from 14.2 % to 14.9 %.
+reject anything. Measured (4000 decays per mode at the B mass, EvtGen's multIncrease values):
+22 % of the quark-level B decays (10.6 % of all B0, 9.7 % of all B+ decays) give the hadrons
+of an exclusive DEC channel, 38 % of the b -> c cbar s modes (``c anti-s anti-c d PYTHIA
+43``). Applying the veto instead was measured (with Pythia 8's default multIncrease values,
+<n_ch> then 10.94) to raise <n_ch> per Upsilon(4S) event to 11.24 (CLEO 10.71) and B -> D_s X
+from 14.2 % to 14.9 %. With EvtGen's values <n_ch> is 10.79 +- 0.02 (20000 events).
 
 Exceptions to pickHadrons, as in Pythia 8: meMode 91 to q qbar (e.g. ``anti-s d`` of the B0,
 b -> s g) makes a Lund string in the mother's rest frame (``string.fragment_string1``, axis
@@ -81,9 +84,11 @@ from gen.jit import kernel
 from gen.kinematics import direction1, rotate_z_to1
 from gen.phasespace import genbod_wmax, genbod_work1
 
-#: Pythia 8 ParticleDecays defaults (manual page "Particle Decays")
-MULT_INCREASE = 4.0
-MULT_INCREASE_WEAK = 2.5
+#: ParticleDecays:multIncrease / multIncreaseWeak as EvtGen sets them for Belle II's generic
+#: decays (EvtPythiaEngine::updatePhysicsParameters; Pythia 8 defaults 4.0 / 2.5)
+MULT_INCREASE = 4.5
+MULT_INCREASE_WEAK = 2.0
+#: the other ParticleDecays values: Pythia 8 defaults (manual page "Particle Decays")
 MULT_REF_MASS = 0.7
 MULT_G_OFFSET = 0.5
 COL_REARRANGE = 0.5
@@ -199,6 +204,19 @@ def _combine_retry(rng, par, id1, id2) -> int:
 
 
 @kernel
+def mean_multiplicity1(me: int, n_fixed: int, n_partons: int, m_ps: float,
+                       closed: bool) -> float:
+    """Mean of the Poissonian hadron multiplicity (Pythia 8 pickHadrons): n_fixed known and
+    spectator hadrons, n_partons partons, m_ps the mass left after the fixed hadrons and the
+    partons' constituent masses; meMode 23 uses multIncreaseWeak (module docstring)."""
+    inc = MULT_INCREASE_WEAK if me == 23 else MULT_INCREASE
+    average = 0.5 * n_fixed + 0.25 * n_partons + inc * math.log(max(1.1, m_ps / MULT_REF_MASS))
+    if closed:
+        average += MULT_G_OFFSET
+    return average
+
+
+@kernel
 def poisson_multiplicity1(rng, average, n_min) -> int:
     """Poissonian multiplicity truncated to [n_min, MAX_MULT] (Pythia 8 pickHadrons)."""
     value = 1.0
@@ -301,14 +319,10 @@ def pick_hadrons1(rng, tb, mode, m, ids, ms) -> int:
         good = True
         if n_left > 0:
             if n_fix == 0:
-                inc = MULT_INCREASE_WEAK if me == 23 else MULT_INCREASE
                 m_ps = mdiff
                 for i in range(n_left):
                     m_ps -= constituent_mass1(par, parts[i])
-                average = (0.5 * (nk + n_spec) + 0.25 * n_p
-                           + inc * math.log(max(1.1, m_ps / MULT_REF_MASS)))
-                if closed:
-                    average += MULT_G_OFFSET
+                average = mean_multiplicity1(me, nk + n_spec, n_p, m_ps, closed)
                 n_tot = poisson_multiplicity1(rng, average, n_min)
             else:
                 n_tot = n_fix

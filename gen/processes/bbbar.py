@@ -41,9 +41,13 @@ the origin (no beam spot). Truth: ``sqrt_s``, ``cos_theta`` (row-1 B about the e
 
 Validation against PDG RPP 2026 inclusive B rates: tests/validation/test_bbbar_inclusive.py
 (D, D*, D_s, Lambda_c, charmonium, K, phi, p, eta, semileptonic, per-flavour charm). Known
-excesses there, with their causes: D+- X and B0 -> D- X (too few D*- at the B0's upper vertex),
-D_s X (DECAY_BELLE2.DEC's exclusive D_s modes alone exceed PDG), p X and direct J/psi (the
-quark-level modes). B -> D(*) l nu use the DEC file's BGL / HQET3 form factors
+excesses there, split by source (exclusive DEC modes / quark-level modes) in its docstring, all
+shared by EvtGen + Pythia 8 with DECAY_BELLE2.DEC, i.e. by Belle II's generic MC: D+- X and
+B0 -> D- X (both the B0's exclusive modes and the spectator D(*)- of its quark-level modes are
+D+- rich: charm too often charged, no D** at the quark level), D_s X (the DEC file's exclusive
+D_s modes alone exceed PDG), p X (charm-diquark lines and Pythia's diquark breaks), direct
+J/psi (quark-level c cbar pairs all S-wave); chi_c1 / chi_c2 below PDG (DEC modes only).
+B -> D(*) l nu use the DEC file's BGL / HQET3 form factors
 (gen.decays.semileptonic); D** l nu are still phase space.
 """
 

@@ -210,6 +210,26 @@ def test_poisson_multiplicity_is_a_truncated_poissonian():
     assert p > 1e-3
 
 
+#: ParticleDecays:multIncreaseWeak / multIncrease that EvtGen gives its Pythia 8 instances
+#: (EvtPythiaEngine::updatePhysicsParameters, EvtGen 1.x and 2.x; basf2 EvtGenInterface uses that
+#: engine); Pythia 8's own defaults are 2.5 / 4.0. multRefMass 0.7 GeV, multGoffset 0.5.
+EVTGEN_MULT_WEAK, EVTGEN_MULT = 2.0, 4.5
+
+
+@pytest.mark.parametrize(("me", "n_fixed", "n_partons", "m_ps", "closed", "expect"), [
+    # B0 -> (u dbar)(cbar d) PYTHIA 23: spectator D(*)- plus 4 partons, weak coefficient
+    (23, 1, 4, 2.5, False, 0.5 + 1.0 + EVTGEN_MULT_WEAK * math.log(2.5 / 0.7)),
+    # c sbar cbar d PYTHIA 43: no spectator collapse, the non-weak coefficient
+    (43, 0, 4, 1.2, False, 1.0 + EVTGEN_MULT * math.log(1.2 / 0.7)),
+    # below 1.1 x multRefMass the logarithm is frozen at ln 1.1; closed gluon loop +0.5
+    (92, 0, 2, 0.3, True, 0.5 + EVTGEN_MULT * math.log(1.1) + 0.5),
+])
+def test_mean_multiplicity_uses_evtgens_pythia_settings(me, n_fixed, n_partons, m_ps, closed,
+                                                        expect):
+    assert qm.mean_multiplicity1(me, n_fixed, n_partons, m_ps, closed) == pytest.approx(
+        expect, rel=1e-12)
+
+
 def test_c_cbar_makes_charmonium_with_the_vector_fraction():
     tb = g.decay_tables()
     n = 40_000

@@ -10,40 +10,69 @@ as rows of the event record (decayed intermediate states included) per B meson.
 Tolerance of each rate: |model - PDG| < 3 sigma, sigma^2 = (PDG error, scale factor included)^2
 + (MC error)^2 + (MODEL_ALLOWANCE x PDG)^2. MODEL_ALLOWANCE = 10 % is one number for every rate,
 fixed for the model class (~45 % of the B width is quark-level modes hadronised by a
-Pythia-8-like flavour chain with its default parameters, the rest DEC-file exclusive modes in
-phase space), not adjusted per rate.
+Pythia-8-like flavour chain with the parameters EvtGen gives Pythia 8, the rest DEC-file
+exclusive modes in phase space), not adjusted per rate.
 
-KNOWN EXCESSES (pull ~ +3.1 with the allowance, +6 to +7 without, with 40000 events,
-B2DARK_VALIDATION_SCALE=4): for them the test checks that the excess is still there (pull >
-+1), so it fails, and this list must be revised, once the model moves back to the data. Causes:
+KNOWN EXCESSES (pull ~ +2.6 to +3.4 with the allowance, +6 to +7 without, with 40000 events,
+B2DARK_VALIDATION_SCALE=4): for them the test checks that the excess is still there (model
+above PDG, pull > 0), so it fails, and this list must be revised, once the model moves back to
+the data. (The threshold was pull > +1 until direct J/psi, expected +2.4 with the default 10000
+events, MC pull error 0.6, came out at +0.8 in one sample: 1.02 +- 0.04 % with 40000.)
+KNOWN DEFICITS (expected pull ~ -2.5 with 40000 events, which crossed -3 by chance): checked
+one-sided (pull < +3), their size without Monte Carlo (below PDG by > 2 sigma, the Monte Carlo
+agreeing with it within 4 sigma), so that test fails once they are gone.
 
-- B -> D+- X, 31.4 % vs 23.3 +- 1.2 %: B0 -> D- X (upper vertex) is ~49 % vs 36.9 +- 3.3 %
-  (PDG S042Q17), B0 -> Dbar0 X ~40 % vs 47.4 +- 2.8 % (S042Q14): too few D*- among the
-  upper-vertex charm of the B0. Both parts of the model contribute: the DEC exclusive modes
-  (47 % D- per B0 decay in an exclusive mode) and the quark-level modes, where c dbar -> D- /
-  D*- follows Pythia 8's StringFlav:mesonCvector = 0.88, i.e. a vector fraction 0.47.
-- B -> D_s X, 14.4 % vs 10.6 +- 0.6 % (B+ -> D_s+ X 13.6 % vs 7.9 +- 1.4 %): Belle II's table
-  itself. Its exclusive modes alone give 12.1 % per B (modes with a D_s(*,**) daughter are 10.7 %
-  / 11.0 % of the B0 / B+ width), checked without Monte Carlo below; the quark-level b -> c cbar
-  s modes add ~2 %.
-- B -> p/pbar X, 10.8 % vs 8.0 +- 0.4 %: the quark-level modes give 0.22 protons per decay
-  (0.02 from the exclusive modes): diquark pairs of the flavour chain plus the
-  ``anti-cd_1 ud_1``-type baryonic modes.
+Each was split by source (issue 3): the DEC exclusive modes counted without Monte Carlo
+(``_exclusive_multiplicity``, daughters' exclusive modes recursively) and the quark-level
+(PYTHIA) modes with 3000 decays per mode at the nominal B mass (``quark_decay1``, hadrons then
+counted with the same recursion); per B, "admixture" = f00 B0 + (1 - f00) B+.
+None of the causes is a departure from what EvtGen + Pythia 8 do with DECAY_BELLE2.DEC (the
+one departure found, Pythia 8's default ParticleDecays:multIncrease / multIncreaseWeak 4.0 /
+2.5 instead of the 4.5 / 2.0 EvtGen sets, is fixed in gen.decays.quark_modes: it moved D+- X
+from 31.5 to 31.2 %, p X, D_s X within 1 %, and <n_ch> per event from 10.91 to 10.79 +- 0.02,
+CLEO 10.71), so Belle II's generic MC (basf2 uses EvtGen's Pythia engine unchanged) shares
+them:
 
-- Direct J/psi (mother the B), 1.08 % vs 0.78 +- 0.04 % (S049R23): the quark-level c cbar pairs
-  all become J/psi or eta_c (Pythia 8's StringFlav::combine makes S-wave mesons only; eta_c X
-  is 0.67 %, PDG < 0.9 %), while direct chi_c1 (0.21 % vs 0.309 +- 0.019 %), chi_c2 and
-  psi(2S) come only from the DEC exclusive modes and are ~30 % low. Hidden charm is about
-  right in total (J/psi X with feed-down 1.27 % vs 1.094 +- 0.032 %, within the tolerance) but
-  sits in the wrong states. The DEC exclusive modes alone give 0.89 % J/psi X (checked below).
+- B -> D+- X, 31.2 % vs 23.3 +- 1.2 % (B0 -> D- X 47.9 % vs 36.9 +- 3.3 %, S042Q17): per B0,
+  the DEC exclusive modes (51.5 % of the width) give 0.257 D+- (0.50 per exclusive decay, above
+  PDG's 0.37 by themselves) and the quark-level modes 0.262 (0.54 per decay). The dominant
+  quark-level mode, ``u anti-d anti-c d PYTHIA 23`` (26.3 % of the B0 width), turns the
+  spectator anti-c d into a D- or D*- (Pythia 8 StringFlav::combine, mesonCvector = 0.88:
+  vector fraction 0.47) and gives 1/1.88 + 0.47 x B(D*- -> D- X) = 0.68 D- per decay.
+  No vector fraction reconciles the data: spin counting (0.75) would give 0.49 but push
+  D*(2010)+- X from 26.9 % (vs 22.5 +- 1.5 %, pull +1.6) to ~30.6 % (pull ~ +3); the B0's
+  upper-vertex charm is too often charged in both parts of the model (B0 -> Dbar0 X 41 % vs
+  47.4 +- 2.8 %): no D** (L = 1: Pythia 8's StringFlav:mesonCL1* rates are 0 by default) at
+  the spectator of the quark-level modes, D(*)- modes dominating the exclusive ones. B+: 0.070
+  (exclusive) + 0.051 (quark level) D+-.
+- B -> D_s X, 14.3 % vs 10.6 +- 0.6 % (B+ -> D_s+ X 13.2 % vs 7.9 +- 1.4 %): Belle II's table
+  itself. Its exclusive modes alone give 12.1 % per B (0.119 / 0.123 per B0 / B+; modes with a
+  D_s(*,**) daughter are 10.7 % / 11.0 % of the width), checked without Monte Carlo below; the
+  quark-level modes add 0.022 / 0.021 (0.046 per decay, mostly ``c anti-s anti-c d PYTHIA 43``).
+- B -> p/pbar X, 11.1 % vs 8.0 +- 0.4 %: exclusive modes 0.008 per B; the DEC's charm-diquark
+  lines (``anti-cd_1 ud_1 PYTHIA 63``, Lambda_c / Sigma_c / Xi_c X, 4.1 % / 3.9 % of the B0 / B+
+  width) ~0.048 (1.0 / 1.4 p per decay: the light diquark's nucleon plus Lambda_c -> p X); the
+  other quark-level modes ~0.043 (0.10 - 0.12 p per b -> c ubar d decay: baryon pairs of
+  diquark breaks, Pythia 8 StringFlav:probQQtoQ = 0.081). Popcorn (StringFlav:popcornRate)
+  is not modelled by gen.hadronization.string; in pickHadrons it acts on diquark ends only,
+  i.e. on the PYTHIA 63 lines, whose baryon pair is fixed by their partons.
+- Direct J/psi (mother the B), 1.01 % vs 0.78 +- 0.04 % (S049R23): the DEC exclusive modes give
+  0.66 % direct (0.89 % with feed-down; checked below), the quark-level c cbar pairs ~0.4 %
+  (0.9 % per decay): they all become J/psi or eta_c (StringFlav::combine makes S-wave mesons
+  only; eta_c X is 0.67 %, PDG < 0.9 %). Hidden charm is about right in total (J/psi X with
+  feed-down 1.22 % vs 1.094 +- 0.032 %, within the tolerance) but sits in the wrong states:
+- KNOWN DEFICITS: chi_c1 X 0.23 % vs 0.355 +- 0.027 % (S049R89), direct chi_c1 0.21 % vs
+  0.309 +- 0.019 %, direct chi_c2 0.038 % vs 0.075 +- 0.011 % come only from the DEC exclusive
+  modes (these values are theirs, without Monte Carlo).
 
-Within the tolerance but worth knowing: D0 X +10 %, eta X +32 %, K0 X +16 %, chi_c1 X -35 %.
+Within the tolerance but worth knowing: D0 X +10 %, eta X +29 %, K0 X +15 %, psi(2S) X -21 %.
 
-Lepton energy moment: <E_l> (E_l > 1.5 GeV, B rest frame) of B -> X_c l nu is 1.7786 +- 0.0042
-GeV (10000 events; 1.7791 +- 0.0021 with 40000) vs 1.7797 +- 0.0018 GeV (PDG S049AEL), with the
-DEC file's BGL / HQET3 form factors of B -> D(*) l nu (gen.decays.semileptonic, hooked into
-gen/decays/generic.py); the D** (LLSW) and D(*) pi l nu modes are still phase space. With all
-semileptonic modes in phase space it was 1.808 +- 0.003 GeV.
+Lepton energy moment: <E_l> (E_l > 1.5 GeV, B rest frame) of B -> X_c l nu is 1.7710 +- 0.0041
+GeV (10000 events; 1.7760 +- 0.0009 from 4e5 B decayed at rest) vs 1.7797 +- 0.0018 GeV (PDG
+S049AEL), with the DEC file's BGL / HQET3 form factors of B -> D(*) l nu and LLSW of B -> D** l
+nu (gen.decays.semileptonic, gen.decays.llsw, hooked into gen/decays/generic.py); the D(*) pi l
+nu (GOITY_ROBERTS) modes are still phase space. With B -> D** l nu in phase space it was 1.7788
++- 0.0009 (4e5 B), with all semileptonic modes in phase space 1.808 +- 0.003 GeV.
 
 Default size 10000 events (~10 s after JIT); B2DARK_VALIDATION_SCALE=N multiplies it.
 """
@@ -59,6 +88,7 @@ import pytest
 
 from gen.beams import Beams
 from gen.decays import generic
+from gen.hadronization.tables import L_VC
 from gen.processes.bbbar import BBbar
 
 N_EVENTS = 10000 * int(os.environ.get("B2DARK_VALIDATION_SCALE", "1"))
@@ -104,14 +134,21 @@ FLAVOUR_RATES: dict[str, tuple[int, int, float, float, str]] = {
     "B+ -> D_s+ X": (521, 431, 0.079, 0.014, "S041Q30"),
 }
 #: rates above the tolerance with an identified cause (module docstring): the test checks that
-#: the excess is still there (pull > 1) instead of agreement
+#: the excess is still there (model above PDG: pull > 0) instead of agreement
 KNOWN_EXCESSES = {
-    "D+- X": "too few D*- among the B0's upper-vertex charm (DEC modes and mesonCvector)",
-    "B0 -> D- X": "too few D*- among the B0's upper-vertex charm (DEC modes and mesonCvector)",
+    "D+- X": "B0's exclusive modes and quark-level spectator D(*)- both D+- rich (no D**)",
+    "B0 -> D- X": "B0's exclusive modes and quark-level spectator D(*)- both D+- rich",
     "D_s+- X": "DEC exclusive D_s modes alone exceed PDG; quark-level b -> c cbar s adds ~2 %",
     "B+ -> D_s+ X": "DEC exclusive D_s modes alone exceed PDG; quark-level b -> c cbar s adds",
-    "p/pbar X": "baryons from the quark-level modes (flavour-chain diquarks)",
+    "p/pbar X": "quark level: charm-diquark (Lambda_c X) lines and flavour-chain diquarks",
     "J/psi (direct) X": "quark-level c cbar pairs all become J/psi or eta_c (S-wave only)",
+}
+#: rates at the lower edge of the tolerance by construction (expected pull ~ -2.5; module
+#: docstring): checked one-sided, their size by the DEC modes' rate without Monte Carlo
+KNOWN_DEFICITS = {
+    "chi_c1 X": "P-wave charmonium only from the DEC exclusive modes (S-wave quark level)",
+    "chi_c1 (direct) X": "P-wave charmonium only from the DEC exclusive modes",
+    "chi_c2 (direct) X": "P-wave charmonium only from the DEC exclusive modes",
 }
 CHARM_HADRON_DIGIT = 4
 
@@ -162,10 +199,14 @@ def _check(name: str, model: float, err: float, ref: float, ref_err: float,
     pull = _pull(model, err, ref, ref_err)
     print(f"{name}: model {model:.5f} +- {err:.5f}, PDG {ref:.5f} +- {ref_err:.5f}, "
           f"pull {pull:+.2f}")
-    if excess is None:
+    if name in KNOWN_DEFICITS:
+        # documented deficit, one-sided here: its size is the DEC modes' own rate, checked
+        # without Monte Carlo (test_p_wave_charmonium_deficit_is_the_dec_exclusive_modes)
+        assert pull < N_SIGMA, (name, model, err, ref, ref_err, pull)
+    elif excess is None:
         assert abs(pull) < N_SIGMA, (name, model, err, ref, ref_err, pull)
     else:  # documented excess: fails once the model comes back to the data (update the doc)
-        assert pull > 1.0, (name, "excess gone, update KNOWN EXCESSES", model, ref, pull)
+        assert pull > 0.0, (name, "excess gone, update KNOWN EXCESSES", model, ref, pull)
 
 
 @pytest.mark.validation
@@ -302,3 +343,42 @@ def test_jpsi_excess_comes_from_the_quark_level_modes():
     model, err = _per_b(np.abs(chunk.particles["pdg"]) == 443, chunk)
     assert excl < ref - ref_err, (excl, ref)
     assert model > excl + 3 * err, (model, err, excl)
+
+
+@pytest.mark.validation
+def test_dplus_excess_comes_from_both_parts_of_the_b0_model():
+    """Per decay, the B0's DEC exclusive modes and the spectator D(*)- of its quark-level
+    b -> c ubar d mode (Pythia 8 vector fraction) each give more D+- than PDG B0 -> D- X."""
+    _, _, ref, ref_err, _ = FLAVOUR_RATES["B0 -> D- X"]
+    t = frozenset({411})
+    f_quark = sum(m.bf for m in generic.decay_modes() if m.mother == 511 and m.me_mode >= 0)
+    per_exclusive = _exclusive_multiplicity(511, t) / (1.0 - f_quark)
+    vc = generic.decay_tables().qm_lund[L_VC]
+    spectator = (1.0 + vc * _exclusive_multiplicity(-413, t)) / (1.0 + vc)
+    print(f"D+- per exclusive B0 decay {per_exclusive:.3f}, per spectator D(*)- {spectator:.3f}")
+    assert per_exclusive > ref + ref_err, (per_exclusive, ref)
+    assert spectator > ref + ref_err, (spectator, ref)
+
+
+@pytest.mark.validation
+@pytest.mark.parametrize("name", list(KNOWN_DEFICITS))
+def test_p_wave_charmonium_deficit_is_the_dec_exclusive_modes(name):
+    """The quark-level modes make no chi_c: each deficit is the DEC exclusive modes' own rate
+    (without Monte Carlo: below PDG by > 2 sigma), which the Monte Carlo reproduces."""
+    f00 = _f00()
+    chunk = _sample()
+    P = chunk.particles
+    if name in DIRECT_RATES:
+        pdg, ref, ref_err, _ = DIRECT_RATES[name]
+        excl = sum(m.bf * m.daughters.count(pdg) * (f00 if m.mother == 511 else 1.0 - f00)
+                   for m in generic.decay_modes() if m.mother in (511, 521) and m.me_mode < 0)
+        rows = (np.abs(P["pdg"]) == pdg) & np.isin(P["mother"], [1, 2])
+    else:
+        ids, ref, ref_err, _ = RATES[name]
+        t = frozenset(ids)
+        excl = f00 * _exclusive_multiplicity(511, t) + (1 - f00) * _exclusive_multiplicity(521, t)
+        rows = np.isin(np.abs(P["pdg"]), ids)
+    model, err = _per_b(rows, chunk)
+    print(f"{name}: DEC exclusive modes {excl:.5f}, model {model:.5f} +- {err:.5f}")
+    assert excl < ref - 2 * ref_err, (name, excl, ref, ref_err)
+    assert abs(model - excl) < 4 * err, (name, model, err, excl)
