@@ -40,12 +40,18 @@ Treatment of the modes (``TauMode.kind``):
   ROOT's TGenPhaseSpace; gen.phasespace.genbod1) with the daughters listed in the DEC file (fixed
   PDG masses).
 
-Sampling: the vector and a1 modes draw Q^2 in the Breit-Wigner variable, with hit-or-miss
-against a piecewise-constant envelope in that variable (``N_ENV`` bins); the envelope and the
-maxima of flat phase space of >= 3 bodies come from pilot runs at table build (fixed seed,
-times ``_WMAX_SAFETY`` = 1.2, also over neighbouring bins). Weights above them are counted in
-``TauTables.overweight`` (measured with the parity-odd a1 term: 1 of 4e6 a1 -> pi- 2pi0 trials,
-by 1.5 %; none in 4e6 a1 -> 2pi- pi+ trials; hit-or-miss efficiency 8.3 % and 10.3 %).
+Sampling: the vector and a1 modes draw Q^2 in the Breit-Wigner variable x, with hit-or-miss
+against a piecewise-constant envelope in x (``N_ENV`` bins). Vector modes: the hit-or-miss
+weight is the angle-integrated x density (``_vector_weight``), its envelope the maxima on a
+grid (times ``_VECTOR_SAFETY`` = 1.01), and the decay angles of the accepted Q^2 are drawn
+exactly (``_vector_build``): efficiency 0.97 (it was 0.37 with the angles in the hit-or-miss).
+a1 modes: the three pions come from two rho channels (multichannel, ``_a1_trial``), the
+envelope from pilot runs at table build (fixed seed, times ``_WMAX_SAFETY`` = 1.2, also over
+the neighbouring bins): efficiency 0.22 for both a1 modes (0.08 and 0.10 with flat three-body
+phase space); no weight above the envelope in 4.6e6 trials of each. Flat phase space (modes
+and secondary decays) is ``gen.phasespace.genbod_unweighted1``: three bodies against the exact
+maximum of their weight (``three_body_wmax``), more against pilot maxima (x 1.2). Weights
+above the envelopes or maxima are counted in ``TauTables.overweight``.
 
 Secondary decays (prompt, in the generator): pi0, eta, omega, K_S0 and K0 / anti-K0 (-> K_S0 or
 K_L0, 50/50) are decayed with the branching fractions of their DEC blocks, keeping only channels
@@ -79,7 +85,7 @@ from gen.constants import C_CM_PER_NS, M_TAU, TAU
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
 from gen.kinematics import boost1, direction1, rotate_z_to1, two_body_momentum1
-from gen.phasespace import genbod1, pilot_wmax
+from gen.phasespace import genbod_unweighted1, isotropic1, pilot_wmax, three_body_wmax
 
 #: generator treatments of a tau decay mode
 LEPTONIC, TWO_BODY, VECTOR, A1, PHASE_SPACE = 0, 1, 2, 3, 4
@@ -99,6 +105,8 @@ N_ENV = 64
 #: safety factor on pilot maxima (envelope bins: also the maximum of the two neighbour bins)
 _WMAX_SAFETY = 1.2
 _PILOT_TRIALS = 200_000
+#: safety factor on the grid maxima of the vector-mode x density
+_VECTOR_SAFETY = 1.01
 _PILOT_TRIALS_PHSP = 50_000
 
 
@@ -455,10 +463,20 @@ def _base_arrays() -> TauTables:
     rng = np.random.Generator(np.random.PCG64(20240615))
     scratch = np.zeros((MAXD, COLS))
     for i in range(nm):
-        if kind[i] == PHASE_SPACE and nrow[i] >= 3:
+        if kind[i] == PHASE_SPACE and nrow[i] == 3:
+            # three bodies: the exact maximum (gen.phasespace.three_body_wmax)
+            base.wmax[i] = three_body_wmax(M_TAU, *mass[i, :3])
+        elif kind[i] == PHASE_SPACE and nrow[i] > 3:
             base.wmax[i] = _WMAX_SAFETY * pilot_wmax(
                 rng, M_TAU, mass[i], nrow[i], _PILOT_TRIALS_PHSP, scratch)
-        elif kind[i] in (VECTOR, A1):
+        elif kind[i] == VECTOR:
+            # a deterministic smooth function of x: grid maxima, relative error ~1e-5 at 256
+            # points per bin, covered by _VECTOR_SAFETY (weights above it are still counted)
+            env = _VECTOR_SAFETY * _vector_envelope(base, i, 256)
+            base.env_max[i] = env
+            base.env_cum[i] = np.cumsum(env) / env.sum()
+            base.env_cum[i, -1] = 1.0
+        elif kind[i] == A1:
             bins = _pilot_envelope(rng, base, i, _PILOT_TRIALS, scratch)
             env = _WMAX_SAFETY * np.maximum(bins, np.maximum(np.r_[bins[1:], 0.0],
                                                              np.r_[0.0, bins[:-1]]))
@@ -466,7 +484,9 @@ def _base_arrays() -> TauTables:
             base.env_cum[i] = np.cumsum(env) / env.sum()
             base.env_cum[i, -1] = 1.0
     for c in range(n_ch):
-        if ch_nd[c] >= 3:
+        if ch_nd[c] == 3:
+            base.ch_wmax[c] = three_body_wmax(ch_parent[c], *base.ch_mass[c, :3])
+        elif ch_nd[c] > 3:
             base.ch_wmax[c] = _WMAX_SAFETY * pilot_wmax(
                 rng, ch_parent[c], base.ch_mass[c], ch_nd[c], _PILOT_TRIALS_PHSP, scratch)
     return base
@@ -581,7 +601,9 @@ def _isotropic_two_body(rng, m, m1, m2, out_f, r1, r2):
 
 @kernel
 def _flat_phase_space(rng, big_m, masses, n, wmax, out_f, r0):
-    """Unweighted flat n-body phase space at rest: hit-or-miss of ``genbod1`` against wmax.
+    """Unweighted flat n-body phase space at rest: ``gen.phasespace.genbod_unweighted1``
+    (hit-or-miss of the GENBOD weight against wmax, kinematics built for accepted trials only;
+    n = 3 by the dedicated three-body sampler).
 
     Returns 1 if a weight above ``wmax`` was met (n >= 3), else 0.
     """
@@ -591,13 +613,7 @@ def _flat_phase_space(rng, big_m, masses, n, wmax, out_f, r0):
     if n == 2:
         _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, r0, r0 + 1)
         return 0
-    over = 0
-    while True:
-        w = genbod1(rng, big_m, masses, n, out_f, r0)
-        if w > wmax:
-            over = 1
-        if rng.random() * wmax < w:
-            return over
+    return genbod_unweighted1(rng, big_m, masses, n, wmax, out_f, r0)
 
 
 @kernel
@@ -655,38 +671,60 @@ def _perp(d, q, q2):
 
 
 @kernel
-def _vector_trial(rng, x, big_m, par, ma, mb, out_f, r0):
-    """tau -> V nu, V -> a b: rows r0 (V), r0+1 (nu), r0+2 (a), r0+3 (b); returns the weight.
+def _vector_weight(x, big_m, par, ma, mb):
+    """(s, weight) of tau -> V nu, V -> a b at x in [0, 1] (Q^2 = s through ``_bw_s``),
+    integrated over the decay angles: the x density of the mode.
 
-    x in [0, 1] fixes Q^2 = s through ``_bw_s``. weight = |M|^2 x (p_nu/M) x (p*/Q) x ds/dx
-    (dPhi_3 = dPhi_2(tau -> V nu) ds/2pi dPhi_2(V -> a b), dPhi_2 ~ p/m), |M|^2 of the vector
-    current (module docstring): proportional to dGamma/(dx dOmega dOmega*).
+    In the V rest frame the nu_tau and the tau move along one axis; with c the cosine of the
+    angle of a to it and d = (q_a - q_b)_perp = (0, 2 p* n), |M|^2 = |F|^2 [2 (p.d)(k.d) -
+    (p.k) d.d] = |F|^2 2 p*^2 (M^2 - s) [s + (M^2 - s) c^2] / s (p the tau, k the nu_tau; KS).
+    Its mean over c is |F|^2 2 p*^2 (M^2 - s) (M^2 + 2 s) / (3 s), so with dPhi_3 =
+    dPhi_2(tau -> V nu) ds/2pi dPhi_2(V -> a b), dPhi_2 ~ p/m: weight = <|M|^2> (p_nu/M)
+    (p*/Q) ds/dx (the dGamma/dQ^2 ~ |F|^2 p*^3 (M^2 - s)^2 (M^2 + 2 s) / s^(3/2) of the
+    tests).
     """
     s, jac = _bw_s(x, par[1], par[2], (ma + mb) ** 2, big_m * big_m)
     q = math.sqrt(s)
-    pnu = (big_m * big_m - s) / (2.0 * big_m)
+    m2 = big_m * big_m
+    pnu = (m2 - s) / (2.0 * big_m)
     pst = _pdk(q, ma, mb)
-    ux, uy, uz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
-    ev = math.sqrt(pnu * pnu + s)
-    _set4(out_f, r0, pnu * ux, pnu * uy, pnu * uz, ev)
-    _set4(out_f, r0 + 1, -pnu * ux, -pnu * uy, -pnu * uz, pnu)
-    _isotropic_two_body(rng, q, ma, mb, out_f, r0 + 2, r0 + 3)
-    bx, by, bz = pnu * ux / ev, pnu * uy / ev, pnu * uz / ev
-    _boost_row(out_f, r0 + 2, bx, by, bz)
-    _boost_row(out_f, r0 + 3, bx, by, bz)
-    qa = _row4(out_f, r0 + 2)
-    qb = _row4(out_f, r0 + 3)
-    qv = _row4(out_f, r0)
-    k = _row4(out_f, r0 + 1)
-    p = (0.0, 0.0, 0.0, big_m)
-    d = _perp((qa[0] - qb[0], qa[1] - qb[1], qa[2] - qb[2], qa[3] - qb[3]), qv, s)
     if par[0] == FF_RHO_KS:
         ff = _f_rho(s, par[1], par[2], par[3], par[4], par[5], ma, mb)
     else:
         ff = _pwave_bw(s, par[1], par[2], ma, mb)
     ff2 = ff.real * ff.real + ff.imag * ff.imag
-    me = ff2 * (2.0 * _dot(p, d) * _dot(k, d) - _dot(p, k) * _dot(d, d))
-    return me * (pnu / big_m) * (pst / q) * jac
+    me = ff2 * 2.0 * pst * pst * (m2 - s) * (m2 + 2.0 * s) / (3.0 * s)
+    return s, me * (pnu / big_m) * (pst / q) * jac
+
+
+@kernel
+def _vector_build(rng, s, big_m, ma, mb, out_f, r0):
+    """Rows r0 (V), r0+1 (nu), r0+2 (a), r0+3 (b) of tau -> V nu at Q^2 = s (tau rest frame).
+
+    V direction isotropic; the a direction in the V rest frame at cos c to the V direction
+    (sign irrelevant: even density) from s + (M^2 - s) c^2 (``_vector_weight``), exactly: with
+    probability 3 s / (M^2 + 2 s) c uniform, else c = cbrt(v), v uniform in [-1, 1] (density
+    3 c^2 / 2); azimuth uniform.
+    """
+    q = math.sqrt(s)
+    m2 = big_m * big_m
+    pnu = (m2 - s) / (2.0 * big_m)
+    pst = _pdk(q, ma, mb)
+    ux, uy, uz = isotropic1(rng)
+    ev = math.sqrt(pnu * pnu + s)
+    _set4(out_f, r0, pnu * ux, pnu * uy, pnu * uz, ev)
+    _set4(out_f, r0 + 1, -pnu * ux, -pnu * uy, -pnu * uz, pnu)
+    v = 2.0 * rng.random() - 1.0
+    if rng.random() * (m2 + 2.0 * s) >= 3.0 * s:
+        v = math.copysign(abs(v) ** (1.0 / 3.0), v)
+    sn = math.sqrt(max(0.0, 1.0 - v * v))
+    phi = 2.0 * math.pi * rng.random()
+    nx, ny, nz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), v, ux, uy, uz)
+    _set4(out_f, r0 + 2, pst * nx, pst * ny, pst * nz, math.sqrt(pst * pst + ma * ma))
+    _set4(out_f, r0 + 3, -pst * nx, -pst * ny, -pst * nz, math.sqrt(pst * pst + mb * mb))
+    bx, by, bz = pnu * ux / ev, pnu * uy / ev, pnu * uz / ev
+    _boost_row(out_f, r0 + 2, bx, by, bz)
+    _boost_row(out_f, r0 + 3, bx, by, bz)
 
 
 @kernel
@@ -769,30 +807,99 @@ def a1_x1(k, c1, c2, d1, d2, minus):
 
 
 @kernel
+def _along(px, py, pz, e, m, m1, q, ux, uy, uz):
+    """Two-body decay of a parent (four-momentum p, mass m): daughter 1 (mass m1) with momentum
+    q along the unit vector u in the parent rest frame; returns both daughters (4-tuples).
+
+    The formula of ``gen.phasespace.pair_decay_along1`` (Jackson, Classical Electrodynamics,
+    eq. 11.19) on tuples; daughter 2 = parent - daughter 1.
+    """
+    qx, qy, qz = q * ux, q * uy, q * uz
+    e1s = math.sqrt(q * q + m1 * m1)
+    g = e / m
+    bq = (px * qx + py * qy + pz * qz) / e
+    f = (g * g / (g + 1.0) * bq + g * e1s) / e
+    x1, y1, z1, e1 = qx + f * px, qy + f * py, qz + f * pz, g * (e1s + bq)
+    return (x1, y1, z1, e1), (px - x1, py - y1, pz - z1, e - e1)
+
+
+@kernel
+def _bw_jac(s, m0, g0, s_lo, s_hi):
+    """ds/dx of ``_bw_s`` at s (1 / the sampling density of s in [s_lo, s_hi])."""
+    mg = m0 * g0
+    t_lo = math.atan((s_lo - m0 * m0) / mg)
+    t_hi = math.atan((s_hi - m0 * m0) / mg)
+    return ((s - m0 * m0) ** 2 + mg * mg) * (t_hi - t_lo) / mg
+
+
+@kernel
+def _a1_channel_term(q, s_c, m_pi, m_odd, m_sp, m_rho, g_rho):
+    """Q m_c / (p_c q_c ds_c/du) of the rho channel with pair mass^2 s_c (``_a1_trial``)."""
+    m_c = math.sqrt(s_c)
+    jac = _bw_jac(s_c, m_rho, g_rho, (m_pi + m_odd) ** 2, (q - m_sp) ** 2)
+    return q * m_c / (_pdk(q, m_c, m_sp) * _pdk(m_c, m_pi, m_odd) * jac)
+
+
+@kernel
 def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
     """tau- -> a1 nu -> 3 pi nu (KS model): rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions).
 
     x in [0, 1] fixes Q^2 = s (``_bw_s``). ``masses`` are the row masses (pions in entries
     2..4); par = (m_a1, G_a1, m_rho, G_rho, m_rho', G_rho', beta, index of the odd pion).
-    weight = |M|^2 x (p_nu/M) x w_3 x ds/dx, w_3 = p*_12 p*_3 (Q - sum m)/Q the weight of flat
-    three-body phase space at mass Q generated with a uniform intermediate mass (GENBOD).
-    |M|^2 = p.X of ``a1_x1`` for the tau- (the tau+ is its mirror image, ``decay_tau1``).
+    The three pions are sampled in two channels, one per rho of the current (``a1_current1``):
+    with probability 1/2 each, the pair c = (q1, q3) or (q2, q3) gets s_c from a rho
+    Breit-Wigner (``_bw_s`` over its kinematic range at this Q), then Q -> (pair) + spectator
+    and pair -> q_i q3, both isotropic (Marsaglia directions). Flat three-body phase space is
+    dPhi_3 ~ (p_c q_c / (Q m_c)) ds_c dOmega dOmega* in either channel (PDG RPP 2024,
+    Kinematics, recursion of n-body phase space, dPhi_2 ~ p/m), so the density of the mixture
+    relative to dPhi_3 is sum_c (1/2) (1/(ds_c/du)) Q m_c/(p_c q_c) and the phase-space weight is
+    w_3 = 1 / sum_c [Q m_c / (p_c q_c ds_c/du)] (multichannel sampling: R. Kleiss, R. Pittau,
+    Comput. Phys. Commun. 83 (1994) 141). Its normalisation is that of the former GENBOD weight
+    p*_12 p*_3 (Q - sum m)/Q (m_12 uniform; ``gen.phasespace``), so the Q^2 weight is unchanged.
+    weight = |M|^2 x (p_nu/M) x w_3 x ds/dx, |M|^2 = p.X of ``a1_x1`` for the tau- (the tau+
+    is its mirror image, ``decay_tau1``). Hit-or-miss efficiency against the x envelope:
+    ~8-10 % with flat three-body phase space, ~30 % with the rho channels (measured at table
+    build, ``a1_efficiency``).
     """
-    m3 = masses[2:5]
-    msum = m3[0] + m3[1] + m3[2]
+    odd = int(par[7])
+    i1 = 0 if odd != 0 else 1
+    i2 = 2 if odd != 2 else 1
+    m_pi, m_odd = masses[2 + i1], masses[2 + odd]
+    msum = 2.0 * m_pi + m_odd
     s, jac = _bw_s(x, par[0], par[1], msum * msum, big_m * big_m)
     q = math.sqrt(s)
     pnu = (big_m * big_m - s) / (2.0 * big_m)
-    ux, uy, uz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    ux, uy, uz = isotropic1(rng)
     ea = math.sqrt(pnu * pnu + s)
-    _set4(out_f, r0, pnu * ux, pnu * uy, pnu * uz, ea)
-    _set4(out_f, r0 + 1, -pnu * ux, -pnu * uy, -pnu * uz, pnu)
-    w_ps = genbod1(rng, q, m3, 3, out_f, r0 + 2) * (q - msum) / q
-    if w_ps <= 0.0:
+    ax, ay, az = pnu * ux, pnu * uy, pnu * uz
+    _set4(out_f, r0, ax, ay, az, ea)
+    _set4(out_f, r0 + 1, -ax, -ay, -az, pnu)
+    # channel: the pion paired with the odd one in the sampled rho (the other is the spectator)
+    if rng.random() < 0.5:
+        ic, isp = i1, i2
+    else:
+        ic, isp = i2, i1
+    s_c, _ = _bw_s(rng.random(), par[2], par[3], (m_pi + m_odd) ** 2, (q - m_pi) ** 2)
+    m_c = math.sqrt(s_c)
+    nx, ny, nz = isotropic1(rng)
+    pair, spec = _along(ax, ay, az, ea, q, m_c, _pdk(q, m_c, m_pi), nx, ny, nz)
+    vx, vy, vz = isotropic1(rng)
+    qi, qo = _along(pair[0], pair[1], pair[2], pair[3], m_c, m_pi, _pdk(m_c, m_pi, m_odd),
+                    vx, vy, vz)
+    _set4(out_f, r0 + 2 + ic, qi[0], qi[1], qi[2], qi[3])
+    _set4(out_f, r0 + 2 + odd, qo[0], qo[1], qo[2], qo[3])
+    _set4(out_f, r0 + 2 + isp, spec[0], spec[1], spec[2], spec[3])
+    # s of the other channel: the spectator with the odd pion
+    t = (spec[0] + qo[0], spec[1] + qo[1], spec[2] + qo[2], spec[3] + qo[3])
+    s_o = _dot(t, t)
+    lo = (m_pi + m_odd) ** 2
+    if s_o <= lo:  # at the Dalitz boundary (rounding): zero phase-space density
         return 0.0
-    bx, by, bz = pnu * ux / ea, pnu * uy / ea, pnu * uz / ea
-    for j in range(3):
-        _boost_row(out_f, r0 + 2 + j, bx, by, bz)
+    den = (_a1_channel_term(q, s_c, m_pi, m_odd, m_pi, par[2], par[3])
+           + _a1_channel_term(q, s_o, m_pi, m_odd, m_pi, par[2], par[3]))
+    if not den < math.inf:
+        return 0.0
+    w_ps = 1.0 / den
     c1, c2, d1, d2 = a1_current1(par, masses, out_f, r0, s)
     k = _row4(out_f, r0 + 1)
     # in the tau rest frame p.X = M X^0 (``a1_x1``, time component only)
@@ -850,52 +957,30 @@ def _leptonic(rng, big_m, m, fmax, out_f, r0):
 
 
 @kernel
-def _mode_rest_frame(rng, tables, mode, out_f, r0):
-    """Rows of ``mode`` (rest-frame four-momenta) from r0; returns 1 if overweighted."""
-    kind = tables.kind[mode]
-    n = tables.nrow[mode]
-    masses = tables.mass[mode]
-    big_m = tables.m_tau
-    if kind == LEPTONIC:
-        _leptonic(rng, big_m, masses[0], tables.par[mode, 0], out_f, r0)
-        return 0
-    if kind == TWO_BODY:
-        _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, r0, r0 + 1)
-        return 0
-    if kind == PHASE_SPACE:
-        return _flat_phase_space(rng, big_m, masses, n, tables.wmax[mode], out_f, r0)
-    # vector / a1: piecewise-constant envelope in x (the Breit-Wigner variable)
-    par = tables.par[mode]
-    cum = tables.env_cum[mode]
-    over = 0
-    while True:
-        b = _pick(cum, 0, N_ENV, rng.random())
-        x = (b + rng.random()) / N_ENV
-        if kind == VECTOR:
-            w = _vector_trial(rng, x, big_m, par, masses[2], masses[3], out_f, r0)
-        else:
-            w = _a1_trial(rng, x, big_m, par, masses, out_f, r0)
-        env = tables.env_max[mode, b]
-        if w > env:
-            over = 1
-        if rng.random() * env < w:
-            return over
-
-
-@kernel
 def _pilot_envelope(rng, tables, mode, n, scratch):
-    """Largest weight of a vector / a1 mode in each of the N_ENV bins of x (n trials)."""
+    """Largest weight of an a1 mode in each of the N_ENV bins of x (n trials)."""
     out = np.zeros(N_ENV)
     masses = tables.mass[mode]
     par = tables.par[mode]
     for _ in range(n):
         x = rng.random()
-        if tables.kind[mode] == VECTOR:
-            w = _vector_trial(rng, x, tables.m_tau, par, masses[2], masses[3], scratch, 0)
-        else:
-            w = _a1_trial(rng, x, tables.m_tau, par, masses, scratch, 0)
+        w = _a1_trial(rng, x, tables.m_tau, par, masses, scratch, 0)
         b = min(int(x * N_ENV), N_ENV - 1)
         out[b] = max(out[b], w)
+    return out
+
+
+@kernel
+def _vector_envelope(tables, mode, per_bin):
+    """Largest x density of a vector mode in each of the N_ENV bins of x, from ``per_bin`` + 1
+    equally spaced points per bin (edges included; a smooth function of x)."""
+    out = np.zeros(N_ENV)
+    masses = tables.mass[mode]
+    par = tables.par[mode]
+    for b in range(N_ENV):
+        for j in range(per_bin + 1):
+            x = (b + j / per_bin) / N_ENV
+            out[b] = max(out[b], _vector_weight(x, tables.m_tau, par, masses[2], masses[3])[1])
     return out
 
 
@@ -969,26 +1054,67 @@ def _decay_secondaries(rng, tables, out_i, out_f, first, pos, base):
 
 
 @kernel
-def decay_tau1(rng, tables, tau_row, base, out_i, out_f, pos):
-    """Decay the tau written in row ``tau_row`` of (out_i, out_f); append its tree from ``pos``.
+def pick_mode1(rng, tables):
+    """Decay mode of a tau drawn with the probabilities of ``tables`` (``tau_tables``)."""
+    return _pick(tables.cum, 0, tables.cum.shape[0], rng.random())
 
-    The caller fills the tau's row: out_i = (pdg +-15, status, mother), out_f = (px, py, pz, e,
-    vx, vy, vz, t) in the lab. Rows are (pdg, status, mother) int64 and (px, py, pz, e, vx, vy,
-    vz, t) float64; mothers are written relative to ``base`` (the event's first row). The tau
-    gets status 2. Returns (new end row, mode index). ``max_tree_rows()`` bounds the rows used.
+
+@kernel
+def decay_rest1(rng, tables, mode, tau_minus, out_f, pos):
+    """Rest-frame four-momenta of the block of ``mode`` in rows pos.. (a tau- if ``tau_minus``,
+    else its CP mirror); counts overweights. Rows in the tau rest frame reached from the lab by
+    a pure boost (``finish_tau1`` applies it).
+
+    One function for every kind (not one per kind taking ``tables``): each call that passes the
+    ``tables`` tuple of 23 arrays costs ~0.1-0.2 us (reference counts), as much as a decay.
     """
-    mode = _pick(tables.cum, 0, tables.cum.shape[0], rng.random())
+    kind = tables.kind[mode]
     n = tables.nrow[mode]
-    tau_minus = out_i[tau_row, 0] > 0
-    if _mode_rest_frame(rng, tables, mode, out_f, pos):
+    masses = tables.mass[mode]
+    big_m = tables.m_tau
+    over = 0
+    if kind == LEPTONIC:
+        _leptonic(rng, big_m, masses[0], tables.par[mode, 0], out_f, pos)
+    elif kind == TWO_BODY:
+        _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, pos, pos + 1)
+    elif kind == PHASE_SPACE:
+        over = _flat_phase_space(rng, big_m, masses, n, tables.wmax[mode], out_f, pos)
+    else:
+        # vector / a1: piecewise-constant envelope in x (the Breit-Wigner variable)
+        par = tables.par[mode]
+        cum = tables.env_cum[mode]
+        while True:
+            b = _pick(cum, 0, N_ENV, rng.random())
+            x = (b + rng.random()) / N_ENV
+            if kind == VECTOR:
+                # the angle-integrated x density: the decay angles are then drawn exactly
+                s, w = _vector_weight(x, big_m, par, masses[2], masses[3])
+            else:
+                w = _a1_trial(rng, x, big_m, par, masses, out_f, pos)
+            env = tables.env_max[mode, b]
+            if w > env:
+                over = 1
+            if rng.random() * env < w:
+                if kind == VECTOR:
+                    _vector_build(rng, s, big_m, masses[2], masses[3], out_f, pos)
+                break
+    if over:
         tables.overweight[mode] += 1
-    if not tau_minus and tables.kind[mode] == A1:
+    if not tau_minus and kind == A1:
         # CP: the tau+ rate at momenta p is the tau- rate at -p (the a1 rate has a parity-odd
         # term; the other modes' rest-frame distributions are parity even)
         for j in range(n):
             out_f[pos + j, 0] = -out_f[pos + j, 0]
             out_f[pos + j, 1] = -out_f[pos + j, 1]
             out_f[pos + j, 2] = -out_f[pos + j, 2]
+
+
+@kernel
+def finish_tau1(rng, tables, tau_row, base, out_i, out_f, pos, mode):
+    """Complete a decay whose rest-frame block (``decay_rest1``) is in rows pos..: ids,
+    mothers, tau flight, boost to the lab, secondary decays. Returns the new end row."""
+    n = tables.nrow[mode]
+    tau_minus = out_i[tau_row, 0] > 0
     for j in range(n):
         out_i[pos + j, 0] = tables.pdg[mode, j] if tau_minus else tables.pdg_cc[mode, j]
         out_i[pos + j, 1] = tables.status[mode, j]
@@ -999,8 +1125,29 @@ def decay_tau1(rng, tables, tau_row, base, out_i, out_f, pos):
     _place(out_f, out_i, pos, n, tau_row, base, vtx,
            out_f[tau_row, 0] / e, out_f[tau_row, 1] / e, out_f[tau_row, 2] / e)
     out_i[tau_row, 1] = DECAYED
-    end = _decay_secondaries(rng, tables, out_i, out_f, pos, pos + n, base)
-    return end, mode
+    # most decays (l nu nu, pi nu, K nu) have no secondaries: skip the call (see decay_rest1)
+    for j in range(n):
+        pid = out_i[pos + j, 0]
+        for i in range(tables.sec_pdg.shape[0]):
+            if tables.sec_pdg[i] == pid:
+                return _decay_secondaries(rng, tables, out_i, out_f, pos, pos + n, base)
+    return pos + n
+
+
+@kernel
+def decay_tau1(rng, tables, tau_row, base, out_i, out_f, pos):
+    """Decay the tau written in row ``tau_row`` of (out_i, out_f); append its tree from ``pos``.
+
+    The caller fills the tau's row: out_i = (pdg +-15, status, mother), out_f = (px, py, pz, e,
+    vx, vy, vz, t) in the lab. Rows are (pdg, status, mother) int64 and (px, py, pz, e, vx, vy,
+    vz, t) float64; mothers are written relative to ``base`` (the event's first row). The tau
+    gets status 2. Returns (new end row, mode index). ``max_tree_rows()`` bounds the rows used.
+    Stages: ``pick_mode1``, ``decay_rest1``, ``finish_tau1`` (``gen.decays.tau_spin`` repeats
+    the first two alone in its accept/reject).
+    """
+    mode = pick_mode1(rng, tables)
+    decay_rest1(rng, tables, mode, out_i[tau_row, 0] > 0, out_f, pos)
+    return finish_tau1(rng, tables, tau_row, base, out_i, out_f, pos, mode), mode
 
 
 @kernel

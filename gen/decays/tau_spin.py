@@ -9,7 +9,7 @@ tau rest frame h = X_vec / X^0:
 - tau- -> l- anti-nu_l nu_tau:  X = p(anti-nu_l)          (|M|^2 ~ (p.k_nubar)(k_l.k_nu));
 - tau- -> pi- nu (K- nu):        X = 2 (k.q) q - q^2 k      (q the meson, k the nu_tau);
 - tau- -> V nu, V -> a b:        X = 2 (k.J) J - J^2 k,  J = (q_a - q_b) orthogonal to q_a + q_b
-  (the current of ``gen.decays.tau._vector_trial``; the form factor cancels in h);
+  (the current of ``gen.decays.tau._vector_weight``; the form factor cancels in h);
 - tau- -> a1 nu -> 3 pi nu:      X = 2 Re[(k.J*) J] - (J.J*) k + Y with the complex KS current
   J = c1 d1 + c2 d2 (``gen.decays.tau.a1_current1``) and the parity-odd
   Y.v = 2 Im(c1 c2*) eps(k, d1, v, d2), eps_{0123} = +1 (``gen.decays.tau.a1_x1``; TAUOLA's
@@ -48,14 +48,26 @@ tau- is decayed once and the tau+ decay is redone until accepted with probabilit
 W / W_max, W_max = 1 + |C^T h-| (a bound over every tau+ decay that depends on the tau- decay
 only): the pair then follows f(d-) f(d+) W exactly, and the tau-pair kinematics, the mode
 fractions and every single-tau spectrum are unchanged. Taus without polarimeter (h- = 0) need
-no retry.
+no retry. ``decay_tau_plus_correlated1`` retries only the rest-frame block of the tau+ decay (the
+flight, boost and secondary decays do not enter W) and evaluates W from the rest-frame X with a
+vector G computed once per tau- decay (``spin_vector1``).
 """
 
 from __future__ import annotations
 
 import math
 
-from gen.decays.tau import A1, LEPTONIC, TWO_BODY, VECTOR, a1_current1, a1_x1
+from gen.decays.tau import (
+    A1,
+    LEPTONIC,
+    TWO_BODY,
+    VECTOR,
+    a1_current1,
+    a1_x1,
+    decay_rest1,
+    finish_tau1,
+    pick_mode1,
+)
 from gen.jit import kernel
 from gen.kinematics import boost1
 
@@ -86,11 +98,17 @@ def polarimeter_x1(tables, mode, out_f, r0, minus=True):
     ``minus``: the block is a tau- decay (else tau+; only the a1 X depends on it). ok is False
     for modes without a polarimeter here (h = 0).
     """
-    kind = tables.kind[mode]
+    return polarimeter_rows1(tables.kind[mode], tables.par[mode], tables.mass[mode], out_f, r0,
+                             minus)
+
+
+@kernel
+def polarimeter_rows1(kind, par, masses, out_f, r0, minus):
+    """``polarimeter_x1`` from the mode's kind and its ``par`` and ``mass`` rows: in hot loops
+    this avoids passing the ``tables`` tuple (~0.1-0.2 us a call, ``gen.decays.tau``)."""
     if kind == A1:
         qa = _row(out_f, r0)
-        c1, c2, d1, d2 = a1_current1(tables.par[mode], tables.mass[mode], out_f, r0,
-                                     _mdot(qa, qa))
+        c1, c2, d1, d2 = a1_current1(par, masses, out_f, r0, _mdot(qa, qa))
         return True, a1_x1(_row(out_f, r0 + 1), c1, c2, d1, d2, minus)
     if kind == LEPTONIC:
         return True, _row(out_f, r0 + 1)
@@ -171,3 +189,88 @@ def spin_weight1(tables, out_f, row_minus, row_plus, mode_m, r_m, mode_p, r_p, b
     hpy = -(rp[0] * yx + rp[1] * yy + rp[2] * yz) / rp[3]
     hpz = -(rp[0] * zx + rp[1] * zy + rp[2] * zz) / rp[3]
     return 1.0 + gx * hpx + gy * hpy + gz * hpz, w_max
+
+
+@kernel
+def spin_vector1(tables, out_f, row_minus, row_plus, mode_m, r_m, beam):
+    """(ok, Gx, Gy, Gz, W_max) of a decayed tau- for the correlated tau+ decay.
+
+    With X the polarimeter four-vector of a tau+ decay in the tau+ rest frame reached from the
+    lab by a pure boost (``gen.decays.tau.decay_rest1``), W = 1 - G . X_vec / X^0 equals
+    ``spin_weight1``: G = M^T g, M the Wigner rotation from that frame to the tau+ frame of
+    ``spin_weight1`` (reached through the tau-pair frame) expressed on its (x, y, z) axes, g =
+    C^T h-. ok is False (W = 1) when the tau- mode has no polarimeter.
+    """
+    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m, True)
+    if not ok_m:
+        return False, 0.0, 0.0, 0.0, 1.0
+    tm = _row(out_f, row_minus)
+    tp = _row(out_f, row_plus)
+    pe = tm[3] + tp[3]
+    vx, vy, vz = -(tm[0] + tp[0]) / pe, -(tm[1] + tp[1]) / pe, -(tm[2] + tp[2]) / pe
+    # the same frames as ``spin_weight1``
+    t = boost1(tm[0], tm[1], tm[2], tm[3], vx, vy, vz)
+    b = boost1(beam[0], beam[1], beam[2], beam[3], vx, vy, vz)
+    xm = boost1(xm[0], xm[1], xm[2], xm[3], vx, vy, vz)
+    pt = math.sqrt(t[0] * t[0] + t[1] * t[1] + t[2] * t[2])
+    zx, zy, zz = t[0] / pt, t[1] / pt, t[2] / pt
+    bn = math.sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2])
+    c = (b[0] * zx + b[1] * zy + b[2] * zz) / bn
+    ax, ay, az = b[0] / bn - c * zx, b[1] / bn - c * zy, b[2] / bn - c * zz
+    an = math.sqrt(ax * ax + ay * ay + az * az)
+    if an < 1e-12:  # beam along the tau: sin theta = 0, any x
+        ax, ay, az = (1.0, 0.0, 0.0) if abs(zx) < 0.9 else (0.0, 1.0, 0.0)
+        f = ax * zx + ay * zy + az * zz
+        ax, ay, az = ax - f * zx, ay - f * zy, az - f * zz
+        an = math.sqrt(ax * ax + ay * ay + az * az)
+    xx, xy, xz = ax / an, ay / an, az / an
+    yx, yy, yz = zy * xz - zz * xy, zz * xx - zx * xz, zx * xy - zy * xx
+    bt = pt / t[3]
+    rm = boost1(xm[0], xm[1], xm[2], xm[3], -bt * zx, -bt * zy, -bt * zz)
+    hm = ((rm[0] * xx + rm[1] * xy + rm[2] * xz) / rm[3],
+          (rm[0] * yx + rm[1] * yy + rm[2] * yz) / rm[3],
+          (rm[0] * zx + rm[1] * zy + rm[2] * zz) / rm[3])
+    cxx, cyy, czz, cxz = correlation_matrix1(c, t[3] / math.sqrt(max(_mdot(t, t), 1e-300)))
+    gx = cxx * hm[0] + cxz * hm[2]
+    gy = cyy * hm[1]
+    gz = cxz * hm[0] + czz * hm[2]
+    w_max = 1.0 + math.sqrt(gx * gx + gy * gy + gz * gz)
+    # g on the lab-oriented axes of the pair frame; W = 1 + g . h+ with h+ = -(rotated X)/X^0
+    ggx = gx * xx + gy * yx + gz * zx
+    ggy = gx * xy + gy * yy + gz * zy
+    ggz = gx * xz + gy * yz + gz * zz
+    # columns of the rotation: rest-frame unit vectors carried lab -> pair -> tau+ frame
+    ep = tp[3]
+    bpx, bpy, bpz = tp[0] / ep, tp[1] / ep, tp[2] / ep
+    big_g = [0.0, 0.0, 0.0]
+    for j in range(3):
+        u = boost1(1.0 if j == 0 else 0.0, 1.0 if j == 1 else 0.0, 1.0 if j == 2 else 0.0, 0.0,
+                   bpx, bpy, bpz)
+        u = boost1(u[0], u[1], u[2], u[3], vx, vy, vz)
+        u = boost1(u[0], u[1], u[2], u[3], bt * zx, bt * zy, bt * zz)
+        big_g[j] = u[0] * ggx + u[1] * ggy + u[2] * ggz
+    return True, big_g[0], big_g[1], big_g[2], w_max
+
+
+@kernel
+def decay_tau_plus_correlated1(rng, tables, out_i, out_f, row_minus, row_plus, mode_m, r_m,
+                               base, pos, beam):
+    """Decay the tau+ of row ``row_plus`` from row ``pos`` with the spin correlation to the
+    decayed tau- (mode ``mode_m``, block at row ``r_m``); returns (end row, mode).
+
+    The accept/reject of the module docstring (probability W / W_max) on the rest-frame block
+    only (``pick_mode1`` + ``decay_rest1``); the flight, boost and secondary decays, which W
+    does not depend on, are done once for the accepted decay (``finish_tau1``).
+    """
+    ok, gx, gy, gz, w_max = spin_vector1(tables, out_f, row_minus, row_plus, mode_m, r_m, beam)
+    while True:
+        mode = pick_mode1(rng, tables)
+        decay_rest1(rng, tables, mode, False, out_f, pos)
+        if not ok:
+            break
+        ok_p, xp = polarimeter_rows1(tables.kind[mode], tables.par[mode], tables.mass[mode],
+                                     out_f, pos, False)
+        w = 1.0 - (gx * xp[0] + gy * xp[1] + gz * xp[2]) / xp[3] if ok_p else 1.0
+        if rng.random() * w_max < w:
+            break
+    return finish_tau1(rng, tables, row_plus, base, out_i, out_f, pos, mode), mode

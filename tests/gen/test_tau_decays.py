@@ -336,6 +336,36 @@ def test_rho_mode_mass_spectrum_and_decay_angle():
     assert abs(c2.mean() - 1 / 3) > 10 * resid.std() / math.sqrt(n)
 
 
+@pytest.mark.parametrize(("name", "pdg_a"), [
+    ("tau- -> rho- nu_tau (rho- -> pi- pi0)", 211),
+    ("tau- -> K*- nu_tau (K*- -> K- pi0)", 321),
+])
+def test_vector_decay_angle_distribution(name, pdg_a):
+    """cos of the charged daughter in the V frame to the V direction has the density
+    s + (M^2 - s) c^2 at Q^2 = s (the angular factor of the rho test above): its conditional
+    CDF F(c | s) = [s (c + 1) + (M^2 - s) (c^3 + 1)/3] / [2 s + 2 (M^2 - s)/3] of the generated
+    decays is uniform (KS, p > 1e-3); and the azimuth about the V direction is uniform."""
+    rng = np.random.default_rng(23)
+    n = 20_000
+    px, py, pz, e, q = _random_taus(rng, n, charge=-1.0)
+    chunk = tau.decay_taus(rng, px, py, pz, e, q, mode_mask=_mask(_mode_index(name)))
+    v = _to_tau_frame(chunk, chunk.offset[:-1] + 1)
+    a = _to_tau_frame(chunk, _first_row_with(chunk, pdg_a))
+    s = v[:, 3] ** 2 - (v[:, :3] ** 2).sum(1)
+    a_v = _boost(a, -v[:, :3] / v[:, 3:4])
+    u_a = a_v[:, :3] / np.linalg.norm(a_v[:, :3], axis=1, keepdims=True)
+    u_v = v[:, :3] / np.linalg.norm(v[:, :3], axis=1, keepdims=True)
+    c = (u_a * u_v).sum(1)
+    big = M_TAU**2 - s
+    cdf = (s * (c + 1) + big * (c**3 + 1) / 3) / (2 * s + 2 * big / 3)
+    assert stats.kstest(cdf, "uniform").pvalue > 1e-3
+    # azimuth of the daughter about the V direction, from a fixed reference axis
+    ref = np.cross(u_v, [0.0, 0.0, 1.0])
+    ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    phi = np.arctan2((np.cross(ref, u_a) * u_v).sum(1), (ref * u_a).sum(1))
+    assert stats.kstest(phi, "uniform", args=(-np.pi, 2 * np.pi)).pvalue > 1e-3
+
+
 def test_no_overweights_and_reproducible():
     px, py, pz, e, q = _random_taus(np.random.default_rng(20), 20_000)
     a = tau.decay_taus(np.random.default_rng(21), px, py, pz, e, q)

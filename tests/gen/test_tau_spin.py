@@ -20,7 +20,7 @@ from gen.beams import Beams
 from gen.cards import parse_table
 from gen.constants import M_TAU
 from gen.decays import tau
-from gen.decays.tau_spin import correlation_matrix1
+from gen.decays.tau_spin import correlation_matrix1, polarimeter_x1, spin_vector1, spin_weight1
 from gen.processes.tautau import TauTau
 
 NO_SPREAD = Beams(spread_her_gev=0.0, spread_ler_gev=0.0)
@@ -224,3 +224,46 @@ def test_leptonic_polarimeter_correlations():
     # no single-tau polarisation: h_z uniform in [-1, 1]
     for j in range(2):
         assert stats.kstest(single[:, j], "uniform", args=(-1.0, 2.0)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_staged_spin_weight_equals_lab_weight(seed):
+    """W = 1 - G . X_vec / X^0 of ``spin_vector1`` (X of the tau+ block in its pure-boost rest
+    frame, as the staged accept/reject uses it) equals ``spin_weight1`` on the lab rows, for
+    tau pairs that are not back to back (ISR: a Wigner rotation between the two tau+ frames)
+    and every polarimeter kind; W_max equal too."""
+    rng = np.random.default_rng(seed)
+    tables, _ = tau.tau_tables()
+    kinds = {m.kind: m.index for m in tau.tau_modes()}
+    modes = [kinds[k] for k in ("leptonic", "two_body", "vector", "a1", "phase_space")]
+    beam = (0.0, 0.0, 7.0, 7.0)
+    for mode_m in modes[:4]:
+        for mode_p in modes:
+            pm, pp = rng.normal(size=3) * 3.0, rng.normal(size=3) * 3.0
+            em, ep = math.sqrt(pm @ pm + M_TAU**2), math.sqrt(pp @ pp + M_TAU**2)
+            mm = np.zeros(len(tau.tau_modes()), bool)
+            mm[mode_m] = True
+            mp = np.zeros_like(mm)
+            mp[mode_p] = True
+            cm_ = tau.decay_taus(rng, *(np.array([v]) for v in (*pm, em)), np.array([-1.0]),
+                                 mode_mask=mm)
+            cp_ = tau.decay_taus(rng, *(np.array([v]) for v in (*pp, ep)), np.array([1.0]),
+                                 mode_mask=mp)
+            fm = np.stack([cm_.particles[k] for k in ("px", "py", "pz", "e", "vx", "vy", "vz",
+                                                       "t")], axis=1)
+            fp = np.stack([cp_.particles[k] for k in ("px", "py", "pz", "e", "vx", "vy", "vz",
+                                                       "t")], axis=1)
+            buf = np.concatenate([fm[:1], fp[:1], fm[1:], fp[1:]])
+            r_p = 1 + len(fm)
+            w_ref, wmax_ref = spin_weight1(tables, buf, 0, 1, mode_m, 2, mode_p, r_p, beam)
+            rest = buf.copy()
+            for r in range(r_p, len(buf)):
+                rest[r, :4] = _boost_to_rest(buf[r, :4], buf[1, :4])
+            ok, gx, gy, gz, w_max = spin_vector1(tables, buf, 0, 1, mode_m, 2, beam)
+            assert ok
+            ok_p, x = polarimeter_x1(tables, mode_p, rest, r_p, False)
+            w = 1.0 - (gx * x[0] + gy * x[1] + gz * x[2]) / x[3] if ok_p else 1.0
+            assert w == pytest.approx(w_ref, abs=1e-9)
+            assert w_max == pytest.approx(wmax_ref, abs=1e-12)
+            assert ok_p == (mode_p != modes[4])
+            assert abs(w_ref - 1.0) > 1e-6 or not ok_p  # the check is not trivial
