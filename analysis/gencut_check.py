@@ -9,16 +9,17 @@ would then be silently too small (limits too strong). ``check_cuts`` compares ea
 detector it relies on and raises a one-line CardError naming the sample, the cut and the
 detector (or selection) key. It is an error, not a warning: the failure biases the result in the
 unsafe direction, and the fix (loosen the cut or turn it off, regenerate) is cheap to state,
-whereas a warning scrolls past in a long ``b2dark run``.
+whereas a warning scrolls past in a long ``b2dark run``. The rules live in
+``analysis.gencut_rules`` (one generator of findings per cut family).
 
 Checks (cut keys as in the processes; each only when the cut is active):
 
-- muon / charged-track window and momentum (``mu_*``, ``charged_*``): the sample must keep
-  every muon the detector finds and identifies: tracking polar range (CDC) intersected with the
-  KLM range, and p >= ``pid.muon_p_min_gev`` (detector/pid.py: P(mu) = 0 outside the KLM or
-  below that momentum, so ``mu_id > 0.5`` needs both). Without muon ID in the selection
-  (``muon_id_min`` < 0.5: a non-winning hypothesis can pass it, detector/pid.py) the tracking
-  range alone and p > ``tracking.pt_min_gev``.
+- muon / charged-track window and momentum (``mu_*``, ``charged_*``; mumu, eemumu, tautau,
+  four_lepton): the sample must keep every muon the detector finds and identifies: tracking
+  polar range (CDC) intersected with the KLM range, and p >= ``pid.muon_p_min_gev``
+  (detector/pid.py: P(mu) = 0 outside the KLM or below that momentum, so ``mu_id > 0.5`` needs
+  both). Without muon ID in the selection (``muon_id_min`` < 0.5: a non-winning hypothesis can
+  pass it, detector/pid.py) the tracking range alone and p > ``tracking.pt_min_gev``.
 - photon veto (``photon_veto_*``, gen/gencuts.py) and e+- veto (``e_veto_*``, eemumu): every
   vetoed direction must hit the ECL crystals (veto window inside the ECL edges, the detector's
   barrel-endcap gaps inside the veto's gaps), each photon there must make a cluster (photon
@@ -30,237 +31,149 @@ Checks (cut keys as in the processes; each only when the cut is active):
 - eemumu's resolution-loosened missing-momentum cuts (``pmiss_resolution_sigmas`` > 0) assume the
   default tracking resolution (gen.processes.eemumu TRK_* constants): a worse resolution in the
   detector card is an error.
-
-``check_multiplicity`` (tautau ``max_charged``) is reported as a log warning only: the hole it
-finds (charged particles counted by the cut that the detector cannot find) needs two lost tracks
-in an event with four or more charged particles, whose lost pions mostly still leave ECL clusters
-(the default tautau card has it: window 10-170 deg vs the CDC's 17-150 deg, pT count 0.09 GeV vs
-the 0.1 GeV tracking threshold).
+- tautau ``max_charged`` (``check_multiplicity``): the particles it counts must be tracks the
+  detector surely finds: counting window (``count_theta_*``) inside the tracking polar range,
+  ``charged_pt_count_gev`` >= ``tracking.pt_min_gev``, ``count_vertex_r_max_cm`` <=
+  ``tracking.max_vertex_r_cm`` (the tracker's conditions are on the true angle, pT and vertex,
+  detector/tracking.py). Then a dropped event (>= max_charged + 1 such tracks) reaches the
+  two-track selection only if tracking inefficiency loses all but two of them: with
+  independent losses its probability (at n = max_charged + 1, the worst case) must stay below
+  ``P_TRACK_LOSS`` = 1e-3 (5.9e-4 for max_charged = 3 at the default efficiency 0.99;
+  max_charged < 2 always fails). Lost tracks that still leave an ECL cluster (rejected by the
+  selection) are not credited: the bound is conservative.
+- bhabha / gammagamma c.m. cuts (``theta_min_deg``, ``theta_max_deg``, ``e_min_gev`` on both e+-
+  / photons, c.m. frame): every e+- (photon) the detector sees, mapped into the nominal c.m.
+  frame (boost and crossing angle of the card's beams, all azimuths), must lie inside the window
+  above the energy. Seen: a photon as an ECL cluster (ECL edges, true energy down to
+  ``Z_ENERGY`` sigma below the cluster threshold or the selection's ``cluster_e_min_gev``); an
+  e+- as a cluster or a found track (pT >= ``tracking.pt_min_gev``), or with a muon-ID selection
+  only as a track passing muon ID (KLM range, p >= ``pid.muon_p_min_gev``).
+- four_lepton ``min_charged`` with taus (eetautau, mumutautau): it counts taus before their
+  decay, whose tracks go elsewhere: only a window of 0-180 deg without momentum cut is safe.
 
 Not checked: cuts against the selection's recoil cuts (``pmiss_*`` vs ``recoil_*``; selection,
-not detector), and cut keys of other processes (bhabha, gammagamma, four-lepton...).
+not detector); four_lepton ``w_min_gev`` and process parameters; qqbar, bbbar and mumu_zprime
+have no generator-level cuts.
+
+``b2dark simulate`` (no selection known) calls ``detector_findings`` on the events file: the
+same rules against the detector alone (muon ID assumed for the track windows, the two-track
+selection for ``max_charged``), logged as warnings, not errors, because whether a cut matters
+depends on the analysis the reco file will serve; ``b2dark run`` repeats the check with its
+selection, as an error.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from detector.calorimeter import calorimeter_params, sigma_e1
+from analysis import gencut_rules as rules
+from analysis.gencut_rules import P_TRACK_LOSS, Z_ENERGY
 from detector.config import DetectorConfig
+from gen.beams import Beams
 from gen.cards import CardError
 
 log = logging.getLogger("b2dark")
 
-#: a vetoed particle's cluster must pass the thresholds unless its energy fluctuates down by more
-#: than this many Gaussian sigma: one-sided probability 1e-4 per particle (Phi(-3.719) = 1e-4)
-Z_ENERGY = 3.719
-#: tolerance of the float comparisons (degrees, GeV, relative resolution)
-EPS = 1e-9
 
-
-def _fail(name: str, cut: str, value: Any, why: str) -> None:
-    raise CardError(f"sample {name!r}: cuts.{cut} = {value!r} {why}; loosen or turn off the cut "
-                    "and regenerate the sample")
-
-
-def _muon_acceptance(det: DetectorConfig, muon_id: bool) -> tuple[tuple, tuple, tuple]:
-    """((theta_lo, key), (theta_hi, key), (p_min, key)) of the tracks the selection can accept."""
-    trk, pid = det.tracking, det.pid
-    lo = (trk.theta_min_deg, "tracking.theta_min_deg")
-    hi = (trk.theta_max_deg, "tracking.theta_max_deg")
-    p = (trk.pt_min_gev, "tracking.pt_min_gev")  # p >= pT: nothing below pt_min is found
-    if muon_id:
-        lo = max(lo, (pid.klm_theta_min_deg, "pid.klm_theta_min_deg"))
-        hi = min(hi, (pid.klm_theta_max_deg, "pid.klm_theta_max_deg"))
-        p = (pid.muon_p_min_gev, "pid.muon_p_min_gev")
-    return lo, hi, p
-
-
-def _check_track_window(name: str, cuts: Mapping, prefix: str, p_key: str,
-                        det: DetectorConfig, muon_id: bool) -> None:
-    (lo, lo_key), (hi, hi_key), (p, p_key_det) = _muon_acceptance(det, muon_id)
-    what = "muons" if prefix == "mu" else "charged tracks"
-    t_min, t_max = cuts[f"{prefix}_theta_min_deg"], cuts[f"{prefix}_theta_max_deg"]
-    if t_min > lo + EPS:
-        _fail(name, f"{prefix}_theta_min_deg", t_min,
-              f"drops {what} the detector accepts down to {lo:g} deg (detector {lo_key})")
-    if t_max < hi - EPS:
-        _fail(name, f"{prefix}_theta_max_deg", t_max,
-              f"drops {what} the detector accepts up to {hi:g} deg (detector {hi_key})")
-    if cuts.get(p_key, 0.0) > p + EPS:
-        _fail(name, p_key, cuts[p_key],
-              f"drops {what} the detector accepts from p = {p:g} GeV (detector {p_key_det})")
-
-
-def _uncovered(lo: float, hi: float, covers: Iterable[tuple[float, float]]) -> float:
-    """Length of [lo, hi] not covered by the union of the intervals ``covers``."""
-    left = hi - lo
-    pos = lo
-    for a, b in sorted(covers):
-        if b <= pos:
-            continue
-        if a >= hi:
-            break
-        left -= max(0.0, min(b, hi) - max(a, pos))
-        pos = max(pos, b)
-    return max(left, 0.0)
-
-
-def _check_veto(name: str, cuts: Mapping, prefix: str, det: DetectorConfig,
-                selection: Mapping | None, photons: bool) -> None:
-    e_key = f"{prefix}_e_gev"
-    e_veto = cuts[e_key]
-    if e_veto <= 0.0:
-        return
-    cal = det.calorimeter
-    t_min, t_max = cuts[f"{prefix}_theta_min_deg"], cuts[f"{prefix}_theta_max_deg"]
-    gaps = [(float(a), float(b)) for a, b in cuts[f"{prefix}_gaps_deg"]]
-    what = "a photon" if photons else "an e+-"
-    if t_min < cal.theta_fwd_min_deg - EPS:
-        _fail(name, f"{prefix}_theta_min_deg", t_min, f"vetoes {what} the ECL does not see below "
-              f"{cal.theta_fwd_min_deg:g} deg (detector calorimeter.theta_fwd_min_deg)")
-    if t_max > cal.theta_bwd_max_deg + EPS:
-        _fail(name, f"{prefix}_theta_max_deg", t_max, f"vetoes {what} the ECL does not see above "
-              f"{cal.theta_bwd_max_deg:g} deg (detector calorimeter.theta_bwd_max_deg)")
-    for g_lo, g_hi, keys in (
-        (cal.theta_fwd_max_deg, cal.theta_brl_min_deg, "theta_fwd_max_deg/theta_brl_min_deg"),
-        (cal.theta_brl_max_deg, cal.theta_bwd_min_deg, "theta_brl_max_deg/theta_bwd_min_deg"),
-    ):
-        lo, hi = max(g_lo, t_min), min(g_hi, t_max)
-        if hi > lo and _uncovered(lo, hi, gaps) > EPS:
-            _fail(name, f"{prefix}_gaps_deg", cuts[f"{prefix}_gaps_deg"],
-                  f"vetoes {what} in the ECL gap {g_lo:g}-{g_hi:g} deg (detector "
-                  f"calorimeter.{keys})")
-    if photons:
-        regions = (("fwd", cal.theta_fwd_min_deg, cal.theta_fwd_max_deg),
-                   ("brl", cal.theta_brl_min_deg, cal.theta_brl_max_deg),
-                   ("bwd", cal.theta_bwd_min_deg, cal.theta_bwd_max_deg))
-        for region, r_lo, r_hi in regions:
-            eff = getattr(cal, f"photon_efficiency_{region}")
-            lo, hi = max(r_lo, t_min), min(r_hi, t_max)
-            if eff < 1.0 and hi > lo and _uncovered(lo, hi, gaps) > EPS:
-                _fail(name, e_key, e_veto, f"drops events with a photon the ECL misses with "
-                      f"probability {1.0 - eff:.6g} (detector calorimeter.photon_efficiency_"
-                      f"{region} = {eff:g})")
-    else:
-        from gen.processes import eemumu as g  # the helix geometry the e+- veto was computed with
-
-        for det_value, gen_value, key in (
-            (det.tracking.b_field_t, g.B_FIELD_T, "tracking.b_field_t"),
-            (cal.barrel_r_cm, g.ECL_BARREL_R_CM, "calorimeter.barrel_r_cm"),
-            (cal.fwd_z_cm, g.ECL_FWD_Z_CM, "calorimeter.fwd_z_cm"),
-            (cal.bwd_z_cm, g.ECL_BWD_Z_CM, "calorimeter.bwd_z_cm"),
-        ):
-            if abs(det_value - gen_value) > EPS * max(1.0, abs(gen_value)):
-                _fail(name, e_key, e_veto, f"assumes the ECL impact geometry {key} = "
-                      f"{gen_value:g} (gen/processes/eemumu.py), the detector has {det_value:g}")
-    threshold, t_key = cal.cluster_threshold_gev, "calorimeter.cluster_threshold_gev"
-    if selection is not None:
-        if selection["max_extra_clusters"] > 0:
-            _fail(name, e_key, e_veto, "assumes one extra cluster rejects the event, the "
-                  f"selection allows max_extra_clusters = {selection['max_extra_clusters']}")
-        if selection["cluster_e_min_gev"] > threshold:
-            threshold, t_key = selection["cluster_e_min_gev"], "selection.cluster_e_min_gev"
-    sigma = sigma_e1(e_veto, calorimeter_params(cal))
-    if e_veto - Z_ENERGY * sigma < threshold:
-        _fail(name, e_key, e_veto,
-              f"is within {Z_ENERGY} energy-resolution sigma ({sigma:.3g} GeV, detector "
-              f"calorimeter.res_*) of the cluster threshold {threshold:g} GeV ({t_key})")
-
-
-def _check_pmiss_resolution(name: str, cuts: Mapping, det: DetectorConfig) -> None:
-    if cuts.get("pmiss_resolution_sigmas", 0.0) <= 0.0:
-        return
-    from gen.processes import eemumu as g  # resolution the loosened cuts were computed with
-
-    trk = det.tracking
-    for det_value, gen_value, key in (
-        (trk.sigma_pt_a_per_gev, g.TRK_PT_A, "sigma_pt_a_per_gev"),
-        (trk.sigma_pt_b, g.TRK_PT_B, "sigma_pt_b"),
-        (trk.sigma_theta_a_mrad * 1e-3, g.TRK_ANG_A, "sigma_theta_a_mrad"),
-        (trk.sigma_theta_b_mrad_gev * 1e-3, g.TRK_ANG_B, "sigma_theta_b_mrad_gev"),
-        (trk.sigma_phi_a_mrad * 1e-3, g.TRK_ANG_A, "sigma_phi_a_mrad"),
-        (trk.sigma_phi_b_mrad_gev * 1e-3, g.TRK_ANG_B, "sigma_phi_b_mrad_gev"),
-    ):
-        if det_value > gen_value * (1.0 + EPS):
-            _fail(name, "pmiss_resolution_sigmas", cuts["pmiss_resolution_sigmas"],
-                  f"loosens the missing-momentum cuts for the default tracking resolution, the "
-                  f"detector's is worse (tracking.{key})")
+def _findings(name: str, cuts: Mapping[str, Any], det: DetectorConfig,
+              selection: Mapping[str, Any] | None, process: str | None,
+              params: Mapping[str, Any] | None, beams: Beams | None) -> Iterator[str]:
+    muon_id = selection is None or selection["muon_id_min"] >= 0.5
+    if "mu_theta_min_deg" in cuts:
+        yield from rules.track_window(name, cuts, "mu", "mu_p_min_gev", det, muon_id)
+    if "charged_theta_min_deg" in cuts and cuts.get("min_charged", 0) > 0:
+        yield from rules.track_window(name, cuts, "charged", "charged_p_min_gev", det, muon_id)
+    if "photon_veto_e_gev" in cuts:
+        yield from rules.veto(name, cuts, "photon_veto", det, selection, photons=True)
+    if "e_veto_e_gev" in cuts:
+        yield from rules.veto(name, cuts, "e_veto", det, selection, photons=False)
+    yield from rules.pmiss_resolution(name, cuts, det)
+    yield from rules.multiplicity(name, cuts, det)
+    if process in ("bhabha", "gammagamma"):
+        yield from rules.cm_pair(name, cuts, beams or Beams(), det, selection,
+                                 photons=process == "gammagamma")
+    if process == "four_lepton" and params is not None:
+        yield from rules.four_lepton_taus(name, cuts, params["final_state"])
 
 
 def check_cuts(name: str, cuts: Mapping[str, Any], det: DetectorConfig,
-               selection: Mapping[str, Any] | None = None) -> None:
+               selection: Mapping[str, Any] | None = None, process: str | None = None,
+               params: Mapping[str, Any] | None = None, beams: Beams | None = None) -> None:
     """Raise CardError if a generator-level cut of sample ``name`` drops events that ``det``
     (and the selection's ``muon_id_min``, ``cluster_e_min_gev``, ``max_extra_clusters``, if
-    given) could accept. ``cuts`` are the validated cuts (with defaults) of the sample card."""
-    muon_id = selection is None or selection["muon_id_min"] >= 0.5
-    if "mu_theta_min_deg" in cuts:
-        _check_track_window(name, cuts, "mu", "mu_p_min_gev", det, muon_id)
-    if "charged_theta_min_deg" in cuts and cuts.get("min_charged", 0) > 0:
-        _check_track_window(name, cuts, "charged", "charged_p_min_gev", det, muon_id)
-    if "photon_veto_e_gev" in cuts:
-        _check_veto(name, cuts, "photon_veto", det, selection, photons=True)
-    if "e_veto_e_gev" in cuts:
-        _check_veto(name, cuts, "e_veto", det, selection, photons=False)
-    _check_pmiss_resolution(name, cuts, det)
+    given) could accept. ``cuts`` are the validated cuts (with defaults) of the sample card;
+    ``process`` (with its validated ``params`` and ``beams``) enables the process-specific
+    rules (bhabha, gammagamma, four_lepton); without it only the rules found by cut keys run."""
+    for message in _findings(name, cuts, det, selection, process, params, beams):
+        raise CardError(message)
 
 
-def check_multiplicity(name: str, cuts: Mapping[str, Any], det: DetectorConfig) -> list[str]:
-    """Soft findings (log warnings, returned) of a ``max_charged`` cut: charged particles it
-    counts that the detector cannot find (module docstring: why only a warning)."""
-    if cuts.get("max_charged", 100) >= 100 or "charged_theta_min_deg" not in cuts:
-        return []
-    trk = det.tracking
-    found = []
-    if (cuts["charged_theta_min_deg"] < trk.theta_min_deg - EPS
-            or cuts["charged_theta_max_deg"] > trk.theta_max_deg + EPS):
-        found.append(f"sample {name!r}: cuts.max_charged counts charged particles at "
-                     f"{cuts['charged_theta_min_deg']:g}-{cuts['charged_theta_max_deg']:g} deg, "
-                     f"the detector finds tracks only at {trk.theta_min_deg:g}-"
-                     f"{trk.theta_max_deg:g} deg (tracking.theta_min/max_deg)")
-    if cuts["charged_pt_count_gev"] < trk.pt_min_gev - EPS:
-        found.append(f"sample {name!r}: cuts.charged_pt_count_gev = "
-                     f"{cuts['charged_pt_count_gev']:g} counts tracks below the tracking "
-                     f"threshold (tracking.pt_min_gev = {trk.pt_min_gev:g})")
-    for message in found:
-        log.warning("%s: events with two such lost tracks are dropped", message)
-    return found
+def check_multiplicity(name: str, cuts: Mapping[str, Any], det: DetectorConfig) -> None:
+    """Raise CardError if tautau's ``max_charged`` counts particles the detector may not find,
+    or drops events that tracking inefficiency could bring to two tracks (module docstring)."""
+    for message in rules.multiplicity(name, cuts, det):
+        raise CardError(message)
 
 
 def check_samples(cards: Iterable[Any], det: DetectorConfig,
                   selection: Mapping[str, Any] | None = None) -> None:
-    """``check_cuts`` and ``check_multiplicity`` for sample cards (gen.runcard.SampleCard),
-    named by their file stem: call before producing the samples."""
+    """``check_cuts`` for sample cards (gen.runcard.SampleCard), named by their file stem: call
+    before producing the samples."""
     for card in cards:
-        name = Path(card.path).stem
-        check_cuts(name, card.cuts, det, selection)
-        check_multiplicity(name, card.cuts, det)
+        check_cuts(Path(card.path).stem, card.cuts, det, selection, card.process, card.params,
+                   card.beams)
 
 
-def cuts_of_events_file(path: str | Path) -> tuple[str, dict[str, Any]]:
-    """(process, validated cuts with defaults) stored in an events or reco file's ``card``."""
+def card_of_events_file(path: str | Path) -> tuple[str, dict[str, Any], dict[str, Any], Beams]:
+    """(process, params, cuts, beams), validated with defaults, of the ``card`` stored in an
+    events or reco file (the tables only: the process is not built)."""
     import h5py
 
     from gen.cards import parse_table, tomllib  # tomllib, or tomli on Python 3.10
     from gen.processes import get_process
+    from gen.runcard import BEAMS_SCHEMA
 
     with h5py.File(path, "r") as f:
         process, text = str(f.attrs["process"]), str(f.attrs["card"])
     table = tomllib.loads(text)
-    return process, parse_table(table.get("cuts", {}), get_process(process).cuts,
-                                f"{path} [cuts]")
+    cls = get_process(process)
+    params = parse_table(table.get("process", {}), cls.params, f"{path} [process]")
+    cuts = parse_table(table.get("cuts", {}), cls.cuts, f"{path} [cuts]")
+    beams = Beams(**parse_table(table.get("beams", {}), BEAMS_SCHEMA, f"{path} [beams]"))
+    return process, params, cuts, beams
+
+
+def detector_findings(path: str | Path, det: DetectorConfig) -> list[str]:
+    """Findings of the rules on the generator cuts stored in an events file, against the
+    detector alone (``b2dark simulate``: logged as warnings, returned). A file whose card cannot
+    be read is left to the simulation's own checks."""
+    try:
+        process, params, cuts, beams = card_of_events_file(path)
+    except (OSError, KeyError, TypeError, ValueError) as exc:  # ValueError: CardError, TOML
+        log.info("generator-cut check skipped for %s: %s", path, exc)
+        return []
+    found = list(_findings(Path(path).stem, cuts, det, None, process, params, beams))
+    for message in found:
+        log.warning("%s (detector card; the selection of b2dark run decides)", message)
+    return found
+
+
+def cuts_of_events_file(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """(process, validated cuts with defaults) stored in an events or reco file's ``card``."""
+    process, _, cuts, _ = card_of_events_file(path)
+    return process, cuts
 
 
 def check_events_file(path: str | Path, det: DetectorConfig,
                       selection: Mapping[str, Any] | None = None,
                       name: str | None = None) -> None:
     """``check_cuts`` on the generator cuts stored in an events (or reco) file."""
-    _, cuts = cuts_of_events_file(path)
-    check_cuts(name or Path(path).stem, cuts, det, selection)
+    process, params, cuts, beams = card_of_events_file(path)
+    check_cuts(name or Path(path).stem, cuts, det, selection, process, params, beams)
 
 
-__all__ = ["check_cuts", "check_events_file", "check_multiplicity", "check_samples",
-           "cuts_of_events_file", "Z_ENERGY"]
+__all__ = ["P_TRACK_LOSS", "Z_ENERGY", "card_of_events_file", "check_cuts", "check_events_file",
+           "check_multiplicity", "check_samples", "cuts_of_events_file", "detector_findings"]

@@ -64,6 +64,16 @@ reconstructed in the CDC acceptance (17-150 deg, Belle II TDR arXiv:1011.0352 se
   c.m. frame must exceed ``pmiss_cm_min_gev`` and its lab polar angle must lie in
   [``pmiss_theta_min_deg``, ``pmiss_theta_max_deg``] (defaults: off). Events with another number
   of charged particles in the window pass these two cuts.
+- ``max_charged`` (default off): at most this many counted charged final-state particles. A
+  particle is counted if its lab polar angle is inside the open window
+  (``count_theta_min_deg``, ``count_theta_max_deg``), its pT exceeds ``charged_pt_count_gev``
+  and it was produced at transverse radius below ``count_vertex_r_max_cm`` (K_S0 daughters).
+  The count has its own window because it must be NARROWER than the tracker (count only
+  tracks the detector surely finds: an event is then dropped only if the two-track selection
+  would need several found tracks lost), whereas the ``min_charged`` window must be WIDER.
+  Negative ``count_theta_*`` (default) take the ``charged_theta_*`` edges and radius 0 means any
+  vertex: cards written before these keys count as before. Checked against the detector card by
+  ``analysis.gencut_check``.
 
 Output per event: tau- (row 0), tau+ (row 1) (status 2), then the photons (ISR of the e- beam,
 ISR of the e+ beam, FSR of the tau-, FSR of the tau+; each only if emitted above
@@ -93,7 +103,7 @@ from gen.decays.tau import (
     rows_to_particles,
     tau_tables,
 )
-from gen.decays.tau_spin import spin_weight1
+from gen.decays.tau_spin import decay_tau_plus_correlated1
 from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
@@ -111,7 +121,8 @@ P_NOM_PX, P_NOM_PY, P_NOM_PZ, P_NOM_E = 12, 13, 14, 15
 P_ISR, P_FSR, P_EMIN, P_XMIN, P_HARD, P_BFAC = 16, 17, 18, 19, 20, 21
 P_PMIN, P_NMAX, P_PTCOUNT, P_ZEX, P_VP = 22, 23, 24, 25, 26
 P_SPIN, P_EM_PX, P_EM_PY, P_EM_PZ, P_EM_E = 27, 28, 29, 30, 31
-N_PAR = 32
+P_CNT_LO, P_CNT_HI, P_CNT_R2 = 32, 33, 34
+N_PAR = 35
 
 #: mode_bias factors lie in [1/MAX_MODE_BIAS, MAX_MODE_BIAS]: beyond, a few events of the
 #: suppressed classes would carry weights so large that the sample is useless
@@ -157,6 +168,8 @@ def _cuts1(par, veto, out_i, out_f, base, end) -> bool:
             p2 = out_f[r, 0] ** 2 + out_f[r, 1] ** 2 + out_f[r, 2] ** 2
             if p2 < par[P_PMIN] * par[P_PMIN]:
                 return False
+    # max_charged counts in its own (open) window, above charged_pt_count_gev and produced
+    # inside count_vertex_r_max_cm: the tracks the detector surely finds (module docstring)
     n_hard = 0
     for r in range(base, end):
         if out_i[r, 1] != FINAL:
@@ -165,9 +178,10 @@ def _cuts1(par, veto, out_i, out_f, base, end) -> bool:
         if out_i[r, 0] == 22:
             if photon_vetoed1(veto, px, py, pz, out_f[r, 3]):
                 return False
-        elif _is_charged(out_i[r, 0]) and px * px + py * py > par[P_PTCOUNT] ** 2:
+        elif (_is_charged(out_i[r, 0]) and px * px + py * py > par[P_PTCOUNT] ** 2
+              and out_f[r, 4] ** 2 + out_f[r, 5] ** 2 < par[P_CNT_R2]):
             c = pz / math.sqrt(px * px + py * py + pz * pz)
-            if clo <= c <= chi:
+            if par[P_CNT_LO] < c < par[P_CNT_HI]:
                 n_hard += 1
     if n_hard > par[P_NMAX]:
         return False
@@ -260,12 +274,8 @@ def _tautau_trial(rng, par, veto, tables, inv_b, out_i, out_f, base, kk, ff):
     if par[P_SPIN] > 0.5:
         # spin correlations: redo the tau+ decay until accepted (gen.decays.tau_spin)
         beam = (par[P_EM_PX], par[P_EM_PY], par[P_EM_PZ], par[P_EM_E])
-        while True:
-            pos, mode_p = decay_tau1(rng, tables, base + 1, base, out_i, out_f, end_m)
-            w_spin, w_spin_max = spin_weight1(tables, out_f, base, base + 1, mode_m, head,
-                                              mode_p, end_m, beam)
-            if rng.random() * w_spin_max < w_spin:
-                break
+        pos, mode_p = decay_tau_plus_correlated1(rng, tables, out_i, out_f, base, base + 1,
+                                                 mode_m, head, base, end_m, beam)
     else:
         pos, mode_p = decay_tau1(rng, tables, base + 1, base, out_i, out_f, end_m)
     if not _cuts1(par, veto, out_i, out_f, base, pos):
@@ -336,6 +346,14 @@ def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, max_rows):
             offset[k] = pos
     return (out_i[:pos], out_f[:pos], offset, t_mode_m, t_mode_p, t_cos, t_sqrt_s, t_sqrt_sp,
             t_nisr, t_nfsr, n_trials, sum_w, sum_w2, n_over)
+
+
+def count_window_deg(cuts: dict) -> tuple[float, float]:
+    """Lab polar-angle window (deg) in which ``max_charged`` counts: the ``count_theta_*`` keys,
+    a negative one standing for the ``charged_theta_*`` edge (old cards)."""
+    lo, hi = cuts["count_theta_min_deg"], cuts["count_theta_max_deg"]
+    return (cuts["charged_theta_min_deg"] if lo < 0.0 else lo,
+            cuts["charged_theta_max_deg"] if hi < 0.0 else hi)
 
 
 def _mode_bias_error(bias: dict, one_prong_only: bool) -> str:
@@ -427,14 +445,35 @@ class TauTau(Process):
         ),
         "max_charged": Param(
             int, 100,
-            "maximum number of charged final-state particles in the window with transverse "
-            "momentum above charged_pt_count_gev (tracks the detector would find); 100 = off",
+            "maximum number of counted charged final-state particles: lab polar angle inside "
+            "(count_theta_min_deg, count_theta_max_deg), transverse momentum above "
+            "charged_pt_count_gev, produced inside count_vertex_r_max_cm (set these to tracks "
+            "the detector surely finds); 100 = off",
             minimum=0,
         ),
         "charged_pt_count_gev": Param(
             float, 0.09,
             "transverse-momentum threshold for max_charged (GeV); the tracking threshold is "
             "0.1 GeV (detector/config.py)",
+            minimum=0.0,
+        ),
+        "count_theta_min_deg": Param(
+            float, -1.0,
+            "lower edge of the lab polar-angle window of max_charged (deg); negative = "
+            "charged_theta_min_deg (the behaviour before this key). CDC: 17 deg",
+            minimum=-1.0, maximum=180.0,
+        ),
+        "count_theta_max_deg": Param(
+            float, -1.0,
+            "upper edge of the lab polar-angle window of max_charged (deg); negative = "
+            "charged_theta_max_deg (the behaviour before this key). CDC: 150 deg",
+            minimum=-1.0, maximum=180.0,
+        ),
+        "count_vertex_r_max_cm": Param(
+            float, 0.0,
+            "max_charged counts only particles produced at a transverse radius below this "
+            "(cm; K_S0 daughters); 0 = any vertex. The tracking finds tracks from r < 60 cm "
+            "(detector/config.py max_vertex_r_cm)",
             minimum=0.0,
         ),
         **PHOTON_VETO_CUTS,
@@ -486,6 +525,12 @@ class TauTau(Process):
             f"{where}: cuts.charged_theta_min_deg ({c['charged_theta_min_deg']}) must be below "
             f"cuts.charged_theta_max_deg ({c['charged_theta_max_deg']})",
         )
+        lo, hi = count_window_deg(c)
+        check(
+            lo < hi,
+            f"{where}: cuts.count_theta_min_deg ({lo}) must be below cuts.count_theta_max_deg "
+            f"({hi}) (negative: the charged_theta_* edge)",
+        )
         check(
             c["pmiss_theta_min_deg"] < c["pmiss_theta_max_deg"],
             f"{where}: cuts.pmiss_theta_min_deg ({c['pmiss_theta_min_deg']}) must be below "
@@ -527,6 +572,11 @@ class TauTau(Process):
         par[P_PMIN] = c["charged_p_min_gev"]
         par[P_NMAX] = float(c["max_charged"])
         par[P_PTCOUNT] = c["charged_pt_count_gev"]
+        lo, hi = count_window_deg(c)
+        par[P_CNT_LO] = math.cos(math.radians(hi)) if hi < 180.0 else -2.0
+        par[P_CNT_HI] = math.cos(math.radians(lo)) if lo > 0.0 else 2.0
+        r_max = c["count_vertex_r_max_cm"]
+        par[P_CNT_R2] = r_max * r_max if r_max > 0.0 else math.inf
         par[P_ZEX] = float(self.p["z_exchange"])
         par[P_VP] = float(self.p["vacuum_polarisation"])
         par[P_SPIN] = float(self.p["spin_correlations"])

@@ -254,3 +254,57 @@ def test_reproducible_blocks():
         np.testing.assert_array_equal(a.truth[k], b.truth[k])
     assert sa == sb
     assert proc.decay_overweights() == 0
+
+
+def _count(chunk, lo_deg, hi_deg, pt_min, r_max):
+    """Per event: charged final-state particles inside the open window (lo, hi) deg with pT >
+    pt_min produced at transverse radius < r_max (numpy, independent of the kernel)."""
+    P = chunk.particles
+    charged = (P["status"] == FINAL) & np.isin(np.abs(P["pdg"]), CHARGED)
+    pt = np.hypot(P["px"], P["py"])
+    theta = np.degrees(np.arctan2(pt, P["pz"]))
+    counted = (charged & (theta > lo_deg) & (theta < hi_deg) & (pt > pt_min)
+               & (np.hypot(P["vx"], P["vy"]) < r_max))
+    return np.bincount(event_index(chunk)[counted], minlength=chunk.n_events)
+
+
+@pytest.mark.parametrize(("count", "window"), [
+    ({}, (10.0, 170.0, 0.09, np.inf)),  # old cards: the charged window, any vertex
+    ({"count_theta_min_deg": 18.0, "count_theta_max_deg": 148.0, "charged_pt_count_gev": 0.102,
+      "count_vertex_r_max_cm": 60.0}, (18.0, 148.0, 0.102, 60.0)),
+    ({"count_theta_max_deg": 120.0, "count_vertex_r_max_cm": 1.0}, (10.0, 120.0, 0.09, 1.0)),
+])
+def test_max_charged_counts_in_its_own_window(count, window):
+    from gen.gencuts import photon_veto_array
+    from gen.processes.tautau import _cuts1
+
+    # multi-prong taus often, so that K_S0 daughters and 4+ tracks are frequent
+    loose = make({"isr": False, "fsr": False, "mode_bias": {"multi_prong": 5.0}}, NO_CUTS)
+    chunk, _ = loose.generate(np.random.default_rng(11), 3000)
+    n_count = _count(chunk, *window)
+    assert np.count_nonzero(n_count > 3) > 300
+    if window[3] < 10.0:  # K_S0 daughters from beyond 1 cm (tau decays: ~0.2 mm) not counted
+        assert np.count_nonzero(_count(chunk, *window[:3], np.inf) != n_count) >= 5
+    c = parse_table({"min_charged": 0, "max_charged": 3, **count}, TauTau.cuts, "cuts")
+    proc = TauTau(parse_table({}, TauTau.params, "process"), c, NO_SPREAD)
+    proc.validate("test card")
+    par, veto = proc._par(), photon_veto_array(c)
+    out_i = np.column_stack([chunk.particles["pdg"], chunk.particles["status"],
+                             chunk.particles["mother"]]).astype(np.int64)
+    out_f = np.column_stack([chunk.particles[k] for k in
+                             ("px", "py", "pz", "e", "vx", "vy", "vz", "t")])
+    passed = np.array([_cuts1(par, veto, out_i, out_f, chunk.offset[k], chunk.offset[k + 1])
+                       for k in range(chunk.n_events)])
+    np.testing.assert_array_equal(passed, n_count <= 3)
+
+
+def test_count_window_validation():
+    with pytest.raises(CardError, match=r"count_theta_min_deg \(150.0\) must be below "
+                       r"cuts.count_theta_max_deg \(20.0\)"):
+        make({}, {"count_theta_min_deg": 150.0, "count_theta_max_deg": 20.0})
+    with pytest.raises(CardError, match=r"count_theta_min_deg \(175.0\) .* \(170.0\)"):
+        make({}, {"count_theta_min_deg": 175.0})  # against the inherited charged edge
+    with pytest.raises(CardError, match=r"count_theta_max_deg: must be >= -1.0"):
+        parse_table({"count_theta_max_deg": -2.0}, TauTau.cuts, "cuts")
+    with pytest.raises(CardError, match=r"count_vertex_r_max_cm: must be >= 0.0"):
+        parse_table({"count_vertex_r_max_cm": -1.0}, TauTau.cuts, "cuts")
