@@ -113,6 +113,7 @@ from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, M_MU, MUON
 from gen.events import EventChunk, SamplingStats
 from gen.gencuts import MAX_VETO_GAPS, photon_veto_array, photon_vetoed1, validate_photon_veto
+from gen.grid import grid_locate1, grid_map1
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
 from gen.processes.base import (
@@ -441,25 +442,10 @@ def q2_limits1(e: float, y: float):
 
 
 @kernel
-def _grid_locate1(edges, d: int, u: float):
-    """(bin, grid density) at ``u`` in dimension ``d`` (binary search)."""
-    nb = edges.shape[1] - 1
-    lo = 0
-    hi = nb
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if u >= edges[d, mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo, 1.0 / (nb * (edges[d, lo + 1] - edges[d, lo]))
-
-
-@kernel
 def _locate_unit1(edges, d: int, u: float, vv, jj) -> float:
     """Grid density at ``u`` in dimension ``d``; its bin to ``jj[d]``, its v to ``vv[d]``."""
     nb = edges.shape[1] - 1
-    j, dens = _grid_locate1(edges, d, u)
+    j, dens = grid_locate1(edges, d, u)
     jj[d] = j
     vv[d] = (j + (u - edges[d, j]) * dens * nb) / nb
     return dens
@@ -475,16 +461,13 @@ def _unit1(rng, edges, d: int, from_v: bool, plain_only: bool, vv, jj):
     """
     nb = edges.shape[1] - 1
     if from_v:
-        x = vv[d] * nb
-        j = min(int(x), nb - 1)
-        lo = edges[d, j]
-        width = edges[d, j + 1] - lo
+        u, dens, j = grid_map1(edges, d, vv[d])
         jj[d] = j
-        return lo + width * (x - j), 1.0 / (nb * width)
+        return u, dens
     u = rng.random()
     if plain_only:
         return u, 1.0
-    j, dens = _grid_locate1(edges, d, u)
+    j, dens = grid_locate1(edges, d, u)
     jj[d] = j
     vv[d] = (j + (u - edges[d, j]) * dens * nb) / nb
     return u, dens

@@ -77,8 +77,14 @@ Weight = f / sum_k alpha_k g_k with all densities taken w.r.t. the Lorentz-invar
 space dPhi_4 = (2 pi)^4 delta^4 prod d^3p/((2 pi)^3 2E) (PDG RPP review "Kinematics", n-body
 phase space and its recursion through two-body steps),
 so the estimate is unbiased for any alpha; the pilot sets alpha by the Kleiss-Pittau update
-alpha_k <- alpha_k sqrt(<w^2 g_k/g>) (with target channels: 6 updates, each also refining the
-grids) and then w_max.
+generalised from the variance to the moment E[w^(p-1)], alpha_k <- alpha_k <w^p g_k/g>^(1/p)
+with p = ``ALPHA_POWER`` = 8 (a high moment weighs the largest weights, which set w_max), 10
+fixed-point steps per pilot batch on all batches so far, each reweighted exactly to the new
+shares (with target channels: 6 updates of one step with p = 2, each also refining the grids,
+as before), and then
+w_max = ``PILOT_SAFETY`` x the weight above which the excess is ``PILOT_TRUNCATION`` of sigma,
+estimated from all pilot batches reweighted to the final shares (``pooled_excess_quantile``;
+with target channels from the last batch).
 
 Measured (cards/samples/four_lepton_eemumu_search.toml: eemumu.toml's cuts, W > 0.212 GeV;
 CPU time on a shared machine): sigma = 406.0 +- 0.6 pb; the two multiperipheral diagrams
@@ -95,6 +101,27 @@ weights w/w_max at the 50/90/99/99.9 % quantiles 0.02/0.11/0.25/0.45 (max 1.8, 1
 Unweighted: ~2400 events per CPU-second (the EPA sampler: ~12000); with
 ``target_efficiency`` = 0.05 / 0.1 / 0.2: 12600 / 25500 / 50000 events and 12100 / 19700 /
 21700 N_eff per CPU-second (N_eff/N = 0.95 / 0.77 / 0.43).
+
+Pilot of the uncut channels (29 Nov 2026, issue 3; interleaved A/B against the code before,
+same seeds, CPU time, load average 4-8 on 2 cores): where trials die and what sets w_max. At
+the process defaults 37 % of the trials fail the W cut in the maps (cheap: before |M|^2); the
+multiperipheral weights have a flat upper edge at ~0.16 of the former w_max (quasi-real
+photons, W near w_min), above it rare spikes (3e-5 of the trials, up to 3.5x that edge) where
+one beam lepton keeps y ~ 0.97 at Q^2 ~ 1-7 GeV^2 and the pair follows it, carried by the
+bremsstrahlung channels at their floor share. The former w_max came from the excess quantile
+of the last pilot batch (5e4 trials), so one spike there set it: 7.4e5 / 1.5e5 / 2.8e5 pb
+for pilot seeds 1 / 2 / 3 (efficiency 2.5 / 12.2 / 6.7 %). Now all pilot batches (2e5
+trials), reweighted to the final shares, enter the quantile and p = 8 moves shares to the
+channels of the spikes: w_max 1.45-1.52e5 pb, efficiency 12.3-12.9 % for the same seeds,
+realised excess above w_max 0.6-1.1e-4 of sigma on 1e6 fresh trials (the criterion
+PILOT_TRUNCATION, before the safety factor; the former 0-2.5e-4). Events per CPU-second:
+defaults 2.2-2.6e3 -> 1.1-1.3e4; card cuts (two repeats each): eemumu 7.5-7.7e3 -> 7.5-8.4e3
+(eff 3.45 -> 3.9 %), eetautau 4.5e3 -> 7.6-9.5e3 (4.9 -> 12 %), mumumumu 3.7-4.0e3 ->
+4.6-4.8e3 (5.1 -> 6.4 %), mumutautau 6.5-6.7e3 -> 5.8-6.9e3 (6.3 -> 6.7 %), eeee unchanged
+(1.13 % vs 1.15 % over 3 pilot seeds: a broad weight distribution, not spikes, limits it);
+the search cards (target channels) keep the former pilot, bit for bit. Caching each scattered
+lepton's Q^2 across the channel densities (computed up to 3x per trial) was tried: 8 % slower
+per trial on identical events, not kept.
 
 Partial unweighting (``target_efficiency`` > 0: weighted events, ``Process.weighted``): the
 pilot sets a threshold w_thr <= w_max so that the expected fraction of trials that become
@@ -128,6 +155,7 @@ from gen.cards import CardError, Param, check
 from gen.constants import ELECTRON, GEV2_TO_PB, M_E, M_MU, M_TAU, MUON, TAU
 from gen.decays.tau import decay_tau1, max_tree_rows, rows_to_particles, tau_tables
 from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
+from gen.grid import grid_locate1, grid_map1
 from gen.helicity import me2_summed, onshell_dot, pair_q2, permutation_sign
 from gen.jit import kernel
 from gen.kinematics import boost1, rotate_z_to1
@@ -178,6 +206,13 @@ FSR_SHARE = 0.5
 ALPHA_ITERATIONS = 3
 ALPHA_FLOOR = 0.1
 PILOT_TRUNCATION = 1e-4
+#: moment of the weights that the channel-share update minimises: Kleiss-Pittau's variance
+#: (2) generalised to E[w^(p-1)] (fixed point alpha_k <- alpha_k E[w^p g_k/g]^(1/p)); a high
+#: power aims at the largest weights, which set w_max (measured: module docstring)
+ALPHA_POWER = 8.0
+#: fixed-point steps of the share update per pilot iteration, on all batches so far (without
+#: target channels the channel densities do not change, so each batch is reweighted exactly)
+ALPHA_STEPS = 10
 _TWO_PI = 2.0 * math.pi
 _INV_2PI8 = (2.0 * math.pi) ** -8
 
@@ -747,32 +782,6 @@ def _dens_fsr(mom, sqrt_s, legs, mass, wmin2) -> float:
 
 
 @kernel
-def _grid_map(edges, d: int, v: float):
-    """u = G_d(v) of the grid of dimension d and the density of u."""
-    nb = edges.shape[1] - 1
-    x = v * nb
-    j = min(int(x), nb - 1)
-    lo = edges[d, j]
-    width = edges[d, j + 1] - lo
-    return lo + width * (x - j), 1.0 / (nb * width)
-
-
-@kernel
-def _grid_dens(edges, d: int, u: float) -> float:
-    """Density of u under the grid of dimension d (binary search)."""
-    nb = edges.shape[1] - 1
-    lo = 0
-    hi = nb
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if u >= edges[d, mid]:
-            lo = mid
-        else:
-            hi = mid
-    return 1.0 / (nb * (edges[d, lo + 1] - edges[d, lo]))
-
-
-@kernel
 def _target_y_range(sqrt_s, legs, mass, wmin2):
     """(tau_min, y_lo, y_hi): y up to 1 - 2 m/E keeps the scattered lepton's energy above 2 m."""
     tmin = _tau_min(sqrt_s, max(wmin2, (mass[legs[2]] + mass[legs[3]]) ** 2))
@@ -810,12 +819,12 @@ def _gen_target(rng, mom, sqrt_s, legs, mass, wmin2, edges, coll, emin) -> bool:
     tmin, ylo, yhi = _target_y_range(sqrt_s, legs, mass, wmin2)
     if tmin >= 1.0 or ylo >= yhi:
         return False
-    u, _ = _grid_map(edges, 0, rng.random())
+    u, _, _ = grid_map1(edges, 0, rng.random())
     y1 = ylo * math.exp(math.log(yhi / ylo) * u)
     lo2 = tmin / y1
     if lo2 >= yhi:
         return False
-    u, _ = _grid_map(edges, 1, rng.random())
+    u, _, _ = grid_map1(edges, 1, rng.random())
     y2 = lo2 * math.exp(math.log(yhi / lo2) * u)
     phi1 = _TWO_PI * rng.random()
     for k in range(2):
@@ -823,7 +832,7 @@ def _gen_target(rng, mom, sqrt_s, legs, mass, wmin2, edges, coll, emin) -> bool:
         q2min, q2max = _q2_limits(e, pbeam, y, m)
         if q2max <= q2min:
             return False
-        u, _ = _grid_map(edges, 2 + k, rng.random())
+        u, _, _ = grid_map1(edges, 2 + k, rng.random())
         q2 = q2min * math.exp(math.log(q2max / q2min) * u)
         e2 = e * (1.0 - y)
         p2 = math.sqrt(e2 * e2 - m * m)
@@ -832,7 +841,7 @@ def _gen_target(rng, mom, sqrt_s, legs, mass, wmin2, edges, coll, emin) -> bool:
         if k == 0:
             phi = phi1
         else:
-            u, _ = _grid_map(edges, 4, rng.random())
+            u, _, _ = grid_map1(edges, 4, rng.random())
             phi = phi1 + _TWO_PI * u
         zs = 1.0 if k == 0 else -1.0
         _set(mom, le if k == 0 else lp, p2 * sn * math.cos(phi), p2 * sn * math.sin(phi),
@@ -848,9 +857,9 @@ def _gen_target(rng, mom, sqrt_s, legs, mass, wmin2, edges, coll, emin) -> bool:
     ux, uy, uz, x_m = _band(sqrt_s, mass, lm, lq, w2, xpx, xpy, xpz, xe, coll, emin)
     if x_m <= 0.0:
         return False
-    u, _ = _grid_map(edges, 5, rng.random())
+    u, _, _ = grid_map1(edges, 5, rng.random())
     c = x_m * (2.0 * u - 1.0)
-    u, _ = _grid_map(edges, 6, rng.random())
+    u, _, _ = grid_map1(edges, 6, rng.random())
     _decay_in_frame(mom, lm, lq, ml, mq, xpx, xpy, xpz, xe, c, _TWO_PI * u, ux, uy, uz)
     return True
 
@@ -872,8 +881,8 @@ def _dens_target(mom, sqrt_s, legs, mass, wmin2, edges, units, coll, emin) -> fl
         return 0.0
     units[0] = math.log(y1 / ylo) / math.log(yhi / ylo)
     units[1] = math.log(y2 / lo2) / math.log(yhi / lo2)
-    g = (_grid_dens(edges, 0, units[0]) / (y1 * math.log(yhi / ylo))
-         * _grid_dens(edges, 1, units[1]) / (y2 * math.log(yhi / lo2)))
+    g = (grid_locate1(edges, 0, units[0])[1] / (y1 * math.log(yhi / ylo))
+         * grid_locate1(edges, 1, units[1])[1] / (y2 * math.log(yhi / lo2)))
     beam = np.empty(4)
     for k in range(2):
         leg = le if k == 0 else lp
@@ -888,10 +897,10 @@ def _dens_target(mom, sqrt_s, legs, mass, wmin2, edges, units, coll, emin) -> fl
             return 0.0
         q2 = min(max(q2, q2min), q2max)
         units[2 + k] = min(max(math.log(q2 / q2min) / math.log(q2max / q2min), 0.0), 1.0)
-        g *= _grid_dens(edges, 2 + k, units[2 + k]) / (q2 * math.log(q2max / q2min))
+        g *= grid_locate1(edges, 2 + k, units[2 + k])[1] / (q2 * math.log(q2max / q2min))
     dphi = (math.atan2(mom[lp, 1], mom[lp, 0]) - math.atan2(mom[le, 1], mom[le, 0])) % _TWO_PI
     units[4] = min(dphi / _TWO_PI, 1.0)
-    g *= _grid_dens(edges, 4, units[4]) / (_TWO_PI * _TWO_PI)
+    g *= grid_locate1(edges, 4, units[4])[1] / (_TWO_PI * _TWO_PI)
     xpx = mom[lm, 0] + mom[lq, 0]
     xpy = mom[lm, 1] + mom[lq, 1]
     xpz = mom[lm, 2] + mom[lq, 2]
@@ -910,7 +919,7 @@ def _dens_target(mom, sqrt_s, legs, mass, wmin2, edges, units, coll, emin) -> fl
     # azimuth about the axis: undo rotate_z_to1 (rotation about -k by the same angle)
     sx, sy, _ = rotate_z_to1(dx, dy, dz, -ux, -uy, uz)
     units[6] = min((math.atan2(sy, sx) % _TWO_PI) / _TWO_PI, 1.0)
-    g *= (_grid_dens(edges, 5, units[5]) / (2.0 * x_m) * _grid_dens(edges, 6, units[6])
+    g *= (grid_locate1(edges, 5, units[5])[1] / (2.0 * x_m) * grid_locate1(edges, 6, units[6])[1]
           / _TWO_PI)
     lam = (w2 - (ml + mq) ** 2) * (w2 - (ml - mq) ** 2)
     ps = math.sqrt(max(lam, 0.0)) / (2.0 * w)
@@ -1175,6 +1184,50 @@ def efficiency_threshold(w: np.ndarray, efficiency: float) -> float:
     return float(min(max(t[j], ws[j]), hi[j]))
 
 
+def updated_shares(alpha: np.ndarray, pool: list[tuple[np.ndarray, np.ndarray]], n: int,
+                   steps: int, power: float = ALPHA_POWER) -> np.ndarray:
+    """Channel shares after ``steps`` fixed-point updates alpha_k <- alpha_k E[w^p g_k/g]^(1/p)
+    (Kleiss & Pittau, Comput. Phys. Commun. 83 (1994) 141, eq. for the variance, p = 2; a
+    stationary point of E[w^(p-1)] for any p), floored at ``ALPHA_FLOOR`` / n_channels.
+
+    ``pool``: (nonzero weights, g_k/g at those points) of pilot batches of ``n`` trials in all,
+    each sampled with its own shares; under the shares a the weights are w_a = w / r with
+    r = sum_k a_k (g_k/g) and E_a[w_a^p g_k/g_a] = E[w_a^p g_k/g] (the factor r cancels), so
+    every batch contributes exactly (importance reweighting)."""
+    a = alpha.copy()
+    for _ in range(steps):
+        xs = [w / (ratio @ a) for w, ratio in pool]
+        top = max(float(x.max()) for x in xs)
+        if not top > 0.0:
+            break
+        # scaled by the largest weight: w^p stays finite for any cross section
+        wk = sum(((x / top) ** power) @ ratio for x, (_, ratio) in zip(xs, pool, strict=True))
+        b = a * (wk / n) ** (1.0 / power)
+        if not b.sum() > 0.0:
+            break
+        b = np.maximum(b / b.sum(), ALPHA_FLOOR / b.size)
+        a = b / b.sum()
+    return a
+
+
+def pooled_excess_quantile(alpha: np.ndarray, pool: list[tuple[np.ndarray, np.ndarray]],
+                           fraction: float, last_only: bool = False) -> float:
+    """``excess_quantile`` of the weights under the shares ``alpha`` from every batch of
+    ``pool`` (as in ``updated_shares``): the smallest t with E_alpha[max(w_a - t, 0)] <=
+    ``fraction`` x E[w]; per batch E_alpha[max(w_a - t, 0)] = E[max(w - t r, 0)], so with the
+    points sorted by w_a = w / r, t = max_k (S_k - fraction W) / R_k (S_k, R_k: sums of w and r
+    over the k largest w_a; as excess_quantile, where r = 1). ``last_only``: the last batch,
+    sampled with ``alpha`` itself (r = 1: excess_quantile exactly)."""
+    if last_only:
+        return excess_quantile(pool[-1][0], fraction)
+    w = np.concatenate([b[0] for b in pool])
+    r = np.concatenate([b[1] @ alpha for b in pool])
+    order = np.argsort(w / r)[::-1]
+    s_k = np.cumsum(w[order])
+    r_k = np.cumsum(r[order])
+    return float(max(np.max((s_k - fraction * s_k[-1]) / r_k), 0.0))
+
+
 def mu_pair_legs(final_state: str) -> np.ndarray:
     """(k, 2) legs (mu-, mu+) of every muon pair of the final state (legs_setup order)."""
     pdg = legs_setup(final_state)[2]
@@ -1347,31 +1400,46 @@ class FourLepton(Process):
         return self.weights_and_ratios(rng, n)[0]
 
     def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
-        """Pilot: Kleiss-Pittau updates of the channel shares (``ALPHA_ITERATIONS``, with target
-        channels ``TARGET_ITERATIONS`` that also refine their grids) on equal batches of
-        ``points``, then w_max from the last batch."""
+        """Pilot: channel-share updates (``updated_shares``; ``ALPHA_ITERATIONS`` batches, with
+        target channels ``TARGET_ITERATIONS`` that also refine their grids) on equal batches
+        of ``points``, then w_max from every batch reweighted to the final shares (with
+        target channels: the last batch)."""
         target = np.flatnonzero(self._kinds == CH_TARGET)
         iterations = TARGET_ITERATIONS if target.size else ALPHA_ITERATIONS
         batch = max(points // (iterations + 1), 1000)
+        pool: list[tuple[np.ndarray, np.ndarray]] = []  # nonzero (w, g_k/g) of the batches
         for _ in range(iterations):
             w, ratio, units = self.weights_and_ratios(rng, batch, units=True)
             self._check_pilot(w)
-            wk = (w * w) @ ratio / w.size
-            if not np.any(wk > 0.0):
+            ok = w > 0.0
+            if not np.any(ok):
                 break
             for k in target:
                 self.edges[k] = self._refined(self.edges[k], w, ratio[:, k], units[:, k])
-            a = self.alpha * np.sqrt(wk)
-            a = a / a.sum()
-            a = np.maximum(a, ALPHA_FLOOR / a.size)
-            self.alpha = a / a.sum()
-        w, _ = self.weights_and_ratios(rng, batch)
+            # with target channels the grids change: only this batch describes the densities
+            pool = [*pool, (w[ok], ratio[ok])] if not target.size else [(w[ok], ratio[ok])]
+            # with target channels: Kleiss-Pittau's variance (p = 2), one step, as before (the
+            # grids are refined on the same batch; p = 8 moved ~10 % of the trials from the
+            # target channels to a bremsstrahlung channel, not studied further)
+            if target.size:
+                a = self.alpha * np.sqrt((w * w) @ ratio / w.size)
+                a = np.maximum(a / a.sum(), ALPHA_FLOOR / a.size)
+                self.alpha = a / a.sum()
+            else:
+                self.alpha = updated_shares(self.alpha, pool, batch * len(pool), ALPHA_STEPS)
+        w, ratio = self.weights_and_ratios(rng, batch)
         self._check_pilot(w)
         if not np.any(w > 0.0):
             raise CardError(f"process {self.name!r}: no accepted phase-space point in "
                              f"{w.size} pilot trials; loosen the generator-level cuts")
-        #: the hit-or-miss maximum of unweighted generation (also the cap of w_thr)
-        self.w_max_unweighted = PILOT_SAFETY * excess_quantile(w[w > 0.0], PILOT_TRUNCATION)
+        ok = w > 0.0
+        pool = [*pool, (w[ok], ratio[ok])] if not target.size else [(w[ok], ratio[ok])]
+        #: the hit-or-miss maximum of unweighted generation (also the cap of w_thr): the
+        #: excess quantile over every pilot batch reweighted to the final shares (4x the
+        #: points of the last batch alone; a rare large weight in one batch of ~5e4 trials set
+        #: w_max ~4x too high for the process defaults, measured)
+        self.w_max_unweighted = PILOT_SAFETY * pooled_excess_quantile(
+            self.alpha, pool, PILOT_TRUNCATION, last_only=bool(target.size))
         self.w_max = self.w_max_unweighted
         if self.weighted:
             self.w_max = min(efficiency_threshold(w, self.p["target_efficiency"]),
