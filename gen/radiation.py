@@ -346,14 +346,22 @@ def _isr_photon_directions1(rng, eb: float, m_beam: float, v1: float, v2: float,
     """Unit directions of the ISR photons into ``k`` (rows with v <= 0 zeroed); the azimuth from
     cos/sin of a drawn angle or, with ``polar``, from ``sample_azimuth1`` (other draws)."""
     b = omb = lnr = -1.0
+    if v1 > 0.0 or v2 > 0.0:
+        b, omb, lnr = emission_params1(eb, m_beam)
+    isr_photon_directions_p1(rng, b, omb, lnr, v1, v2, k, polar)
+
+
+@kernel
+def isr_photon_directions_p1(rng, b: float, omb: float, lnr: float, v1: float, v2: float, k,
+                             polar: bool) -> None:
+    """``_isr_photon_directions1`` with (b, omb, lnr) = ``emission_params1(E_beam, m_beam)``
+    computed by the caller (a sampler may compute them ahead, off the event's dependent chain)."""
     for i in range(2):
         for j in range(4):
             k[i, j] = 0.0
         v = v1 if i == 0 else v2
         if v <= 0.0:
             continue
-        if b < 0.0:
-            b, omb, lnr = emission_params1(eb, m_beam)
         c, sn = sample_emission_angle_p1(rng, b, omb, lnr)
         if polar:
             cphi, sphi = sample_azimuth1(rng)
@@ -597,22 +605,42 @@ def fsr_pair_rest1(rng, p, m: float, mq: float, nx: float, ny: float, nz: float,
     drawn with ``sample_fsr_fraction_above1`` (threshold e_min / E per leg, shared by both legs)
     and azimuths with ``sample_azimuth1``. Returns the bit mask of emitted photons.
     """
-    for j in range(4):
-        p[2, j] = 0.0
-        p[3, j] = 0.0
+    beta, v0, w0, f0 = fsr_rest_params1(m, mq, e_min)
+    return fsr_pair_rest_p1(rng, p, m, mq, nx, ny, nz, beta, v0, w0, f0)
+
+
+@kernel
+def fsr_rest_params1(m: float, mq: float, e_min: float):
+    """(beta, v0, w0, f0) of ``fsr_pair_rest1`` for a pair of mass ``mq``: the per-leg dipole
+    beta, the threshold fraction v0 = e_min / (mq/2), w0 = v0^(beta/2) and f0 = P(v < v0)
+    (``fsr_fraction_cdf_o1``); beta = 0 if no photon can be emitted."""
     if mq <= 2.0 * m:
-        return 0
+        return 0.0, 1.0, 1.0, 1.0
     pstar = two_body_momentum1(mq, m, m)
     ea = 0.5 * mq
     beta = dipole_beta_m1(pstar, ea, m) if m > 0.0 else dipole_beta(pstar / ea)
     if beta <= 0.0:
-        return 0
+        return 0.0, 1.0, 1.0, 1.0
     v0 = e_min / ea
     if v0 >= 1.0:
-        return 0  # no photon can pass the threshold
+        return 0.0, 1.0, 1.0, 1.0  # no photon can pass the threshold
     # w0 = v0^(beta/2) and f0 = fsr_fraction_cdf_o1(v0, beta) sharing the one power
     w0 = math.exp(0.5 * beta * math.log(v0)) if v0 > 0.0 else 0.0
     f0 = (1.0 + 0.375 * beta) * w0 - 0.25 * beta * (2.0 * v0 - 0.5 * v0 * v0)
+    return beta, v0, w0, f0
+
+
+@kernel
+def fsr_pair_rest_p1(rng, p, m: float, mq: float, nx: float, ny: float, nz: float, beta: float,
+                     v0: float, w0: float, f0: float) -> int:
+    """``fsr_pair_rest1`` with (beta, v0, w0, f0) = ``fsr_rest_params1(m, mq, e_min)`` computed
+    by the caller (a sampler may compute them ahead, off the event's dependent chain)."""
+    for j in range(4):
+        p[2, j] = 0.0
+        p[3, j] = 0.0
+    if mq <= 2.0 * m or beta <= 0.0:
+        return 0
+    ea = 0.5 * mq
     kax = kay = kaz = kae = 0.0
     kbx = kby = kbz = kbe = 0.0
     mask = 0

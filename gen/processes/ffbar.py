@@ -48,11 +48,14 @@ from gen.kinematics import rotate_z_to1, two_body_momentum1
 from gen.radiation import (
     ISR_K_FACTOR,
     collins_soper_axis1,
+    emission_params1,
     fsr_k_factor1,
-    fsr_pair_rest1,
+    fsr_pair_rest_p1,
+    fsr_rest_params1,
     isr_consts1,
     isr_fractions_c1,
-    isr_photon_momenta_polar1,
+    isr_photon_directions_p1,
+    isr_recoil_energies1,
     sample_azimuth1,
 )
 from gen.vacpol import delta_alpha1, delta_alpha_tab1
@@ -207,10 +210,31 @@ def pair_event_cm1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, v1: float
 
     ``kk`` and ``ff`` as in ``pair_trial_cm1``. Returns (bqx, bqy, bqz, sqrt_s_prime,
     cos_theta, mask); sqrt_s_prime from the photon momenta (= sqrt((1 - v1)(1 - v2) s) to
-    rounding), so four-momentum is conserved to rounding.
+    rounding), so four-momentum is conserved to rounding. ``pair_event_cm_p1`` with its
+    constants computed here.
+    """
+    return pair_event_cm_p1(rng, sqrt_s, m, isr, fsr, v1, v2, f1, f2, fm, e_min, kk, ff,
+                            -1.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0)
+
+
+@kernel
+def pair_event_cm_p1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, v1: float, v2: float,
+                     f1: float, f2: float, fm: float, e_min: float, kk, ff, ib: float,
+                     iomb: float, ilnr: float, fb: float, fv0: float, fw0: float, ff0: float):
+    """``pair_event_cm1`` with its per-event constants passed in, so a sampler can compute them
+    ahead for a block of hits (off the event's dependent chain):
+
+    (ib, iomb, ilnr) = ``gen.radiation.emission_params1(sqrt_s/2, M_E)`` (ISR photon angles;
+    ib < 0: computed here if a photon is emitted), (fb, fv0, fw0, ff0) =
+    ``gen.radiation.fsr_rest_params1(m, sqrt_s', e_min)`` (fb < 0: computed here from the
+    sqrt_s' of the photon momenta). The same random draws as ``pair_event_cm1``.
     """
     if isr:
-        isr_photon_momenta_polar1(rng, sqrt_s, M_E, v1, v2, kk)
+        eb = 0.5 * sqrt_s
+        if ib < 0.0 and (v1 > 0.0 or v2 > 0.0):
+            ib, iomb, ilnr = emission_params1(eb, M_E)
+        isr_photon_directions_p1(rng, ib, iomb, ilnr, v1, v2, kk, True)
+        isr_recoil_energies1(kk, v1 * eb, v2 * eb, sqrt_s)
     else:
         for i in range(2):
             for j in range(4):
@@ -233,8 +257,10 @@ def pair_event_cm1(rng, sqrt_s: float, m: float, isr: bool, fsr: bool, v1: float
     ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3] = -pstar * dx, -pstar * dy, -pstar * dz, estar
     mask = 0
     if fsr:
+        if fb < 0.0:
+            fb, fv0, fw0, ff0 = fsr_rest_params1(m, msp, e_min)
         # the pair is at rest in this frame: fsr_pair1's law without its boosts
-        mask = fsr_pair_rest1(rng, ff, m, msp, dx, dy, dz, e_min)
+        mask = fsr_pair_rest_p1(rng, ff, m, msp, dx, dy, dz, fb, fv0, fw0, ff0)
     return bqx, bqy, bqz, msp, c, mask
 
 

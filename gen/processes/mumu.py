@@ -41,7 +41,14 @@ angles, Born angle, FSR energies and angles), the ISR fractions from the pdf p0 
 missing-momentum cuts it is the only one. Its weight depends only on sqrt(s) and the ISR
 energy fractions (``gen.processes.ffbar.pair_weight1``), so ``generate`` decides the hit on it
 and draws the photon angles, the Born angle and FSR and applies the cuts for hit trials only
-(``gen.unweight.cut_failed1``: unbiased cross section, the same events).
+(``gen.unweight.cut_failed1``: unbiased cross section, the same events). ``generate`` runs it in
+blocks of ``BLOCK_TRIALS`` (as ``gen.processes.mumu_zprime``): the beam-energy normals and the
+uniforms of the ISR fractions and of the hit drawn in bulk, the weights stage by stage
+(``_plain_block1``: ``pair_weight_c1``'s arithmetic, the same weight for the same numbers), the
+hits' per-event constants in one short loop (``_hit_constants1``), then the hits' events from
+scalar draws in trial order (``gen.processes.ffbar.pair_event_cm_p1``). Trial 220 -> 172 ns,
+event ~1050 -> ~950 ns (interleaved A/B, 2026-11; tests/gen/test_mumu_block.py; the pilot
+keeps the scalar trials).
 
 With a missing-momentum cut only ~1 % of plain trials survive: the survivors need photons that
 carry the missing momentum and escape the veto - one hard photon in an ECL gap, or hard photons
@@ -88,7 +95,6 @@ from gen.beams import (
     collision_sqrt_s_sc1,
     crossing_trig1,
     lab_to_cm1,
-    sample_beam_energies1,
     sample_collision1,
 )
 from gen.cards import CardError, Param, check
@@ -110,11 +116,11 @@ from gen.processes.ffbar import (  # M_Z, GAMMA_Z, SIN2_THETA_EFF re-exported (b
     born_cos_density_f1,
     born_cos_density_ff,
     born_factors1,
+    born_sigma_b1,
     born_sigma_f1,
     born_sigma_ff,
-    pair_event_cm1,
+    pair_event_cm_p1,
     pair_trial_cm1,
-    pair_weight_c1,
     sample_born_cos_f1,
     sample_born_cos_ff,
 )
@@ -124,16 +130,24 @@ from gen.radiation import (
     _hard_terms,
     collins_soper_axis1,
     dipole_beta,
+    emission_params1,
     fsr_k_factor1,
+    fsr_rest_params1,
     isr_consts1,
+    isr_fraction_u1,
     isr_recoil_energies1,
     ll_beta,
+    ll_beta_near1,
     sample_emission_angle1,
     sample_fsr_fraction1,
     sample_isr_fraction1,
     structure_function_o1,
 )
 from gen.unweight import (  # chunk_from_arrays re-exported (eemumu)
+    S_OVER,
+    S_SUM_W,
+    S_SUM_W2,
+    S_TRIALS,
     checked_chunk,
     chunk_from_arrays,  # noqa: F401
     cut_failed1,
@@ -344,6 +358,128 @@ def _mumu_weights(rng, par, veto, n):
     ff = np.zeros((4, 4))
     for i in range(n):
         out[i] = _mumu_trial(rng, par, veto, buf, kk, ff)[0]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain sampler in blocks of trials (as gen.processes.mumu_zprime)
+
+#: uniforms per plain trial in a block: the ISR fractions of the e- and e+ beams, the hit
+TRIAL_UNIFORMS = 3
+#: trials per block: their uniforms and beam-energy normals are drawn in bulk (2.3 ns per uniform
+#: instead of 6.6 ns as scalar draws in a kernel, numba 0.68, PCG64; docs/benchmarks.md), then
+#: their weights are computed stage by stage without the unpredictable hit branch
+BLOCK_TRIALS = 512
+#: columns of the per-trial rows of ``_plain_block1``: eh, el, sqrt_s, v1, v2, C1, C2, CM
+_TR_COLS = 8
+
+
+@kernel
+def _draw_block1(rng, pool, nh, nl, spread_her, spread_ler):
+    """The random numbers of a block: ``TRIAL_UNIFORMS`` uniforms per trial into ``pool``, then
+    the standard normals of the e- and e+ beam energies (``nh``, ``nl``; only for a beam with an
+    energy spread). Every block takes the same draws whatever the number of events wanted."""
+    pool[:] = rng.random(pool.shape[0])
+    if spread_her > 0.0:
+        nh[:] = rng.standard_normal(nh.shape[0])
+    if spread_ler > 0.0:
+        nl[:] = rng.standard_normal(nl.shape[0])
+
+
+@kernel
+def _plain_block1(pool, nh, nl, nt, par, sin_a, cos_a, cst, isr, fsr, zex, vp, w, tr):
+    """Weights (pb, before cuts) of trials 0 .. nt-1 of a block into ``w``, their
+    (eh, el, sqrt_s, v1, v2, C1, C2, CM) into the rows of ``tr``.
+
+    Per trial the arithmetic of ``gen.beams.sample_beam_energies1``, ``collision_sqrt_s_sc1``
+    and ``gen.processes.ffbar.pair_weight_c1`` (ISR by ``gen.radiation.isr_fraction_u1`` from
+    the uniforms ``pool[3t]``, ``pool[3t + 1]``): the same weight bit for bit for the same
+    random numbers (tests/gen/test_mumu_block.py), computed stage by stage over the block so the
+    CPU overlaps consecutive trials' long dependent chains (logs, exps, divisions).
+    """
+    e_min = par[P_EMIN]
+    sph, spl = par[P_SPH], par[P_SPL]
+    m4 = 4.0 * M_MU * M_MU
+    for t in range(nt):
+        eh = par[P_EHER] + sph * nh[t] if sph > 0.0 else par[P_EHER]
+        el = par[P_ELER] + spl * nl[t] if spl > 0.0 else par[P_ELER]
+        tr[t, 0], tr[t, 1] = eh, el
+        tr[t, 2] = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+    if isr:
+        for t in range(nt):
+            sqrt_s = tr[t, 2]
+            beta = ll_beta_near1(sqrt_s * sqrt_s, cst[0], cst[1], M_E)
+            tob = 2.0 / beta
+            v1, n1, d1 = isr_fraction_u1(pool[TRIAL_UNIFORMS * t], beta, tob, cst)
+            v2, n2, d2 = isr_fraction_u1(pool[TRIAL_UNIFORMS * t + 1], beta, tob, cst)
+            eb = 0.5 * sqrt_s
+            tr[t, 3] = 0.0 if v1 * eb < e_min else v1
+            tr[t, 4] = 0.0 if v2 * eb < e_min else v2
+            w[t] = (n1 * n2) / (d1 * d2) * ISR_K_FACTOR
+    else:
+        for t in range(nt):
+            w[t] = 1.0
+            tr[t, 3] = tr[t, 4] = 0.0
+    for t in range(nt):
+        sqrt_s = tr[t, 2]
+        sp = (1.0 - tr[t, 3]) * (1.0 - tr[t, 4]) * (sqrt_s * sqrt_s)
+        if w[t] <= 0.0 or sp <= m4:
+            w[t] = 0.0
+            tr[t, 5] = tr[t, 6] = tr[t, 7] = 0.0
+            continue
+        f1, f2, fm = born_factors1(sp, M_MU, zex, vp)
+        tr[t, 5], tr[t, 6], tr[t, 7] = f1, f2, fm
+        inv_sp = 1.0 / sp
+        beta = math.sqrt(1.0 - m4 * inv_sp)
+        wt = w[t] * (GEV2_TO_PB * born_sigma_b1(inv_sp, beta, ALPHA_EM, f1, fm))
+        if fsr:
+            wt *= fsr_k_factor1(beta)
+        w[t] = wt
+
+
+@kernel
+def _hit_constants1(hits, nhit, tr, sin_a, cos_a, isr, fsr, e_min, hp):
+    """Rows of ``hp`` for the hit trials ``hits[:nhit]`` (rows of ``tr``): the constants of
+    ``gen.processes.ffbar.pair_event_cm_p1`` - ISR photon-angle parameters
+    (``gen.radiation.emission_params1`` at the beam energy, or -1: none emitted), FSR
+    parameters (``gen.radiation.fsr_rest_params1`` at sqrt(s') = sqrt((1 - v1)(1 - v2) s), the
+    muon-pair mass before FSR to rounding) - and the collision frame (b, n) of
+    ``gen.beams.collision_frame_sc1``."""
+    for j in range(nhit):
+        t = hits[j]
+        sqrt_s, v1, v2 = tr[t, 2], tr[t, 3], tr[t, 4]
+        hp[j, 0], hp[j, 1], hp[j, 2] = -1.0, 0.0, 0.0
+        if isr and (v1 > 0.0 or v2 > 0.0):
+            hp[j, 0], hp[j, 1], hp[j, 2] = emission_params1(0.5 * sqrt_s, M_E)
+        hp[j, 3], hp[j, 4], hp[j, 5], hp[j, 6] = 0.0, 1.0, 1.0, 1.0
+        if fsr:
+            msp = math.sqrt((1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s))
+            hp[j, 3], hp[j, 4], hp[j, 5], hp[j, 6] = fsr_rest_params1(M_MU, msp, e_min)
+        (hp[j, 7], hp[j, 8], hp[j, 9], hp[j, 10], hp[j, 11],
+         hp[j, 12]) = collision_frame_sc1(tr[t, 0], tr[t, 1], sin_a, cos_a)
+
+
+@kernel
+def _plain_block_weights(rng, par, n):
+    """Weights before cuts of ``n`` plain trials, drawn in blocks as ``_mumu_generate`` does
+    (tests: the same weights as ``pair_weight_c1``)."""
+    out = np.empty(n)
+    isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
+    zex, vp = par[P_ZEX] > 0.5, par[P_VP] > 0.5
+    sin_a, cos_a = crossing_trig1(par[P_HALF])
+    cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
+                      par[P_HARD], par[P_XMIN])
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr = np.empty((nbk, _TR_COLS))
+    done = 0
+    while done < n:
+        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        nt = min(nbk, n - done)
+        _plain_block1(pool, nh, nl, nt, par, sin_a, cos_a, cst, isr, fsr, zex, vp, wb, tr)
+        out[done:done + nt] = wb[:nt]
+        done += nt
     return out
 
 
@@ -844,34 +980,69 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
     cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
                       par[P_HARD], par[P_XMIN])
     k = 0
-    while k < n:
-        if use_mc:
+    if use_mc:
+        while k < n:
             w, m, sqrt_s, msp, n_isr, n_fsr = _mc_trial(rng, par, veto, mcp, win, modes, alpha,
                                                         buf, kk, ff, rr, rho)
             if not unweight1(rng, stats, w, w_max):
                 continue
-        else:
-            eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH],
-                                           par[P_SPL])
-            sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
-            w, v1, v2, _, f1, f2, fm = pair_weight_c1(rng, sqrt_s, M_MU, isr, fsr, zex, vp,
-                                                      par[P_EMIN], cst)
-            if not unweight1(rng, stats, w, w_max):
+            fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
+            t_sqrt_s[k] = sqrt_s
+            t_sqrt_sp[k] = msp
+            t_nisr[k] = n_isr
+            t_nfsr[k] = n_fsr
+            k += 1
+        return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, t_nisr, t_nfsr, stats
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr = np.empty((nbk, _TR_COLS))
+    hits = np.empty(nbk, np.int64)
+    hp = np.empty((nbk, 13))
+    e_min = par[P_EMIN]
+    while k < n:
+        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        _plain_block1(pool, nh, nl, nbk, par, sin_a, cos_a, cst, isr, fsr, zex, vp, wb, tr)
+        # hits (gen.unweight.unweight1 with the block's hit uniform)
+        nhit = 0
+        for t in range(nbk):
+            if wb[t] > 0.0 and pool[TRIAL_UNIFORMS * t + 2] * w_max < wb[t]:
+                hits[nhit] = t
+                nhit += 1
+        # per-hit constants of the event in one short loop, off the events' dependent chains
+        _hit_constants1(hits, nhit, tr, sin_a, cos_a, isr, fsr, e_min, hp)
+        # trials in order: statistics, and for hits the rest of the event (photon angles, Born
+        # angle, FSR) from scalar draws of rng, then the lab frame and the cuts
+        j = 0
+        for t in range(nbk):
+            w = wb[t]
+            stats[S_TRIALS] += 1.0
+            stats[S_SUM_W] += w
+            stats[S_SUM_W2] += w * w
+            if w > w_max:
+                stats[S_OVER] += 1.0
+            if j >= nhit or hits[j] != t:
                 continue
-            bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
-            bqx, bqy, bqz, msp, _, mask = pair_event_cm1(rng, sqrt_s, M_MU, isr, fsr, v1, v2,
-                                                         f1, f2, fm, par[P_EMIN], kk, ff)
-            accepted, m, n_isr, n_fsr = _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx,
-                                                             bqy, bqz, bx, by, bz, nx, ny, nz)
+            sqrt_s = tr[t, 2]
+            bqx, bqy, bqz, msp, _, mask = pair_event_cm_p1(
+                rng, sqrt_s, M_MU, isr, fsr, tr[t, 3], tr[t, 4], tr[t, 5], tr[t, 6], tr[t, 7],
+                e_min, kk, ff, hp[j, 0], hp[j, 1], hp[j, 2], hp[j, 3], hp[j, 4], hp[j, 5],
+                hp[j, 6])
+            accepted, m, n_isr, n_fsr = _lab_event_and_cuts1(
+                par, veto, buf, kk, ff, mask, bqx, bqy, bqz, hp[j, 7], hp[j, 8], hp[j, 9],
+                hp[j, 10], hp[j, 11], hp[j, 12])
+            j += 1
             if not accepted:
                 cut_failed1(stats, w, w_max)
                 continue
-        fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
-        t_sqrt_s[k] = sqrt_s
-        t_sqrt_sp[k] = msp
-        t_nisr[k] = n_isr
-        t_nfsr[k] = n_fsr
-        k += 1
+            fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
+            t_sqrt_s[k] = sqrt_s
+            t_sqrt_sp[k] = msp
+            t_nisr[k] = n_isr
+            t_nfsr[k] = n_fsr
+            k += 1
+            if k == n:
+                break  # trials after the n-th event are not counted
     return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, t_nisr, t_nfsr, stats
 
 
