@@ -59,7 +59,10 @@ and c.m. energy above ``e_min_gev`` (c.m. frame of the colliding pair, e- beam a
 
 Sampling. ISR fractions of both beams jointly (``joint_isr1``): a mixture of the soft peaks of
 both structure functions, one beam hard (dx/x) and the other soft, and both hard, the density of
-the whole mixture in the weight. Then cos(theta) in the pair frame with density ~ 1/(1 - c)^2
+the whole mixture in the weight; the dx/x channel of each beam reaches down to the smallest x
+its side of the c.m. cuts admits (``Bhabha.isr_x_min_per_beam``), and the pilot adds trials
+drawn from each hard channel alone (``Bhabha.prepare``; tests/gen/test_bhabha_weight_bound.py).
+Then cos(theta) in the pair frame with density ~ 1/(1 - c)^2
 (the t-channel pole), i.e. y = 1/(1 - c) uniform, on the window where the Born e- and e+, boosted
 with the pair along the beam axis, pass the c.m. cuts (``cm_window1``: the cuts are intervals in
 1 - c; widened by ``BORN_ETA_MARGIN`` in rapidity so that the FSR in-migration kept by the
@@ -166,6 +169,12 @@ BORN_ETA_MARGIN = 0.3
 #: E > 1 GeV. 1.05 leaves six times the largest (1.1 before: 8 % fewer trials per event now).
 #: Overweight trials stay counted in n_overweight.
 PILOT_SAFETY_SHARP_EDGE = 1.05
+#: the pilot also draws points / PILOT_CORNER_DIV trials from each hard ISR channel alone
+#: (``Bhabha.prepare``; a sampling choice, pilot time x 4 at 1, ~1 s). The largest weight of
+#: channel-1 trials at 30-160 deg, E > 0.5 GeV (a kink where the pair-frame window edge meets
+#: the c.m. cuts, x_e- ~ 0.24) still grows with their number: 44.7-45.7k / 45.3-46.4k /
+#: 46.2-46.7k pb for 5e4 / 2e5 / 1e6 trials (3 seeds), so 2e5 stays within the 1.05 safety.
+PILOT_CORNER_DIV = 1
 #: smallest accepted cut angle: the massless Born needs |t| >> m_e^2
 THETA_MIN_DEG = 1.0
 
@@ -173,8 +182,8 @@ THETA_MIN_DEG = 1.0
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
 P_CLO, P_CHI, P_ECUT, P_YLO, P_YHI = 5, 6, 7, 8, 9
 P_ISR, P_FSR, P_VP, P_ZEX, P_EMIN, P_XMIN, P_HARD, P_LMIN = 10, 11, 12, 13, 14, 15, 16, 17
-P_HH, P_SH, P_MARG = 18, 19, 20
-N_PAR = 21
+P_HH, P_SH, P_MARG, P_XMIN2, P_FORCE = 18, 19, 20, 21, 22
+N_PAR = 23
 
 
 @kernel
@@ -330,37 +339,59 @@ def collinear_isr_c1(rng, sqrt_s: float, e_min: float, cst, k):
 
 @kernel
 def joint_isr_consts1(sqrt_s0: float, x_min: float):
+    """``joint_isr_consts2`` with the same lower edge x_min for both beams."""
+    return joint_isr_consts2(sqrt_s0, x_min, x_min)
+
+
+@kernel
+def joint_isr_consts2(sqrt_s0: float, x_min1: float, x_min2: float):
     """Constants of ``joint_isr1`` for trials near the nominal sqrt_s0, once per chunk:
-    (1/s0, beta(s0) = ``ll_beta(s0, m_e)``, x_min, ln(1/x_min), 1/ln(1/x_min))."""
+    (1/s0, beta(s0) = ``ll_beta(s0, m_e)``, then per beam i = 1, 2 the lower edge of its dx/x
+    channel x_min_i, ln(1/x_min_i), 1/ln(1/x_min_i))."""
     s0 = sqrt_s0 * sqrt_s0
-    lmin = -math.log(x_min)
-    return 1.0 / s0, ll_beta(s0, M_E), x_min, lmin, 1.0 / lmin
+    l1 = -math.log(x_min1)
+    l2 = -math.log(x_min2)
+    return 1.0 / s0, ll_beta(s0, M_E), x_min1, l1, 1.0 / l1, x_min2, l2, 1.0 / l2
 
 
 @kernel
 def joint_isr1(rng, sqrt_s: float, hh: float, sh: float, cst):
+    """``joint_isr_ch1`` with the channel drawn from the shares (the generator)."""
+    return joint_isr_ch1(rng, sqrt_s, hh, sh, cst, -1)
+
+
+@kernel
+def joint_isr_ch1(rng, sqrt_s: float, hh: float, sh: float, cst, force: int):
     """ISR energy fractions (v1, v2) of both beams and the weight D(x1) D(x2) / pdf(x1, x2).
 
     D: the Kuraev-Fadin structure function of ``gen.radiation.structure_function`` (beta from
     ``ll_beta_near1``). pdf: a mixture over the two beams of four channels, chosen by one
     uniform - both from the soft peak (beta/2) v^(beta/2 - 1) (share 1 - hh - 2 sh), beam 1
-    (2) dx/x on [x_min, 1] and the other soft (sh each), both dx/x (hh) - evaluated at the
-    point for every channel (so E[weight f] = int D D f exactly, for any shares; tested against
-    ``structure_function`` in tests/gen/test_bhabha.py). The algebra of D / soft density is that
-    of the per-beam sampler ``gen.radiation.isr_fractions_c1`` (soft + hard terms x r, r = 1 /
-    soft density). ``cst`` from ``joint_isr_consts1``. Returns (0, v1, v2) for x <= 0.
+    (2) dx/x on [x_min1, 1] ([x_min2, 1]) and the other soft (sh each), both dx/x (hh) -
+    evaluated at the point for every channel (so E[weight f] = int D D f exactly, for any
+    shares; tested against ``structure_function`` in tests/gen/test_bhabha.py). The algebra of
+    D / soft density is that of the per-beam sampler ``gen.radiation.isr_fractions_c1`` (soft +
+    hard terms x r, r = 1 / soft density). ``cst`` from ``joint_isr_consts2``. Returns
+    (0, v1, v2) for x <= 0. ``force`` >= 0 draws from that channel only (bit 0: beam 1 hard,
+    bit 1: beam 2 hard) but weights with the mixture density: the pilot's look at corners the
+    mixture visits rarely (``Bhabha.prepare``); -1: the mixture.
     """
     beta = ll_beta_near1(sqrt_s * sqrt_s, cst[0], cst[1], M_E)
     tob = 2.0 / beta
-    x_min, lmin, inv_lmin = cst[2], cst[3], cst[4]
     soft = isr_soft_factor(beta)
     u = rng.random()
     # channel: bit 0 = beam 1 hard, bit 1 = beam 2 hard
     ch = 3 if u < hh else (1 if u < hh + sh else (2 if u < hh + 2.0 * sh else 0))
+    if force >= 0:
+        ch = force
     num = 1.0
     hr1 = hr2 = 0.0
     v1 = v2 = 0.0
     for i in range(2):
+        if i == 0:
+            x_min, lmin, inv_lmin = cst[2], cst[3], cst[4]
+        else:
+            x_min, lmin, inv_lmin = cst[5], cst[6], cst[7]
         if ch & (1 << i):
             lnx = -lmin * rng.random()
             x = math.exp(lnx)
@@ -438,7 +469,7 @@ def _bhabha_weight1(rng, par, sqrt_s, kk):
 
     Returns (w, s', cos_theta, 1 - cos_theta); w (pb) = 0 if the point is not allowed.
     """
-    cst = joint_isr_consts1(sqrt_s, par[P_XMIN])
+    cst = joint_isr_consts2(sqrt_s, par[P_XMIN], par[P_XMIN2])
     return _bhabha_weight_c1(rng, par, sqrt_s, kk, cst)
 
 
@@ -454,7 +485,7 @@ def _bhabha_weight_c1(rng, par, sqrt_s, kk, cst):
     w = 1.0
     v1 = v2 = 0.0
     if par[P_ISR] > 0.5:
-        wi, v1, v2 = joint_isr1(rng, sqrt_s, par[P_HH], par[P_SH], cst)
+        wi, v1, v2 = joint_isr_ch1(rng, sqrt_s, par[P_HH], par[P_SH], cst, int(par[P_FORCE]))
         w = wi * ISR_K_FACTOR
     eb = 0.5 * sqrt_s
     e1, e2 = v1 * eb, v2 * eb
@@ -576,8 +607,8 @@ def _bhabha_generate(rng, par, n, w_max):
     stats = new_stats()
     sin_a, cos_a = crossing_trig1(par[P_HALF])  # once per chunk, not per trial
     # ISR constants around the nominal s
-    cst = joint_isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a),
-                            par[P_XMIN])
+    cst = joint_isr_consts2(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a),
+                            par[P_XMIN], par[P_XMIN2])
     k = 0
     while k < n:
         eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL])
@@ -665,20 +696,55 @@ class Bhabha(Process):
         par[P_VP] = float(self.p["vacuum_polarization"])
         par[P_ZEX] = float(self.p["z_exchange"])
         par[P_EMIN] = self.p["photon_min_energy_gev"]
-        par[P_XMIN] = isr_x_min(c["e_min_gev"], self.born_window_deg()[0], self.beams.sqrt_s_gev)
+        par[P_XMIN], par[P_XMIN2] = self.isr_x_min_per_beam()
         par[P_HARD] = ISR_HARD_SHARE
         par[P_LMIN] = -math.log(par[P_XMIN])
         par[P_HH] = ISR_HH_SHARE
         par[P_SH] = ISR_SH_SHARE
         par[P_MARG] = math.exp(-2.0 * BORN_ETA_MARGIN)
+        par[P_FORCE] = -1.0
         return par
+
+    def isr_x_min_per_beam(self) -> tuple[float, float]:
+        """Lower edges (x_min1, x_min2) of the dx/x channels of the e- (+z) and e+ beam.
+
+        Hard ISR off the e- beam moves the pair towards -z, so its reach is set by the backward
+        cut theta_max, that off the e+ beam by the forward cut theta_min: the sampled Born
+        pairs reach BORN_ETA_MARGIN beyond each (``cm_window1``), not the symmetric Born
+        window (which made x in [x_min(cuts), x_min(window)] soft-channel only, with weights
+        up to +65 % over the pilot maximum at 20-150 deg, E > 1 GeV). sqrt(s) at 10 standard
+        deviations of its beam-spread fluctuation above nominal (the x bound falls as 1/sqrt(s)).
+        """
+        c, b = self.c, self.beams
+        # sqrt s ~ 2 sqrt(E_her E_ler): relative spread (1/2) (dE_her/E_her (+) dE_ler/E_ler)
+        rel = 0.5 * math.hypot(b.spread_her_gev / b.e_her_gev, b.spread_ler_gev / b.e_ler_gev)
+        sqrt_s = b.sqrt_s_gev * (1.0 + 10.0 * rel)
+        eta_bwd = _eta_deg(180.0 - c["theta_max_deg"]) + BORN_ETA_MARGIN
+        eta_fwd = _eta_deg(c["theta_min_deg"]) + BORN_ETA_MARGIN
+        return (isr_x_min_eta(c["e_min_gev"], eta_bwd, sqrt_s),
+                isr_x_min_eta(c["e_min_gev"], eta_fwd, sqrt_s))
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return _bhabha_weights(rng, self._par(), n)
 
     def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
-        """Pilot run (``Process.prepare``) with ``PILOT_SAFETY_SHARP_EDGE`` as safety factor."""
+        """Pilot run (``Process.prepare``) with ``PILOT_SAFETY_SHARP_EDGE`` as safety factor,
+        its maximum taken also over ``points`` / ``PILOT_CORNER_DIV`` trials drawn from each
+        hard ISR channel alone (weights with the mixture density, ``joint_isr_ch1``; the cross
+        section estimate stays that of the plain pilot).
+
+        The largest weights sit where both beams radiate hard and the light pair flies near the
+        rapidity reach of the cuts (measured at 20-150 deg, E > 1 GeV: x_e- ~ 0.5, x_e+ ~ 0.013,
+        pair rapidity ~ 1.8, 80 % of the density from the both-hard channel), a corner the
+        mixture visits in ~1e-4 of its trials: the plain pilot missed it by up to 60 %."""
         super().prepare(rng, points)
+        par = self._par()
+        for ch in (1, 2, 3) if self.p["isr"] else ():
+            par[P_FORCE] = float(ch)
+            w = _bhabha_weights(rng, par, max(points // PILOT_CORNER_DIV, 1))
+            if not np.all(np.isfinite(w)):
+                raise FloatingPointError("process 'bhabha': non-finite pilot weight")
+            self.w_max = max(self.w_max, float(w.max()) * PILOT_SAFETY)
         self.w_max *= PILOT_SAFETY_SHARP_EDGE / PILOT_SAFETY
 
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
@@ -720,6 +786,24 @@ def isr_x_min(e_min: float, theta_min_deg: float, sqrt_s: float) -> float:
     eta = -math.log(math.tan(math.radians(0.5 * max(theta_min_deg, 1e-3))))
     prod = 4.0 * e_min**2 / (sqrt_s**2 * math.cosh(eta) ** 2)
     return min(max(math.sqrt(prod * math.exp(-2.0 * eta)), 1e-6), 0.5)
+
+
+def _eta_deg(theta_deg: float) -> float:
+    """Pseudorapidity -ln tan(theta/2) of a polar angle in degrees (0 < theta < 180)."""
+    return -math.log(math.tan(math.radians(0.5 * theta_deg)))
+
+
+def isr_x_min_eta(e_min: float, eta_max: float, sqrt_s: float) -> float:
+    """Smallest energy fraction x_i of a beam for which a massless back-to-back pair can have
+    both particles at rapidity <= eta_max on the side the pair recoils to and c.m. energy
+    >= ``e_min``: (2 e_min / sqrt s) exp(-eta_max) / cosh(eta_max), both leptons at eta_max.
+
+    With the other x = 1 the pair rapidity is y = ln(1/x_i)/2 and each lepton has
+    E = (sqrt(s')/2) cosh(eta)/cosh(eta*); the minimum over the pair angle is at eta* -> 0,
+    the form of ``isr_x_min`` (there eta_max of the symmetric window for both beams). Clipped
+    to [1e-6, 0.5] as ``isr_x_min``."""
+    x = 2.0 * e_min / sqrt_s * math.exp(-eta_max) / math.cosh(eta_max)
+    return min(max(x, 1e-6), 0.5)
 
 
 def y_range(lo_deg: float, hi_deg: float) -> tuple[float, float]:

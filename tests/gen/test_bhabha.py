@@ -28,6 +28,7 @@ from gen.processes.bhabha import (
     dsigma_domega_tab1,
     joint_isr1,
     joint_isr_consts1,
+    joint_isr_consts2,
 )
 from gen.radiation import _C2_SOFT, isr_consts1, ll_beta, structure_function
 from gen.runcard import load_sample
@@ -272,28 +273,32 @@ def test_dsigma_with_hoisted_reciprocals_equals_the_event_loop_formula():
 
 
 @njit
-def _joint_draws(rng, n, sqrt_s, hh, sh, x_min):
-    cst = joint_isr_consts1(sqrt_s, x_min)
+def _joint_draws(rng, n, sqrt_s, hh, sh, x_min, x_min2):
+    cst = (joint_isr_consts1(sqrt_s, x_min) if x_min2 == x_min
+           else joint_isr_consts2(sqrt_s, x_min, x_min2))
     out = np.empty((n, 3))
     for i in range(n):
         out[i, 0], out[i, 1], out[i, 2] = joint_isr1(rng, sqrt_s, hh, sh, cst)
     return out
 
 
-@pytest.mark.parametrize(("hh", "sh"), [(0.04, 0.05), (0.0225, 0.1275), (0.3, 0.2)])
-def test_joint_isr_weight_is_d_d_over_the_mixture_density(hh, sh):
+@pytest.mark.parametrize(("hh", "sh", "x_min2"), [(0.04, 0.05, 4.3e-4), (0.0225, 0.1275, 4.3e-4),
+                                                  (0.3, 0.2, 4.3e-4), (0.04, 0.05, 6.3e-3)])
+def test_joint_isr_weight_is_d_d_over_the_mixture_density(hh, sh, x_min2):
     """weight = D(x1) D(x2) / pdf(x1, x2), pdf written out independently from the channels;
-    the draws follow pdf (the mean weight is (int D)^2, int D by quad)."""
+    the draws follow pdf (the mean weight is (int D)^2, int D by quad). Also with a different
+    lower edge of the dx/x channel per beam (``joint_isr_consts2``)."""
     sqrt_s, x_min = 10.58, 4.3e-4
     beta = ll_beta(sqrt_s**2, M_E)
-    lmin = -math.log(x_min)
-    out = _joint_draws(np.random.default_rng(41), 200_000, sqrt_s, hh, sh, x_min)
+    lmins = (-math.log(x_min), -math.log(x_min2))
+    out = _joint_draws(np.random.default_rng(41), 200_000, sqrt_s, hh, sh, x_min, x_min2)
     w, v1, v2 = out.T
     # structure_function takes x: below v ~ 1e-6, 1 - x loses the digits of v
     sel = (v1 > 1e-6) & (v2 > 1e-6) & (v1 < 1 - 1e-12) & (v2 < 1 - 1e-12)
     for i in np.flatnonzero(sel)[:2000]:
         ps = [0.5 * beta * v ** (0.5 * beta - 1) for v in (v1[i], v2[i])]
-        h = [1 / ((1 - v) * lmin) if 1 - v >= x_min else 0.0 for v in (v1[i], v2[i])]
+        h = [1 / ((1 - v) * lm) if 1 - v >= xm else 0.0
+             for v, xm, lm in ((v1[i], x_min, lmins[0]), (v2[i], x_min2, lmins[1]))]
         pdf = ((1 - hh - 2 * sh) * ps[0] * ps[1] + sh * (h[0] * ps[1] + ps[0] * h[1])
                + hh * h[0] * h[1])
         d = structure_function(1 - v1[i], beta) * structure_function(1 - v2[i], beta)
