@@ -56,6 +56,7 @@ from gen.processes.bhabha import (
     ISR_HARD_SHARE,
     collinear_isr_l1,
     isr_x_min,
+    pair_frame_window_deg,
     validate_cm_pair_cuts,
 )
 from gen.radiation import ISR_K_FACTOR
@@ -286,8 +287,10 @@ class GammaGamma(Process):
         validate_cm_pair_cuts(self.c, self.beams, where)
 
     def cos_window(self) -> float:
-        """c0: Born photons are sampled in |cos| < c0, the back-to-back pairs the cuts allow."""
-        lo = max(self.c["theta_min_deg"], 180.0 - self.c["theta_max_deg"])
+        """c0: Born photons are sampled in |cos| < c0, every pair-frame angle from which a boost
+        along z can bring both photons into the cuts (``pair_frame_window_deg``; the cuts
+        themselves are applied exactly after the boost)."""
+        lo, _ = pair_frame_window_deg(self.c["theta_min_deg"], self.c["theta_max_deg"])
         return math.cos(math.radians(lo))
 
     def _par(self) -> np.ndarray:
