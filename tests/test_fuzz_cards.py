@@ -638,10 +638,15 @@ def test_unexpected_exception_is_one_line(tmp_path, capsys, monkeypatch):
 # ------------------------------------------------------------------ a few real subprocesses
 
 
+# children import the copy of b2dark this process imports (PYTHONPATH from tests/conftest.py),
+# not the checkout's in their working directory: one numba cache, warm from this process
+CHILD_ENV = dict(os.environ, PYTHONSAFEPATH="1")
+
+
 def _b2dark(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "analysis.cli", *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=120, **kwargs,
+        timeout=120, env=CHILD_ENV, **kwargs,
     )
 
 
@@ -681,7 +686,7 @@ def test_sigint_exits_130_and_leaves_nothing(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "analysis.cli", "generate", str(card), "-o",
          str(tmp_path / "ev.h5")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=CHILD_ENV,
     )
     try:
         deadline = time.monotonic() + 120

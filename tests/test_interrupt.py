@@ -28,7 +28,6 @@ from gen.io import FileFormatError, open_events
 from gen.runcard import load_sample
 from gen.shards import chunks_on_disk, shard_dir
 
-ROOT = Path(__file__).resolve().parents[1]
 N_CHUNKS = 20  # of one block (8192 events): ~0.05 s each to generate, ~0.07 s to simulate here
 SIGNAL_CARD = """schema_version = 1
 [sample]
@@ -42,9 +41,9 @@ g_prime = 1.0e-3
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    return env
+    # the copy of b2dark this process imports (PYTHONPATH from tests/conftest.py), not the
+    # working directory's: one numba cache, warm from the reference runs of this process
+    return dict(os.environ, PYTHONSAFEPATH="1")
 
 
 def _datasets(path: Path) -> tuple[dict[str, np.ndarray], dict]:
@@ -174,53 +173,12 @@ def test_simulate_interrupted_and_resumed(reference, tmp_path, sig, after):
     _assert_same(out, reference / "reco.h5")
 
 
-
-SEARCH_CARD = """schema_version = 1
-[search]
-name = "zprime_invisible"
-lumi_fb = 79.7
-[signal]
-card = "samples/sig.toml"
-masses_gev = [1.0, 4.0]
-events_per_mass = 2000
-hypotheses_per_interval = 1
-[backgrounds]
-cards = ["samples/mumu.toml", "samples/tautau.toml"]
-"""
-
-
-def _tiny_search(d: Path) -> Path:
-    """The invisible-Z' search card with small samples (as in tests/analysis)."""
-    samples = d / "samples"
-    samples.mkdir()
-    cards = ROOT / "cards" / "samples"
-    (samples / "sig.toml").write_text((cards / "zprime_invisible_signal.toml").read_text())
-    for name, lumi in (("mumu", 0.5), ("tautau", 0.05)):
-        text = (cards / f"{name}.toml").read_text()
-        lines = [f"lumi_fb = {lumi}" if s.startswith("lumi_fb") else s for s in text.splitlines()]
-        (samples / f"{name}.toml").write_text("\n".join(lines) + "\n")
-    card = d / "search.toml"
-    card.write_text(SEARCH_CARD)
-    return card
-
-
-@pytest.fixture(scope="module")
-def search_reference(tmp_path_factory):
-    """The tiny search card and the results of its uninterrupted run."""
-    d = tmp_path_factory.mktemp("search")
-    card = _tiny_search(d)
-    cmd = [sys.executable, "-m", "analysis.cli", "run", str(card), "-o", str(d / "ref")]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=600)
-    assert done.returncode == 0, done.stderr
-    return card, (d / "ref" / "results.json").read_text()
-
-
 @pytest.mark.parametrize(("sig", "after"), [(signal.SIGKILL, 2), (signal.SIGINT, 3)])
-def test_run_interrupted_and_resumed(search_reference, tmp_path, sig, after):
+def test_run_interrupted_and_resumed(tiny_search, tmp_path, sig, after):
     """`b2dark run` stopped while producing its samples (after ``after`` samples began): no
     results are left, finished samples are reused and the final results equal those of an
-    uninterrupted run."""
-    card, reference_results = search_reference
+    uninterrupted run (the tiny search of tests/conftest.py, run in this process)."""
+    card, _, reference_results = tiny_search
     out = tmp_path / "out"
     base = [sys.executable, "-m", "analysis.cli", "-v", "run", str(card), "-o"]
 

@@ -1,12 +1,17 @@
 """The b2dark command line end to end on tiny cards: outputs, determinism, one-line errors."""
 
 import json
+import os
 
 import h5py
 import numpy as np
 import pytest
 
 from analysis.cli import main
+
+# children import the copy of b2dark this process imports (PYTHONPATH from tests/conftest.py),
+# not the working directory's: one numba cache, already warm from the in-process runs
+CHILD_ENV = dict(os.environ, PYTHONSAFEPATH="1")
 
 SIGNAL = """schema_version = 1
 [sample]
@@ -39,21 +44,18 @@ def _datasets(path):
 
 
 def test_same_seed_same_events_for_1_and_2_workers(card, tmp_path, capsys):
-    import os
     import subprocess
     import sys
-    from pathlib import Path
 
     assert main(["generate", str(card), "-o", str(tmp_path / "a.h5")]) == 0
     # 2 workers: a local Dask cluster, started in a child process to keep its threads and
     # worker processes out of this one
-    root = Path(__file__).resolve().parents[2]
     two = subprocess.run(
         [sys.executable, "-m", "analysis.cli", "generate", str(card), "-o", str(tmp_path / "b.h5")]
         + ["--workers", "2", "--chunk-blocks", "1"],
         capture_output=True,
         text=True,
-        env=dict(os.environ, PYTHONPATH=str(root)),
+        env=CHILD_ENV,
         timeout=600,
     )
     assert two.returncode == 0, two.stderr
@@ -164,16 +166,13 @@ def test_the_command_line_leaves_out_what_it_does_not_use(card, tmp_path):
     on-disk cache (the library run before fills it) without numba's typing and lowering
     registries (gen.startup.defer_numba_registries); the events are the same as from the
     library, which loads them all."""
-    import os
     import subprocess
     import sys
-    from pathlib import Path
 
     from gen.generate import generate_sample
     from gen.runcard import load_sample
 
     generate_sample(load_sample(card), tmp_path / "lib.h5", events=3000)
-    root = Path(__file__).resolve().parents[2]
     code = (
         "import sys\n"
         "from analysis.cli import main\n"
@@ -187,7 +186,7 @@ def test_the_command_line_leaves_out_what_it_does_not_use(card, tmp_path):
     # it (no-op in a fixed tree); the 2nd must find them all in the on-disk cache
     for _ in range(2):
         run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=dict(os.environ, PYTHONPATH=str(root)), timeout=600)
+                             env=CHILD_ENV, timeout=600)
         assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "[] True"
     a, attrs_a = _datasets(tmp_path / "cli.h5")
@@ -227,10 +226,8 @@ def test_help_imports_no_heavy_library():
     """`b2dark --help` and argument parsing stay light (issue 4): no numpy, numba, scipy, h5py,
     dask, matplotlib, iminuit, vector or particle; a sub-command's help still shows the chunk
     size from gen.streams."""
-    import os
     import subprocess
     import sys
-    from pathlib import Path
 
     from gen.streams import BLOCK_EVENTS, CHUNK_BLOCKS
 
@@ -246,8 +243,7 @@ def test_help_imports_no_heavy_library():
         "    pass\n"
         f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
     )
-    root = Path(__file__).resolve().parents[2]
-    env = dict(os.environ, PYTHONPATH=str(root))
+    env = CHILD_ENV
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=120, check=True)
     assert "usage: b2dark" in run.stdout

@@ -2,7 +2,6 @@
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -128,36 +127,13 @@ def test_fit_window_has_equal_groups_and_a_boundary_on_the_photon_edge(centre):
         assert np.min(np.abs(group_edges)) < 1e-9
 
 
-def test_run_end_to_end_on_a_tiny_card(tmp_path):
-    samples = tmp_path / "samples"
-    samples.mkdir()
-    shutil.copy(CARDS / "samples" / "zprime_invisible_signal.toml", samples / "sig.toml")
-    for name, lumi in (("mumu", 0.5), ("tautau", 0.05)):
-        text = (CARDS / "samples" / f"{name}.toml").read_text()
-        lines = [
-            f"lumi_fb = {lumi}" if ln.startswith("lumi_fb") else ln for ln in text.splitlines()
-        ]
-        (samples / f"{name}.toml").write_text("\n".join(lines) + "\n")
-    card = tmp_path / "search.toml"
-    card.write_text(
-        """schema_version = 1
-[search]
-name = "zprime_invisible"
-lumi_fb = 79.7
-[signal]
-card = "samples/sig.toml"
-masses_gev = [1.0, 4.0]
-events_per_mass = 2000
-hypotheses_per_interval = 1
-[backgrounds]
-cards = ["samples/mumu.toml", "samples/tautau.toml"]
-"""
-    )
+def test_run_end_to_end_on_a_tiny_card(tiny_search, tmp_path):
+    """`b2dark run` on the tiny card (tests/conftest.py, run once per session in this process):
+    results, plot, reuse of the samples on a rerun, projections from them."""
     from analysis.cli import main
 
-    out = tmp_path / "out"
-    assert main(["run", str(card), "-o", str(out)]) == 0
-    results = json.loads((out / "results.json").read_text())
+    card, out, text = tiny_search
+    results = json.loads(text)
     assert results["search"] == "zprime_invisible"
     assert results["parameter"] == "g_prime"
     assert results["cl"] == 0.9
