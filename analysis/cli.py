@@ -54,11 +54,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from analysis.gencut_check import detector_findings
     from detector.reco_io import load_detector_card, simulate_file
 
     config = load_detector_card(args.detector)
-    from analysis.gencut_check import detector_findings
-
     detector_findings(args.events_path, config)  # warnings only: no selection here
     simulate_file(
         args.events_path,
