@@ -137,17 +137,11 @@ def correlation_matrix1(c: float, gamma: float):
 
 
 @kernel
-def spin_weight1(tables, out_f, row_minus, row_plus, mode_m, r_m, mode_p, r_p, beam):
-    """(W, W_max) of a decayed tau pair (lab rows): W = 1 + h-_i C_ij h+_j and its bound
-    W_max = 1 + |C^T h-| over every tau+ decay (it depends on the tau- decay only).
-
-    ``row_minus``/``row_plus``: rows of the tau- / tau+; ``r_m``/``r_p``: first rows of their
-    mode blocks; ``beam``: the e- beam four-momentum (lab) that fixes the production axis.
-    """
-    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m, True)
-    if not ok_m:
-        return 1.0, 1.0
-    ok_p, xp = polarimeter_x1(tables, mode_p, out_f, r_p, False)
+def _pair_frame_g1(out_f, row_minus, row_plus, xm, beam):
+    """The frames shared by ``spin_weight1`` and ``spin_vector1``: the tau-pair rest frame
+    (velocity (vx, vy, vz) of the boost from the lab), its axes (x, y, z; z along the tau-, x in
+    the beam plane), the tau velocity bt there, and g = C^T h- of the decayed tau- (polarimeter
+    ``xm`` in the lab) with W_max = 1 + |g|. Returns (vx, vy, vz, x, y, z, bt, g, w_max, tp)."""
     tm = _row(out_f, row_minus)
     tp = _row(out_f, row_plus)
     pe = tm[3] + tp[3]
@@ -181,6 +175,24 @@ def spin_weight1(tables, out_f, row_minus, row_plus, mode_m, r_m, mode_p, r_p, b
     gy = cyy * hm[1]
     gz = cxz * hm[0] + czz * hm[2]
     w_max = 1.0 + math.sqrt(gx * gx + gy * gy + gz * gz)
+    return ((vx, vy, vz), (xx, xy, xz), (yx, yy, yz), (zx, zy, zz), bt, (gx, gy, gz), w_max,
+            tp)
+
+
+@kernel
+def spin_weight1(tables, out_f, row_minus, row_plus, mode_m, r_m, mode_p, r_p, beam):
+    """(W, W_max) of a decayed tau pair (lab rows): W = 1 + h-_i C_ij h+_j and its bound
+    W_max = 1 + |C^T h-| over every tau+ decay (it depends on the tau- decay only).
+
+    ``row_minus``/``row_plus``: rows of the tau- / tau+; ``r_m``/``r_p``: first rows of their
+    mode blocks; ``beam``: the e- beam four-momentum (lab) that fixes the production axis.
+    """
+    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m, True)
+    if not ok_m:
+        return 1.0, 1.0
+    ok_p, xp = polarimeter_x1(tables, mode_p, out_f, r_p, False)
+    (vx, vy, vz), (xx, xy, xz), (yx, yy, yz), (zx, zy, zz), bt, (gx, gy, gz), w_max, tp = (
+        _pair_frame_g1(out_f, row_minus, row_plus, xm, beam))
     if not ok_p:
         return 1.0, w_max
     xp = boost1(xp[0], xp[1], xp[2], xp[3], vx, vy, vz)
@@ -204,37 +216,8 @@ def spin_vector1(tables, out_f, row_minus, row_plus, mode_m, r_m, beam):
     ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m, True)
     if not ok_m:
         return False, 0.0, 0.0, 0.0, 1.0
-    tm = _row(out_f, row_minus)
-    tp = _row(out_f, row_plus)
-    pe = tm[3] + tp[3]
-    vx, vy, vz = -(tm[0] + tp[0]) / pe, -(tm[1] + tp[1]) / pe, -(tm[2] + tp[2]) / pe
-    # the same frames as ``spin_weight1``
-    t = boost1(tm[0], tm[1], tm[2], tm[3], vx, vy, vz)
-    b = boost1(beam[0], beam[1], beam[2], beam[3], vx, vy, vz)
-    xm = boost1(xm[0], xm[1], xm[2], xm[3], vx, vy, vz)
-    pt = math.sqrt(t[0] * t[0] + t[1] * t[1] + t[2] * t[2])
-    zx, zy, zz = t[0] / pt, t[1] / pt, t[2] / pt
-    bn = math.sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2])
-    c = (b[0] * zx + b[1] * zy + b[2] * zz) / bn
-    ax, ay, az = b[0] / bn - c * zx, b[1] / bn - c * zy, b[2] / bn - c * zz
-    an = math.sqrt(ax * ax + ay * ay + az * az)
-    if an < 1e-12:  # beam along the tau: sin theta = 0, any x
-        ax, ay, az = (1.0, 0.0, 0.0) if abs(zx) < 0.9 else (0.0, 1.0, 0.0)
-        f = ax * zx + ay * zy + az * zz
-        ax, ay, az = ax - f * zx, ay - f * zy, az - f * zz
-        an = math.sqrt(ax * ax + ay * ay + az * az)
-    xx, xy, xz = ax / an, ay / an, az / an
-    yx, yy, yz = zy * xz - zz * xy, zz * xx - zx * xz, zx * xy - zy * xx
-    bt = pt / t[3]
-    rm = boost1(xm[0], xm[1], xm[2], xm[3], -bt * zx, -bt * zy, -bt * zz)
-    hm = ((rm[0] * xx + rm[1] * xy + rm[2] * xz) / rm[3],
-          (rm[0] * yx + rm[1] * yy + rm[2] * yz) / rm[3],
-          (rm[0] * zx + rm[1] * zy + rm[2] * zz) / rm[3])
-    cxx, cyy, czz, cxz = correlation_matrix1(c, t[3] / math.sqrt(max(_mdot(t, t), 1e-300)))
-    gx = cxx * hm[0] + cxz * hm[2]
-    gy = cyy * hm[1]
-    gz = cxz * hm[0] + czz * hm[2]
-    w_max = 1.0 + math.sqrt(gx * gx + gy * gy + gz * gz)
+    (vx, vy, vz), (xx, xy, xz), (yx, yy, yz), (zx, zy, zz), bt, (gx, gy, gz), w_max, tp = (
+        _pair_frame_g1(out_f, row_minus, row_plus, xm, beam))
     # g on the lab-oriented axes of the pair frame; W = 1 + g . h+ with h+ = -(rotated X)/X^0
     ggx = gx * xx + gy * yx + gz * zx
     ggy = gx * xy + gy * yy + gz * zy
