@@ -147,14 +147,14 @@ def dipole_beta_m1(p: float, e: float, m: float) -> float:
 
 
 @kernel
-def _hard_terms(v: float, beta: float) -> float:
+def isr_hard_terms(v: float, beta: float) -> float:
     """Non-soft part of D at v = 1 - x > 0: -beta/4 (1+x) + O(beta^2) bracket (Kuraev-Fadin)."""
     return _hard_terms_log1(v, math.log(v), math.log1p(-v), beta)
 
 
 @kernel
 def _hard_terms_log1(v: float, lnv: float, lnx: float, beta: float) -> float:
-    """``_hard_terms`` given ln v and ln x = ln(1 - v) (samplers know them already)."""
+    """``isr_hard_terms`` given ln v and ln x = ln(1 - v) (samplers know them already)."""
     x = 1.0 - v
     lnx_over_v = -1.0 - 0.5 * v if v < 1e-8 else lnx / v
     bracket = -4.0 * (1.0 + x) * lnv - (1.0 + 3.0 * x * x) * lnx_over_v - 5.0 - x
@@ -171,7 +171,7 @@ def structure_function(x: float, beta: float) -> float:
         return 0.0
     v = 1.0 - x
     soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
-    return 0.5 * beta * v ** (0.5 * beta - 1.0) * soft + _hard_terms(v, beta)
+    return 0.5 * beta * v ** (0.5 * beta - 1.0) * soft + isr_hard_terms(v, beta)
 
 
 @kernel
@@ -715,7 +715,7 @@ def isr_soft_factor(beta: float) -> float:
 
 @kernel
 def isr_hard_terms_q1(v: float, x: float, lnv: float, q: float, beta: float) -> float:
-    """Non-soft part of D at v = 1 - x > 0 (``_hard_terms``) from ln v and q = ln(x)/v, which
+    """Non-soft part of D at v = 1 - x > 0 (``isr_hard_terms``) from ln v and q = ln(x)/v, which
     the samplers know already: -beta/4 (1+x) + beta^2/32 [-4(1+x) ln v - (1+3x^2) ln(x)/v
     - 5 - x] (Kuraev-Fadin 1985)."""
     bracket = -4.0 * (1.0 + x) * lnv - (1.0 + 3.0 * x * x) * q - 5.0 - x

@@ -125,9 +125,7 @@ from gen.processes.ffbar import (  # M_Z, GAMMA_Z, SIN2_THETA_EFF re-exported (b
     sample_born_cos_ff,
 )
 from gen.radiation import (
-    _C2_SOFT,
     ISR_K_FACTOR,
-    _hard_terms,
     collins_soper_axis1,
     dipole_beta,
     emission_params1,
@@ -135,7 +133,9 @@ from gen.radiation import (
     fsr_rest_params1,
     isr_consts1,
     isr_fraction_u1,
+    isr_hard_terms,
     isr_recoil_energies1,
+    isr_soft_factor,
     ll_beta,
     ll_beta_near1,
     sample_emission_angle1,
@@ -523,7 +523,7 @@ def _isr_ratios1(v: float, beta: float, a: float, x_min: float):
     (beta/2) v^(beta/2-1) = 1/r as unit, exactly as ``sample_isr_fraction1``; v = 0 (photon
     returned to the beam) gives (soft/(1 - a), 0), v >= 1 gives (0, 0).
     """
-    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    soft = isr_soft_factor(beta)
     if v >= 1.0:
         return 0.0, 0.0
     if v <= 0.0:
@@ -532,7 +532,7 @@ def _isr_ratios1(v: float, beta: float, a: float, x_min: float):
     r = (2.0 / beta) * v ** (1.0 - 0.5 * beta)
     h = 1.0 / (x * -math.log(x_min)) if x >= x_min else 0.0
     den = (1.0 - a) + a * h * r
-    return (soft + _hard_terms(v, beta) * r) / den, r / den
+    return (soft + isr_hard_terms(v, beta) * r) / den, r / den
 
 
 @kernel

@@ -152,17 +152,17 @@ def isr_luminosity(z: float, sqrt_s: float, m_beam: float) -> float:
     rounds to 1 for v < 1e-16). A reference for the samplers, not used in event loops."""
     from scipy import integrate
 
-    from gen.radiation import _C2_SOFT, _hard_terms
+    from gen.radiation import isr_hard_terms, isr_soft_factor
 
     beta = ll_beta(sqrt_s * sqrt_s, m_beam)
-    soft = 1.0 + 0.375 * beta + _C2_SOFT * beta * beta
+    soft = isr_soft_factor(beta)
 
     def f(t: float) -> float:
         if t <= 0.0:
             return soft * structure_function(z, beta)
         v = t ** (2.0 / beta)
         x = 1.0 - v
-        return ((soft + _hard_terms(v, beta) * (2.0 / beta) * v / t)
+        return ((soft + isr_hard_terms(v, beta) * (2.0 / beta) * v / t)
                 * structure_function(z / x, beta) / x)
 
     t_hi = (1.0 - math.sqrt(z)) ** (beta / 2.0)

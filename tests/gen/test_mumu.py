@@ -46,8 +46,8 @@ from gen.radiation import (
     FSR_K_FACTOR,
     ISR_HARD_FRACTION,
     ISR_K_FACTOR,
-    _hard_terms,
     fsr_k_factor1,
+    isr_hard_terms,
     ll_beta,
     sample_emission_angle1,
     sample_isr_fraction1,
@@ -87,7 +87,7 @@ def integrate_d(g, beta: float, v_break: float | None = None, epsrel: float = 1e
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         total += integrate.quad(lambda w: soft * g(w ** (2.0 / beta)), lo ** (0.5 * beta),
                                 hi ** (0.5 * beta), epsabs=0.0, epsrel=epsrel, limit=200)[0]
-        total += integrate.quad(lambda v: _hard_terms(v, beta) * g(v), lo, hi, epsabs=0.0,
+        total += integrate.quad(lambda v: isr_hard_terms(v, beta) * g(v), lo, hi, epsabs=0.0,
                                 epsrel=epsrel, limit=200)[0]
     return total
 

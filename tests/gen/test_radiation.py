@@ -17,7 +17,6 @@ from scipy import integrate, stats
 from gen.constants import M_E, M_MU
 from gen.radiation import (
     _C2_SOFT,
-    _hard_terms,
     dipole_beta,
     fsr_fraction_cdf_o1,
     fsr_pair1,
@@ -25,6 +24,7 @@ from gen.radiation import (
     isr_consts1,
     isr_fractions_c1,
     isr_fractions_l1,
+    isr_hard_terms,
     isr_photon_momenta1,
     isr_photon_momenta_polar1,
     isr_photons1,
@@ -54,7 +54,7 @@ def integrate_d(g, beta: float = BETA, v_break: float | None = None) -> float:
     for lo, hi in zip(v_edges[:-1], v_edges[1:], strict=True):
         total += integrate.quad(lambda w: soft * g(w ** (2.0 / beta)), lo ** (0.5 * beta),
                                 hi ** (0.5 * beta), epsabs=1e-13, epsrel=1e-11, limit=200)[0]
-        total += integrate.quad(lambda v: _hard_terms(v, beta) * g(v), lo, hi, epsabs=1e-13,
+        total += integrate.quad(lambda v: isr_hard_terms(v, beta) * g(v), lo, hi, epsabs=1e-13,
                                 epsrel=1e-11, limit=200)[0]
     return total
 
@@ -478,4 +478,4 @@ def test_public_isr_fraction_from_a_given_uniform():
              + isr_hard_terms_q1(v, x, math.log(v), q, beta))
         assert d == pytest.approx(structure_function(x, beta), rel=1e-13)
         assert isr_hard_terms_q1(v, x, math.log(v), q, beta) == pytest.approx(
-            _hard_terms(v, beta), rel=1e-12)
+            isr_hard_terms(v, beta), rel=1e-12)
