@@ -77,8 +77,25 @@ R = sum_c alpha_c rho_c, whichever channel made it, so the weights estimate the 
 section and distributions as the plain sampler (f / q with the same f), exactly, for any
 alpha; the plain channel (alpha_0 >= ``plain_fraction``) keeps q > 0 wherever f > 0 and bounds
 every weight by W_plain / alpha_0. The pilot run chooses alpha by the linear programme of
-``optimal_alpha`` (smallest maximum weight). Tests: tests/gen/test_mumu.py (densities, cross
-sections and distributions against the plain sampler).
+``optimal_alpha`` (smallest maximum weight) and w_max from the plateau of the weights' upper
+edge that the programme leaves (``robust_max``, ``WMAX_GROUPS``), not from a pilot maximum that
+one badly covered point can inflate. A trial decides the muon and missing-momentum cuts on the
+muons before the photons go to the lab (``_muon_cuts_first1``). Tests: tests/gen/test_mumu.py
+(densities, cross sections and distributions against the plain sampler).
+
+Where the time of cards/samples/mumu.toml goes (2026-11, 2e6 trials, load 3-8): 1.2 us per
+trial (the plain sampler's scalar trial with its full event and cuts: 0.95 us), 34 trials per
+event. 11.2 % of the trials pass the cuts; the others fail early (s' below threshold, 10 %),
+on the muons (30 %), |p_miss| (11 %), the p_miss angle (28 %) or the veto (11 %). Channels:
+ISR photon in a gap (shares 0.067 / 0.031, pass 58 %) 44 % of sigma, FSR photon in a gap
+(0.043 / 0.042, pass 36 %) 29 %, two ISR photons in the beam pipes with no lab p_z (LOW, HARD
+pairs, 0.31 in all, pass 3-4 %) ~20 %. Nonzero weights / sigma: median 7.8, 99.9 % below 25.9:
+the programme makes the upper edge a plateau (many topologies at the same maximum, ~22-27 x sigma
+for any shares: linear programme or the p = 8, 16 moments) - beyond it ~4 trials per 1e6 with
+weights up to ~130 x sigma (R ~ 1). Tried (2026-11) and not kept: a joint channel for the
+balanced pipe pair (ln(v2/v1) in a band around ln((1 + b)/(1 - b)), pass 17 % instead of 4 %)
+and a channel per ECL gap: the plateau moved by < 15 % with a longer tail above it (more
+overweights at an equal safety factor).
 """
 
 from __future__ import annotations
@@ -102,7 +119,15 @@ from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.events import EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
-from gen.kinematics import boost1, rotate_z_to1, two_body_momentum1
+from gen.kinematics import (
+    boost1,
+    boost_p1,
+    boost_params1,
+    rotate_z_to1,
+    rotate_z_to_p1,
+    rotation_params1,
+    two_body_momentum1,
+)
 from gen.processes.base import (
     PILOT_POINTS,
     PILOT_SAFETY,
@@ -313,6 +338,24 @@ def _sample_born_cos(rng, s: float, z_exchange: bool, vp: bool) -> float:
 
 
 @kernel
+def _muon_cuts_first1(par, ff, bqx, bqy, bqz, bx, by, bz, nx, ny, nz) -> bool:
+    """``muon_pair_cuts1`` on the two muons of ``ff`` alone, taken to the lab as
+    ``pair_event_to_lab1`` does (the same numbers). The muon and missing-momentum cuts need no
+    photon: a multi-channel trial failing them (69 % of the trials of cards/samples/mumu.toml,
+    measured 2026-11) skips the photons' boosts and the veto (2-3 % of its CPU time)."""
+    gq, gq2 = boost_params1(bqx, bqy, bqz)
+    gb, gb2 = boost_params1(bx, by, bz)
+    sn, kx, ky = rotation_params1(nx, ny)
+    px, py, pz, e = boost_p1(ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3], bqx, bqy, bqz, gq, gq2)
+    rx, ry, rz = rotate_z_to_p1(px, py, pz, nz, sn, kx, ky)
+    ax, ay, az, ae = boost_p1(rx, ry, rz, e, bx, by, bz, gb, gb2)
+    px, py, pz, e = boost_p1(ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3], bqx, bqy, bqz, gq, gq2)
+    rx, ry, rz = rotate_z_to_p1(px, py, pz, nz, sn, kx, ky)
+    cx, cy, cz, ce = boost_p1(rx, ry, rz, e, bx, by, bz, gb, gb2)
+    return muon_pair_cuts1(par, ax, ay, az, ae, cx, cy, cz, ce)
+
+
+@kernel
 def _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx, bqy, bqz, bx, by, bz, nx, ny, nz):
     """The c.m. event of a trial into ``buf`` in the lab, and the generator-level cuts.
 
@@ -512,6 +555,15 @@ LP_MAX_ROWS = 30_000
 #: PILOT_MAX_BATCHES batches of ``points`` trials)
 PILOT_MIN_ACCEPTED = 20_000
 PILOT_MAX_BATCHES = 20
+#: w_max of the multi-channel sampler: PILOT_SAFETY x the median of the maxima of this many
+#: interleaved groups of the pilot weights (``robust_max``), not the maximum itself. The linear
+#: programme makes the weights' upper edge a plateau (many points at the optimised maximum), which
+#: each group reaches; beyond it lie rare points the channels cover badly (R ~ 1, weights up to
+#: ~130 x sigma, ~4 per 1e6 trials) that the maximum of a pilot catches by chance. Measured on
+#: cards/samples/mumu.toml (2026-11; weights / sigma, pilot-size samples of 2e5 trials, fixed
+#: shares): maximum 26.9, 33.2, 36.6, 38.4, 64.2 (seed 101's pilot: 26.5); median of 8 group
+#: maxima 26.2-27.0 over 6 samples; trials above 1.3 x that 12 per 3e6, as above 1.3 x 26.5
+WMAX_GROUPS = 8
 
 
 @kernel
@@ -860,6 +912,8 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
                 ff[3, 0], ff[3, 1], ff[3, 2], ff[3, 3] = kbx, kby, kbz, kbe
                 mask |= 2
     # ---- event in the lab (same order as _mumu_trial) and generator-level cuts
+    if not _muon_cuts_first1(par, ff, bqx, bqy, bqz, bx, by, bz, nx, ny, nz):
+        return 0.0, 0, sqrt_s, msp, 0, 0
     accepted, n, n_isr, n_fsr = _lab_event_and_cuts1(par, veto, buf, kk, ff, mask, bqx, bqy, bqz,
                                                      bx, by, bz, nx, ny, nz)
     if not accepted:
@@ -1192,7 +1246,8 @@ class MuMu(Process):
         ``ADAPT_ITERATIONS`` passes of ``points`` trials, each followed by ``optimal_alpha`` on
         the accepted points. Then, with the shares frozen, batches of ``points`` trials until
         ``PILOT_MIN_ACCEPTED`` nonzero weights (at most ``PILOT_MAX_BATCHES``): w_max =
-        ``PILOT_SAFETY`` x their maximum; ``pilot_stats`` keeps their statistics. The plain
+        ``PILOT_SAFETY`` x ``robust_max`` of their weights (their maximum if fewer were
+        accepted); ``pilot_stats`` keeps their statistics. The plain
         sampler: ``Process.prepare`` with ``PILOT_SAFETY_PLAIN``.
         """
         if not self.multichannel:
@@ -1210,7 +1265,7 @@ class MuMu(Process):
             w, k = _mc_weights(rng, par, veto, mcp, win, modes, alpha, points, rows, w_plain)
             self._check_pilot(w)
             alpha = optimal_alpha(rows[:k], w_plain[:k], alpha, self.p["plain_fraction"], rng)
-        w_max = 0.0
+        batches = []
         stats = SamplingStats()
         n_acc = 0
         for _ in range(PILOT_MAX_BATCHES):
@@ -1218,10 +1273,13 @@ class MuMu(Process):
                             w_plain[:0])[0]
             self._check_pilot(w)
             stats += SamplingStats(w.size, float(w.sum()), float(w @ w), 0)
-            w_max = max(w_max, float(w.max()))
+            batches.append(w)
             n_acc += int(np.count_nonzero(w))
             if n_acc >= PILOT_MIN_ACCEPTED:
                 break
+        w_all = np.concatenate(batches)
+        # few accepted points (cuts too tight for the batches): the groups would miss the edge
+        w_max = robust_max(w_all, WMAX_GROUPS) if n_acc >= PILOT_MIN_ACCEPTED else w_all.max()
         if n_acc == 0:
             raise CardError(
                 f"process {self.name!r}: no accepted phase-space point in {stats.n_trials} pilot "
@@ -1246,6 +1304,12 @@ class MuMu(Process):
             mcp, win, modes, self.channel_shares)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
         return checked_chunk(mom, pdg, offset, truth, self.name), stats_from_array(stats)
+
+
+def robust_max(w: np.ndarray, groups: int = WMAX_GROUPS) -> float:
+    """Median of the maxima of ``groups`` interleaved groups w[k::groups]: the upper edge of the
+    bulk of the weights, insensitive to fewer than groups/2 outliers (``WMAX_GROUPS``)."""
+    return float(np.median([w[k::groups].max() for k in range(groups)]))
 
 
 def optimal_alpha(rho: np.ndarray, w_plain: np.ndarray, alpha: np.ndarray, plain_min: float,
