@@ -29,34 +29,44 @@ In the c.m. frame with the e- along +z (a_i = sqrt(s)(E_i - z_i)/2, b_i = sqrt(s
 this is ``32 e^4 g'^2 / s * F`` with F as in ``_msq_core``.
 
 Phase space (c.m. frame, per trial sqrt(s) from the beam energies (Gaussian spreads, as
-``gen.beams.sample_beam_energies1``) and ``collision_sqrt_s_sc1``; the lab frame,
-``collision_frame_sc1``, only for accepted events; ``_hard_point1``): the configuration of the
-planar final state first, the Z' momentum |k| = M sinh(u) with u drawn from min(u, 1) (towards the
-soft spectrum tanh(u)^2 du, i.e. dE/E above E ~ M with the threshold suppression below) and the
-polar angle chi of the mu- to the Z' direction in the mu+ mu- rest frame from the mixture (1/D1 +
-1/D2)/2 of the two collinear propagators (exactly invertible in chi); then its orientation, by
-rotation invariance of dPhi_3: the polar angle theta of the mu- to the e- beam, the rotation psi of
-the event plane about the mu- and the azimuth phi about the beam (the weight does not depend on phi:
-drawn for accepted trials only). The uniforms of u, chi, cos(theta) and psi pass through an adaptive
-grid (``_grid_map1``: one piecewise-linear map per uniform, 32 bins, VEGAS-style rebinning, G. P.
-Lepage, J. Comput. Phys. 27 (1978) 192) trained in ``prepare`` on the pilot stream towards equal
-maximum weight per bin (``refine_grid``: hit-or-miss efficiency is mean/max, not the variance VEGAS
-minimises); the grid's Jacobians enter the weight, so any grid gives the same cross section (tests:
-phase-space volume and sigma with a random grid). It absorbs the 1 + cos^2(theta)-like beam-axis
-dependence and the mass-dependent |k| spectrum. Unweighting efficiency (sigma / w_max, pilot safety
-factor ``PILOT_SAFETY_SHARP_EDGE``, default beams, 4e6 trials) without ISR 0.64, 0.57, 0.65, 0.65
-for M = 0.1, 1, 5, 8 GeV (0.42, 0.50, 0.39 for M = 0.1, 1, 5 before the grid and the orientation by
-the mu-, which replaced an isotropic Z' direction). Trial weight (pb) = GEV2_TO_PB * 1/(2s) * (1/4)
-sum |M|^2 * dPhi_3 / (sampling density).
+``gen.beams.sample_beam_energies1``) and ``collision_sqrt_s_sc1``; the lab frame only for accepted
+events, ``_write_event1``; ``_hard_point1``): the configuration of the planar final state first,
+the Z' momentum |k| = M sinh(u) with u drawn from min(u, 1) (towards the soft spectrum tanh(u)^2
+du, i.e. dE/E above E ~ M with the threshold suppression below) and the polar angle chi of the mu-
+to the Z' direction in the mu+ mu- rest frame from the mixture (1/D1 + 1/D2)/2 of the two collinear
+propagators (exactly invertible in chi); then its orientation, by rotation invariance of dPhi_3:
+the polar angle theta of the mu- to the e- beam, the rotation psi of the event plane about the mu-
+and the azimuth phi about the beam (the weight does not depend on phi: taken for accepted trials
+only, from the channel uniform of chi, see ``_generate``). The uniforms of u, chi, cos(theta) and
+psi pass through an adaptive grid (``_grid_map1``: one piecewise-linear map per uniform, 32 bins,
+VEGAS-style rebinning, G. P. Lepage, J. Comput. Phys. 27 (1978) 192) trained in ``prepare`` on the
+pilot stream towards equal maximum weight per bin (``refine_grid``: hit-or-miss efficiency is
+mean/max, not the variance VEGAS minimises); the grid's Jacobians enter the weight, so any grid
+gives the same cross section (tests: phase-space volume and sigma with a random grid). It absorbs
+the 1 + cos^2(theta)-like beam-axis dependence and the mass-dependent |k| spectrum. Unweighting
+efficiency (sigma / w_max, pilot safety factor ``PILOT_SAFETY_SHARP_EDGE``, default beams, 4e6
+trials) without ISR 0.64, 0.57, 0.65, 0.65 for M = 0.1, 1, 5, 8 GeV (0.42, 0.50, 0.39 for M = 0.1,
+1, 5 before the grid and the orientation by the mu-, which replaced an isotropic Z' direction).
+Trial weight (pb) = GEV2_TO_PB * 1/(2s) * (1/4) sum |M|^2 * dPhi_3 / (sampling density).
 
 Blocks of trials (``BLOCK_TRIALS``): the uniforms of a trial (ISR fractions, hard point, hit) and
-the beam-energy normals of a block are drawn in bulk (``_draw_block1``), the weights computed
-stage by stage over the block (``_block1``: one loop per stage of the ISR and hard-point chain,
-bit for bit the trial-by-trial functions; short loops let the CPU overlap consecutive trials,
-which one long latency-bound chain per trial did not), then the hits in trial order and the
-accepted events' own draws (azimuth, photon directions) from the stream. Measured (M = 1 GeV,
-ISR, VP, spread; interleaved A/B under load, docs/benchmarks.md): ~300 ns per trial instead of
-~515; the events are a deterministic function of the stream, whatever the number requested.
+the beam-energy normals of a block are drawn in bulk (``_draw_block1``), the weights computed stage
+by stage over the block (``_block1``: one loop per stage of the ISR and hard-point chain, bit for
+bit the trial-by-trial functions; short loops let the CPU overlap consecutive trials, which one
+long latency-bound chain per trial did not), then the hits in trial order and the accepted events'
+own draws (photon directions) from the stream. Measured (M = 1 GeV, ISR, VP, spread; interleaved
+A/B under load, docs/benchmarks.md): ~300 ns per trial instead of ~515; the events are a
+deterministic function of the stream, whatever the number requested. Session 7: the azimuth phi of
+an accepted event from the spare bits of the chi channel uniform (no draws); cos/sin of 2 pi x by a
+branch-free polynomial (``cos_sin_2pi1``: 3.5 ns instead of 19 ns for math.cos, also per trial for
+cos psi); the hard frame -> c.m. -> lab transformation as two matrices built from the four-momenta
+(``_hard_to_cm_axes1``, ``_cm_to_lab_axes1``: ~12 divisions and square roots per event instead of
+~40), written straight into the output; the ISR photon azimuths from one uniform each
+(``_isr_photon_momenta1``: 82 instead of 113 ns per event); the soft ISR fraction in three loops
+over the block (``_isr_soft_finish1``, bit for bit); the block's draws not copied. Trial weights
+unchanged (old vs new on one stream: equal to 3e-9 relative, sigma to 1e-16, grid and w_max to
+1e-14); the events differ bit-wise from session 6 (another azimuth origin about the Collins-Soper
+axis, other draws), not in distribution (two-sample KS tests of lab momenta, angles and photons).
 
 Initial-state radiation (card ``isr``, default true; ``gen.radiation``): per trial both beams
 radiate one effective collinear photon each (``isr_photons1``: Kuraev-Fadin structure functions
@@ -76,7 +86,7 @@ O(p_T(gamma)^2 / s') effects, within the collinear (leading-log) accuracy of the
 functions themselves. FSR off the muons and initial-final interference are not included.
 Acceptance first: s' = (1 - v1)(1 - v2) s is exact in the recoil scheme of ``isr_photons1``, so a
 trial draws only the energy fractions; the photon directions and energies
-(``gen.radiation.isr_photon_momenta_polar1``, the distribution of ``isr_photon_momenta1``) are
+(``_isr_photon_momenta1``, the distribution of ``gen.radiation.isr_photon_momenta1``) are
 drawn for accepted trials. The energy fractions use ``gen.radiation``'s two-channel density
 (soft v^(beta/2-1) plus a dx/x admixture, ``ISR_HARD_FRACTION``) with the soft channel's uniform
 through the grid as well (``_isr_fraction1``): it learns how sigma_hard(s') weights the hard-photon
@@ -114,22 +124,23 @@ import math
 
 import numpy as np
 
-from gen.beams import collision_frame_sc1, collision_sqrt_s_sc1, crossing_trig1
+from gen.beams import collision_sqrt_s_sc1, crossing_trig1
 from gen.cards import CardError, Param
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
 from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
-from gen.kinematics import boost_p1, boost_params1, rotate_z_to_p1, rotation_params1
 from gen.pdgids import ZPRIME
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.radiation import (
     ISR_K_FACTOR,
+    emission_params1,
     isr_consts1,
     isr_hard_terms_q1,
     isr_log1m_over_v1,
-    isr_photon_momenta_polar1,
+    isr_recoil_energies1,
     isr_soft_factor,
     ll_beta_near1,
+    sample_emission_angle_p1,
 )
 from gen.unweight import (
     S_OVER,
@@ -137,7 +148,6 @@ from gen.unweight import (
     S_SUM_W2,
     S_TRIALS,
     checked_chunk,
-    fill_event1,
     new_events,
     new_stats,
     stats_from_array,
@@ -252,6 +262,36 @@ def _random_azimuth1(rng):
         r2 = a * a + b * b
         if 0.0 < r2 <= 1.0:
             return (a * a - b * b) / r2, 2.0 * a * b / r2
+
+
+#: Taylor coefficients (-1)^n / (2n)! of cos and (-1)^n / (2n+1)! of sin, n = 0..8, for
+#: ``cos_sin_2pi1`` (|z| <= pi/4: truncation z^18/18! < 3e-18 and z^19/19! < 1e-19)
+_COS_C = tuple((-1.0) ** n / math.factorial(2 * n) for n in range(9))
+_SIN_C = tuple((-1.0) ** n / math.factorial(2 * n + 1) for n in range(9))
+#: cos(k pi/2), k = 0..3 (sin(k pi/2) = cos((k + 3) pi/2))
+_QUARTER_COS = np.array([1.0, 0.0, -1.0, 0.0])
+
+
+@kernel
+def cos_sin_2pi1(x):
+    """(cos 2 pi x, sin 2 pi x) for 0 <= x <= 1 without libm calls (~19 ns for math.cos alone
+    in a numba loop here, measured): x = q/4 + f/4 with the nearest quadrant q and |f| <= 1/2,
+    z = (pi/2) f, and the Taylor series of cos z and sin z (|z| <= pi/4, truncation below
+    rounding: ``_COS_C``) rotated by q quarter turns with exact table factors (no branch on the
+    random quadrant). Agrees with math.cos/math.sin to a few 1e-16 (tests)."""
+    y = 4.0 * x
+    q = math.floor(y + 0.5)
+    z = (0.5 * math.pi) * (y - q)
+    z2 = z * z
+    a, b = _COS_C, _SIN_C  # Horner in z^2, written out (a loop indexes the tuple at run time)
+    c = a[0] + z2 * (a[1] + z2 * (a[2] + z2 * (a[3] + z2 * (a[4] + z2 * (a[5] + z2 * (
+        a[6] + z2 * (a[7] + z2 * a[8])))))))
+    sn = z * (b[0] + z2 * (b[1] + z2 * (b[2] + z2 * (b[3] + z2 * (b[4] + z2 * (b[5] + z2 * (
+        b[6] + z2 * (b[7] + z2 * b[8]))))))))
+    k = int(q) & 3
+    # rotation by k quarter turns with exact factors 0, +-1 from a table: no branches
+    cq, sq = _QUARTER_COS[k], _QUARTER_COS[(k + 3) & 3]
+    return cq * c - sq * sn, sq * c + cq * sn
 
 
 # ------------------------------------------------------------------ adaptive sampling grid
@@ -381,6 +421,26 @@ def _isr_fraction1(u, grid, d, beta, tob, cst):
 
 
 @kernel
+def _isr_soft_finish1(w, j, lnv, v, beta, tob, cst):
+    """The soft channel of ``_isr_fraction1`` after its grid map (w, j), lnv = (2/beta) ln w
+    (only if w > 0) and v = exp(lnv) (only if w > 0): the same operations, so the same
+    (v, numerator, denominator) bit for bit (``_block1`` computes the stages in separate loops)."""
+    a, x_min, inv_lmin = cst[2], cst[5], cst[7]
+    soft = isr_soft_factor(beta)
+    if w <= 0.0 or v <= 0.0:
+        return 0.0, soft * j, 1.0 - a
+    x = 1.0 - v
+    if x <= 0.0:
+        return 1.0, 0.0, 1.0
+    q = isr_log1m_over_v1(v)
+    r = tob * v / w
+    h = inv_lmin / x if x >= x_min else 0.0
+    hard = isr_hard_terms_q1(v, x, lnv, q, beta)
+    rj = r * j
+    return v, soft * j + hard * rj, (1.0 - a) + a * h * rj
+
+
+@kernel
 def _first_jacobian1(grid, d):
     """Jacobian of the first bin of dimension ``d`` (the map at r = 0)."""
     return (grid.shape[1] - 1) * (grid[d, 1] - grid[d, 0])
@@ -490,7 +550,7 @@ def _hp_euler1(grid, r_c, r_psi):
     cth = 1.0 - 2.0 * xc
     sth = 2.0 * math.sqrt(xc * (1.0 - xc))
     xp, jp = _grid_map1(grid, _G_PSI, r_psi)
-    return jc, cth, sth, jp, xp, math.cos(2.0 * math.pi * xp)
+    return jc, cth, sth, jp, xp, cos_sin_2pi1(xp)[0]
 
 
 @kernel
@@ -562,7 +622,7 @@ def _hard_point1(sqrt_s, m, mz, grid, r_k, r_ch, r_x, r_c, r_psi):
 def _hard_momenta1(geometry, cphi, sphi):
     """mu-, mu+, Z' (px, py, pz, e each) of a ``_hard_point1`` geometry at azimuth phi."""
     e1, e2, ek, p1, a2, b2, ak, bk, cth, sth, cpsi, xp = geometry
-    spsi = math.sin(2.0 * math.pi * xp)
+    spsi = cos_sin_2pi1(xp)[1]
     # d = mu- direction; g = cos(psi) e_theta + sin(psi) e_phi
     dx, dy, dz = sth * cphi, sth * sphi, cth
     gx = cpsi * cth * cphi - spsi * sphi
@@ -611,16 +671,19 @@ BLOCK_TRIALS = 512
 
 
 @kernel
-def _draw_block1(rng, pool, nh, nl, spread_her, spread_ler):
-    """The random numbers of a block of trials: ``TRIAL_UNIFORMS`` uniforms per trial into
-    ``pool``, then the standard normals of the e- and e+ beam energies (``nh``, ``nl``; drawn
-    only for a beam with an energy spread). Every block takes the same draws whatever the number
-    of events wanted, so the events are a deterministic function of the stream."""
-    pool[:] = rng.random(pool.shape[0])
+def _draw_block1(rng, nbk, spread_her, spread_ler, nh, nl):
+    """The random numbers of a block of ``nbk`` trials: (pool, nh, nl), ``TRIAL_UNIFORMS``
+    uniforms per trial, then the standard normals of the e- and e+ beam energies (drawn only for
+    a beam with an energy spread; else ``nh``, ``nl`` are returned as given). New arrays from
+    the generator, not copied into scratch ones (6 ns per trial, measured). Every block takes the
+    same draws whatever the number of events wanted, so the events are a deterministic function
+    of the stream."""
+    pool = rng.random(nbk * TRIAL_UNIFORMS)
     if spread_her > 0.0:
-        nh[:] = rng.standard_normal(nh.shape[0])
+        nh = rng.standard_normal(nbk)
     if spread_ler > 0.0:
-        nl[:] = rng.standard_normal(nl.shape[0])
+        nl = rng.standard_normal(nbk)
+    return pool, nh, nl
 
 
 @kernel
@@ -716,11 +779,29 @@ def _block1(pool, nh, nl, nt, e_her, e_ler, spread_her, spread_ler, sin_a, cos_a
             w[t] = 1.0
             tr[t, 3], tr[t, 4], tr[t, 5] = 0.0, 0.0, sqrt_s
     if isr:
+        # ``_isr_fraction1`` in three loops over the block (soft channel: grid map and log, exp,
+        # the rest; scratch columns 0-7, free until the hard point): bit for bit the same values
+        a = cst[2]
         for i in range(2):
             for t in range(nt):
+                u = pool[t * TRIAL_UNIFORMS + i]
+                if u >= a:
+                    wg, j = _grid_map1(grid, _G_ISR1 + i, (u - a) * cst[4])
+                    hs[t, 3 * i], hs[t, 3 * i + 1] = wg, j
+                    hs[t, 3 * i + 2] = hs[t, 22] * math.log(wg) if wg > 0.0 else 0.0
+            for t in range(nt):
+                if pool[t * TRIAL_UNIFORMS + i] >= a and hs[t, 3 * i] > 0.0:
+                    hs[t, 6 + i] = math.exp(hs[t, 3 * i + 2])
+            for t in range(nt):
+                u = pool[t * TRIAL_UNIFORMS + i]
                 c = 23 + 3 * i
-                hs[t, c], hs[t, c + 1], hs[t, c + 2] = _isr_fraction1(
-                    pool[t * TRIAL_UNIFORMS + i], grid, _G_ISR1 + i, hs[t, 21], hs[t, 22], cst)
+                if u >= a:
+                    hs[t, c], hs[t, c + 1], hs[t, c + 2] = _isr_soft_finish1(
+                        hs[t, 3 * i], hs[t, 3 * i + 1], hs[t, 3 * i + 2], hs[t, 6 + i],
+                        hs[t, 21], hs[t, 22], cst)
+                else:
+                    hs[t, c], hs[t, c + 1], hs[t, c + 2] = _isr_fraction1(
+                        u, grid, _G_ISR1 + i, hs[t, 21], hs[t, 22], cst)
         for t in range(nt):
             w[t], tr[t, 3], tr[t, 4], tr[t, 5] = _isr_combine1(
                 tr[t, 2], hs[t, 23], hs[t, 24], hs[t, 25], hs[t, 26], hs[t, 27], hs[t, 28], m,
@@ -803,12 +884,11 @@ def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, 
     nb = grid.shape[1] - 1
     sin_a, cos_a, cst = _chunk_constants1(e_her, e_ler, half_angle, hard_fraction, x_min)
     nbk = BLOCK_TRIALS
-    pool = np.empty(nbk * TRIAL_UNIFORMS)
     nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
     tr, geo, hs = np.empty((nbk, 6)), np.empty((nbk, 12)), np.empty((nbk, _HS_COLS))
     done = 0
     while done < n:
-        _draw_block1(rng, pool, nh, nl, spread_her, spread_ler)
+        pool, nh, nl = _draw_block1(rng, nbk, spread_her, spread_ler, nh, nl)
         nt = min(nbk, n - done)
         _block1(pool, nh, nl, nt, e_her, e_ler, spread_her, spread_ler, sin_a, cos_a, cst, m, mz,
                 g_prime, vp, isr, e_min, grid, wb, tr, geo, hs)
@@ -820,67 +900,153 @@ def _trial_weights(rng, n, e_her, e_ler, spread_her, spread_ler, half_angle, m, 
 
 
 @kernel
-def _hard_to_lab1(px, py, pz, e, az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn, rkx, rky, bx,
-                  by, bz, gb, gb2, buf, row):
-    """Row ``row`` of ``buf``: a hard-frame four-vector rotated onto the Collins-Soper axis,
-    boosted with Q, rotated onto the e- direction n and boosted to the lab (``_to_lab1``)."""
-    rx, ry, rz = rotate_z_to_p1(px, py, pz, az, sa, akx, aky)
-    vx, vy, vz, ve = boost_p1(rx, ry, rz, e, bqx, bqy, bqz, gq, gq2)
-    rx, ry, rz = rotate_z_to_p1(vx, vy, vz, nz, sn, rkx, rky)
-    buf[row, 0], buf[row, 1], buf[row, 2], buf[row, 3] = boost_p1(rx, ry, rz, ve, bx, by, bz, gb,
-                                                                  gb2)
+def _cm_to_lab_axes1(eh, el, sqrt_s, sin_a, cos_a):
+    """``gen.beams.cm_to_lab1`` as a matrix: the lab images of the c.m. x, z and time axes,
+    (xx, xz, xe, zx, zz, ze, tx, tz, te) (x, z, e components; no y components).
+
+    The transformation B_b R_n takes the beams' c.m. four-momenta (E*, 0, 0, +-p*) (equal
+    masses: equal energies E* = sqrt(s)/2, p* = sqrt(s/4 - m_e^2)) onto their lab momenta p-, p+
+    (``gen.beams``), so it maps the time axis onto T = (p- + p+)/sqrt(s) and the z axis onto
+    Z = (p- - p+)/(2 p*). Both beams lie in the x-z plane (``gen.beams._beam_vector``: n_y = 0,
+    b_y = 0), so R_n is a rotation about y and the y axis stays the y axis; the image X of the x
+    axis is then fixed by Minkowski orthonormality and det = +1: X = T_ x Z_ (Euclidean cross
+    product of the lowered (e, x, z) components; = x axis for T = e_t, Z = e_z). The same
+    matrix as ``cm_to_lab1`` to rounding (tests), with 2 divisions and 3 square roots instead of
+    ~14 and ~5.
+    """
+    ph = math.sqrt(max(eh * eh - M_E * M_E, 0.0))
+    pl = math.sqrt(max(el * el - M_E * M_E, 0.0))
+    i_s = 1.0 / sqrt_s
+    i_p = 0.5 / math.sqrt(max(0.25 * sqrt_s * sqrt_s - M_E * M_E, 0.0))
+    tx, tz, te = (ph + pl) * sin_a * i_s, (ph - pl) * cos_a * i_s, (eh + el) * i_s
+    zx, zz, ze = (ph - pl) * sin_a * i_p, (ph + pl) * cos_a * i_p, (eh - el) * i_p
+    return te * zz - tz * ze, tx * ze - te * zx, tx * zz - tz * zx, zx, zz, ze, tx, tz, te
 
 
 @kernel
-def _to_lab1(sqrt_s, eh, el, sin_a, cos_a, kk, h, buf):
-    """mu-, mu+, Z' (``h``: 12 momenta, Q rest frame) and the ISR photons (``kk``, c.m.) into
-    ``buf`` in the lab. Returns the number of rows written.
+def _hard_to_cm_axes1(qx, qy, qz, qe, sqrt_sp):
+    """A Lorentz transformation from the hard frame to the c.m. frame: the images X, Y (4
+    components each), Z (z and e components; x = y = 0) and T (4) of the hard frame's axes.
 
-    Rows: mu-, mu+, Z', then the photon of the e- beam and of the e+ beam if present (energy
-    > 0). Q = P - k1 - k2 moves with velocity Q/Q^0 in the c.m. frame; the hard process's +z
-    axis is the Collins-Soper axis of the Q rest frame (bisector of the e- direction and the
-    reversed e+ direction, boosted massless beams), as in ``gen.processes.mumu``. The frame
-    parameters (``gen.kinematics.boost_params1``, ``rotation_params1``) once per event.
+    The hard frame is the rest frame of Q = (qx, qy, qz, qe) (c.m. frame, Q^2 = s') with its z
+    axis along the Collins-Soper axis (module docstring; Collins, Soper, Phys. Rev. D 16 (1977)
+    2219): T = Q/sqrt(s'); for massless beams P1 ~ (0, 0, 1, 1), P2 ~ (0, 0, -1, 1) the bisector
+    of the e- and reversed e+ directions in the Q rest frame is the four-vector
+    P1/(Q.P1) - P2/(Q.P2) ~ (0, 0, Q^0, Q_z) (Minkowski-orthogonal to Q), normalised:
+    Z = (0, 0, Q^0, Q_z)/sqrt(s' + Q_T^2). The axes about Z (X, Y) are any completing proper
+    orthonormal pair: Gram-Schmidt of the c.m. y, then x axis (Y = (e_y + Q_y/s' Q) / sqrt(1 +
+    Q_y^2/s'), X = (e_x + Q_x/s' Q - Y_x Y) / sqrt(1 + Q_x^2/(s' + Q_y^2)); Y.Z = X.Z = 0 since Z
+    has no x, y components and Z.Q = 0). A rotation about the Collins-Soper axis against the
+    former choice (minimal rotation z -> axis, then the boost) only shifts the azimuth phi of
+    the hard process about that axis, which is uniform and independent of everything else.
     """
-    bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
-    gb, gb2 = boost_params1(bx, by, bz)
-    sn, rkx, rky = rotation_params1(nx, ny)
-    qx = -(kk[0, 0] + kk[1, 0])
-    qy = -(kk[0, 1] + kk[1, 1])
-    qz = -(kk[0, 2] + kk[1, 2])
-    qe = sqrt_s - kk[0, 3] - kk[1, 3]
-    bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    gq, gq2 = boost_params1(bqx, bqy, bqz)
-    ax, ay, az = 0.0, 0.0, 1.0
-    if gq != 0.0:
-        ga, ga2 = boost_params1(-bqx, -bqy, -bqz)
-        a1 = boost_p1(0.0, 0.0, 1.0, 1.0, -bqx, -bqy, -bqz, ga, ga2)
-        a2 = boost_p1(0.0, 0.0, -1.0, 1.0, -bqx, -bqy, -bqz, ga, ga2)
-        ax = a1[0] / a1[3] - a2[0] / a2[3]
-        ay = a1[1] / a1[3] - a2[1] / a2[3]
-        az = a1[2] / a1[3] - a2[2] / a2[3]
-        na = math.sqrt(ax * ax + ay * ay + az * az)
-        ax, ay, az = ax / na, ay / na, az / na
-    sa, akx, aky = rotation_params1(ax, ay)
+    sp = sqrt_sp * sqrt_sp
+    isp = 1.0 / sp
+    im = sqrt_sp * isp
+    iz = 1.0 / math.sqrt(sp + qx * qx + qy * qy)
+    cy = qy * isp
+    ny = 1.0 / math.sqrt(1.0 + cy * qy)
+    yx, yy, yz, ye = cy * qx * ny, (1.0 + cy * qy) * ny, cy * qz * ny, cy * qe * ny
+    cx = qx * isp
+    nx = 1.0 / math.sqrt(1.0 + cx * qx - yx * yx)  # = 1 + Q_x^2/(s' + Q_y^2) >= 1
+    xx = (1.0 + cx * qx - yx * yx) * nx
+    xy = (cx * qy - yx * yy) * nx
+    xz = (cx * qz - yx * yz) * nx
+    xe = (cx * qe - yx * ye) * nx
+    return (xx, xy, xz, xe, yx, yy, yz, ye, qe * iz, qz * iz, qx * im, qy * im, qz * im,
+            qe * im)
+
+
+#: ``_hard_to_cm_axes1`` for Q at rest (no ISR photon): the identity
+_NO_PHOTON_AXES = (1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+
+
+@kernel
+def _cm_row_to_lab1(mom, pos, cx, cy, cz, ce, c):
+    """Column ``pos`` of ``mom``: the c.m. four-vector (cx, cy, cz, ce) in the lab (``c``: the
+    axes of ``_cm_to_lab_axes1``)."""
+    mom[0, pos] = cx * c[0] + cz * c[3] + ce * c[6]
+    mom[1, pos] = cy
+    mom[2, pos] = cx * c[1] + cz * c[4] + ce * c[7]
+    mom[3, pos] = cx * c[2] + cz * c[5] + ce * c[8]
+
+
+@kernel
+def _hard_row_to_lab1(mom, pos, px, py, pz, e, a, c):
+    """Column ``pos`` of ``mom``: the hard-frame four-vector (px, py, pz, e) in the lab (``a``:
+    the axes of ``_hard_to_cm_axes1``, ``c``: of ``_cm_to_lab_axes1``)."""
+    _cm_row_to_lab1(mom, pos,
+                    px * a[0] + py * a[4] + e * a[10],
+                    px * a[1] + py * a[5] + e * a[11],
+                    px * a[2] + py * a[6] + pz * a[8] + e * a[12],
+                    px * a[3] + py * a[7] + pz * a[9] + e * a[13], c)
+
+
+@kernel
+def _write_event1(mom, pdg, offset, i, sqrt_s, eh, el, sin_a, cos_a, kk, h, sqrt_sp):
+    """Event ``i`` in the lab, appended to the output arrays (``gen.unweight.new_events``):
+    mu-, mu+, Z' (``h``: 12 momenta, hard frame at sqrt(s') = ``sqrt_sp``) and the ISR photons
+    (``kk``, c.m. frame; the e- beam's, then the e+ beam's, if their energy is > 0).
+
+    Hard frame -> c.m. (``_hard_to_cm_axes1``, Q = P - k1 - k2) -> lab (``_cm_to_lab_axes1``):
+    each a matrix of the images of the axes, applied with 9 + 14 products per vector and
+    written straight into the output (no scratch rows).
+    """
+    c = _cm_to_lab_axes1(eh, el, sqrt_s, sin_a, cos_a)
+    a = _NO_PHOTON_AXES  # no photon: Q = (0, 0, 0, sqrt(s)), the hard frame is the c.m. frame
+    if kk[0, 3] > 0.0 or kk[1, 3] > 0.0:
+        a = _hard_to_cm_axes1(-(kk[0, 0] + kk[1, 0]), -(kk[0, 1] + kk[1, 1]),
+                              -(kk[0, 2] + kk[1, 2]), sqrt_s - kk[0, 3] - kk[1, 3], sqrt_sp)
+    pos = offset[i]
     # three explicit calls: a loop would index the tuple ``h`` at run time (slow in numba)
-    _hard_to_lab1(h[0], h[1], h[2], h[3], az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn, rkx,
-                  rky, bx, by, bz, gb, gb2, buf, 0)
-    _hard_to_lab1(h[4], h[5], h[6], h[7], az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn, rkx,
-                  rky, bx, by, bz, gb, gb2, buf, 1)
-    _hard_to_lab1(h[8], h[9], h[10], h[11], az, sa, akx, aky, bqx, bqy, bqz, gq, gq2, nz, sn,
-                  rkx, rky, bx, by, bz, gb, gb2, buf, 2)
-    n = 3
+    _hard_row_to_lab1(mom, pos, h[0], h[1], h[2], h[3], a, c)
+    _hard_row_to_lab1(mom, pos + 1, h[4], h[5], h[6], h[7], a, c)
+    _hard_row_to_lab1(mom, pos + 2, h[8], h[9], h[10], h[11], a, c)
+    pdg[pos], pdg[pos + 1], pdg[pos + 2] = MUON, -MUON, ZPRIME
+    pos += 3
+    for r in range(2):
+        if kk[r, 3] > 0.0:
+            _cm_row_to_lab1(mom, pos, kk[r, 0], kk[r, 1], kk[r, 2], kk[r, 3], c)
+            pdg[pos] = PHOTON
+            pos += 1
+    offset[i + 1] = pos
+
+
+@kernel
+def _isr_photon_momenta1(rng, sqrt_s, v1, v2, k):
+    """``gen.radiation.isr_photon_momenta_polar1`` for the e+ e- beams with the azimuths from one
+    uniform each through ``cos_sin_2pi1`` (instead of the polar rejection, 2.55 draws and two
+    divisions): the same distribution of the photon momenta (directions from one dipole leg of
+    each beam, ``sample_emission_angle_p1``; energies of the recoil scheme,
+    ``isr_recoil_energies1``), other draws."""
+    eb = 0.5 * sqrt_s
+    b = omb = lnr = -1.0
+    if v1 > 0.0 or v2 > 0.0:
+        b, omb, lnr = emission_params1(eb, M_E)
     for i in range(2):
-        if kk[i, 3] > 0.0:
-            rx, ry, rz = rotate_z_to_p1(kk[i, 0], kk[i, 1], kk[i, 2], nz, sn, rkx, rky)
-            buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = boost_p1(rx, ry, rz, kk[i, 3], bx, by,
-                                                                  bz, gb, gb2)
-            n += 1
-    return n
+        for j in range(4):
+            k[i, j] = 0.0
+        v = v1 if i == 0 else v2
+        if v <= 0.0:
+            continue
+        c, sn = sample_emission_angle_p1(rng, b, omb, lnr)
+        cphi, sphi = cos_sin_2pi1(rng.random())
+        k[i, 0] = sn * cphi
+        k[i, 1] = sn * sphi
+        k[i, 2] = c if i == 0 else -c
+    isr_recoil_energies1(k, v1 * eb, v2 * eb, sqrt_s)
 
 
-#: particle ids of the rows of an event (mu-, mu+, Z', ISR photons)
-_PDG_ROWS = np.array([MUON, -MUON, ZPRIME, PHOTON, PHOTON], dtype=np.int32)
+@kernel
+def _isr_photon_arrays(rng, n, sqrt_s, v1, v2):
+    """``n`` photon pairs of ``_isr_photon_momenta1`` as an (n, 8) array (tests)."""
+    out = np.empty((n, 8))
+    k = np.zeros((2, 4))
+    for i in range(n):
+        _isr_photon_momenta1(rng, sqrt_s, v1, v2, k)
+        for j in range(8):
+            out[i, j] = k[j // 4, j % 4]
+    return out
 
 
 @kernel
@@ -890,28 +1056,26 @@ def _generate(
 ):  # fmt: skip
     """Hit-or-miss until n events; returns particle arrays, offsets, truth and statistics.
 
-    Blocks of ``BLOCK_TRIALS`` trials: their random numbers drawn in bulk (``_draw_block1``),
-    their weights in one loop (``_block1``), then the trials in order: statistics, hit, and for
-    accepted trials the collision frame, the azimuth phi and the photon directions (which do not
-    change the weight; scalar draws from ``rng`` after the block's bulk draws). Trials after the
-    n-th event are not counted.
+    Blocks of ``BLOCK_TRIALS`` trials: their random numbers drawn in bulk (``_draw_block1``), their
+    weights in one loop (``_block1``), then the trials in order: statistics, hit, and for accepted
+    trials the azimuth phi (from the chi channel uniform) and the photon directions (which do not
+    change the weight; scalar draws from ``rng`` after the block's bulk draws), then the frames
+    (``_write_event1``). Trials after the n-th event are not counted.
     """
     mom, pdg, offset = new_events(n, 5)
     t_sqrt_s = np.empty(n)
     t_sqrt_sp = np.empty(n)
     kk = np.zeros((2, 4))
-    buf = np.zeros((5, 4))
     stats = new_stats()
     sin_a, cos_a, cst = _chunk_constants1(e_her, e_ler, half_angle, hard_fraction, x_min)
     nbk = BLOCK_TRIALS
-    pool = np.empty(nbk * TRIAL_UNIFORMS)
     nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
     tr, geo, hs = np.empty((nbk, 6)), np.empty((nbk, 12)), np.empty((nbk, _HS_COLS))
     acc = np.empty(nbk, np.int64)
     ev = np.empty((nbk, 10))
     i = 0
     while i < n:
-        _draw_block1(rng, pool, nh, nl, spread_her, spread_ler)
+        pool, nh, nl = _draw_block1(rng, nbk, spread_her, spread_ler, nh, nl)
         _block1(pool, nh, nl, nbk, e_her, e_ler, spread_her, spread_ler, sin_a, cos_a, cst, m,
                 mz, g_prime, vp, isr, e_min, grid, wb, tr, geo, hs)
         # hits in trial order (gen.unweight.unweight1 with the hit uniform from the block)
@@ -925,29 +1089,34 @@ def _generate(
                 stats[S_OVER] += 1.0
             if w > 0.0 and pool[(t + 1) * TRIAL_UNIFORMS - 1] * w_max < w:
                 acc[na] = t
+                # the azimuth phi / (2 pi) = frac(2 r_ch): the channel uniform r_ch of
+                # ``_hp_chi1`` only decides r_ch < 0.5, so 2 r_ch mod 1 (exact in floating
+                # point) is uniform in [0, 1) and independent of the trial, hit included
+                r2 = 2.0 * pool[t * TRIAL_UNIFORMS + 3]
+                ev[na, 0] = r2 - 1.0 if r2 >= 1.0 else r2
                 na += 1
                 if i + na == n:
                     break
-        # the draws of the accepted events, in trial order: azimuth, photon momenta
+        # the draws of the accepted events, in trial order: photon momenta
         for j in range(na):
             t = acc[j]
-            ev[j, 0], ev[j, 1] = _random_azimuth1(rng)
             if isr:
-                isr_photon_momenta_polar1(rng, tr[t, 2], M_E, tr[t, 3], tr[t, 4], kk)
+                _isr_photon_momenta1(rng, tr[t, 2], tr[t, 3], tr[t, 4], kk)
                 for c in range(8):
                     ev[j, 2 + c] = kk[c // 4, c % 4]
         # their momenta in the lab (a separate loop: the CPU overlaps consecutive events)
         for j in range(na):
             t = acc[j]
+            cphi, sphi = cos_sin_2pi1(ev[j, 0])
             h = _hard_momenta1((geo[t, 0], geo[t, 1], geo[t, 2], geo[t, 3], geo[t, 4], geo[t, 5],
                                 geo[t, 6], geo[t, 7], geo[t, 8], geo[t, 9], geo[t, 10],
-                                geo[t, 11]), ev[j, 0], ev[j, 1])
+                                geo[t, 11]), cphi, sphi)
             if isr:
                 for c in range(8):
                     kk[c // 4, c % 4] = ev[j, 2 + c]
             sqrt_s = tr[t, 2]
-            npart = _to_lab1(sqrt_s, tr[t, 0], tr[t, 1], sin_a, cos_a, kk, h, buf)
-            fill_event1(mom, pdg, offset, i, buf, npart, _PDG_ROWS)
+            _write_event1(mom, pdg, offset, i, sqrt_s, tr[t, 0], tr[t, 1], sin_a, cos_a, kk, h,
+                          tr[t, 5])
             t_sqrt_s[i] = sqrt_s
             t_sqrt_sp[i] = tr[t, 5]
             i += 1

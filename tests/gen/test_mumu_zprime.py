@@ -873,3 +873,128 @@ def test_vacuum_polarisation_with_isr_gives_the_average_factor_at_the_reduced_en
     # the test resolves the s' dependence: the average differs from the factor at s
     s = Beams().sqrt_s_gev ** 2
     assert abs(expected - vp_factor1(s)) > 4 * expected_err
+
+
+# ------------------------------------------------------------ accepted events: frames, azimuth
+def test_cos_sin_2pi_matches_libm():
+    x = np.concatenate([np.random.default_rng(3).random(2000), np.arange(9) / 8.0,
+                        [1e-300, 0.125 - 1e-17, 0.25 + 1e-16, 1.0 - 1e-16]])
+    got = np.array([mz.cos_sin_2pi1(v) for v in x])
+    xl = x.astype(np.longdouble) * (2 * np.pi)
+    np.testing.assert_allclose(got[:, 0], np.cos(xl).astype(float), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(got[:, 1], np.sin(xl).astype(float), rtol=0, atol=1e-15)
+    # quadrant boundaries are exact
+    np.testing.assert_array_equal(got[[2000, 2002, 2004, 2006, 2008], 0],
+                                  [1.0, 0.0, -1.0, 0.0, 1.0])
+
+
+def _boost_np(v, b):
+    """Boost (px, py, pz, e) by velocity b (Jackson eq. 11.19), numpy."""
+    b2 = b @ b
+    g = 1.0 / math.sqrt(1.0 - b2)
+    bp = b @ v[:3]
+    f = (g - 1.0) / b2 * bp + g * v[3]
+    return np.concatenate([v[:3] + f * b, [g * (v[3] + bp)]])
+
+
+def test_cm_to_lab_matrix_equals_the_rotation_and_boost_of_gen_beams():
+    from gen.beams import cm_to_lab1, collision_frame1, collision_sqrt_s1
+
+    rng = np.random.default_rng(21)
+    beams = Beams()
+    half = beams.half_crossing_angle_rad
+    sin_a, cos_a = math.sin(half), math.cos(half)
+    for _ in range(50):
+        eh = beams.e_her_gev * (1 + 0.01 * rng.standard_normal())
+        el = beams.e_ler_gev * (1 + 0.01 * rng.standard_normal())
+        sqrt_s = collision_sqrt_s1(eh, el, half)
+        c = np.array(mz._cm_to_lab_axes1(eh, el, sqrt_s, sin_a, cos_a))
+        frame = collision_frame1(eh, el, half)
+        for v in rng.normal(size=(4, 4)):
+            ref = np.array(cm_to_lab1(*v, *frame))
+            got = [v[0] * c[0] + v[2] * c[3] + v[3] * c[6], v[1],
+                   v[0] * c[1] + v[2] * c[4] + v[3] * c[7], v[0] * c[2] + v[2] * c[5] + v[3] * c[8]]
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(v).sum())
+
+
+def test_hard_frame_matrix_is_lorentz_with_the_collins_soper_axis():
+    """The columns of ``_hard_to_cm_axes1`` are a proper orthochronous Minkowski frame with time
+    axis Q/sqrt(s') and z axis the Collins-Soper axis boosted by Q (the former boost chain:
+    bisector of the boosted massless beam directions, then the boost with Q/Q^0)."""
+    rng = np.random.default_rng(22)
+    eta = np.diag([-1.0, -1.0, -1.0, 1.0])  # (px, py, pz, e)
+    for _ in range(200):
+        sqrt_s = 10.58
+        # two photons near the beams, up to hard ones with wide angles
+        k = rng.normal(scale=[0.3, 0.3, 3.0], size=(2, 3)) * rng.random((2, 1)) ** 3
+        k[0, 2], k[1, 2] = abs(k[0, 2]), -abs(k[1, 2])
+        q = np.concatenate([-(k[0] + k[1]), [sqrt_s - np.linalg.norm(k, axis=1).sum()]])
+        sqrt_sp = math.sqrt(q[3] ** 2 - q[:3] @ q[:3])
+        a = mz._hard_to_cm_axes1(*q, sqrt_sp)
+        lam = np.array([a[0:4], a[4:8], [0.0, 0.0, a[8], a[9]], a[10:14]]).T  # columns x y z t
+        np.testing.assert_allclose(lam.T @ eta @ lam, eta, rtol=0, atol=1e-12)
+        assert np.linalg.det(lam) == pytest.approx(1.0, abs=1e-12)
+        np.testing.assert_allclose(lam[:, 3], q / sqrt_sp, rtol=1e-13)
+        bq = q[:3] / q[3]
+        d1 = _boost_np(np.array([0.0, 0.0, 1.0, 1.0]), -bq)
+        d2 = _boost_np(np.array([0.0, 0.0, -1.0, 1.0]), -bq)
+        axis = d1[:3] / d1[3] - d2[:3] / d2[3]
+        ref = _boost_np(np.concatenate([axis / np.linalg.norm(axis), [0.0]]), bq)
+        np.testing.assert_allclose(lam[:, 2], ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.3])
+def test_azimuth_from_the_hit_uniform_is_uniform(scale):
+    """Head-on beams without spread and ISR: lab = hard frame, so the mu- azimuth is the phi
+    taken from the spare bits of the chi channel uniform, frac(2 r_ch). KS test against uniform
+    (fixed seed) and no correlation with cos(theta), also for overweight hits (w_max lowered by
+    ``scale``: most trials overweight)."""
+    from scipy.stats import kstest
+
+    proc = _process(1.0, beams=Beams(spread_her_gev=0.0, spread_ler_gev=0.0,
+                                     half_crossing_angle_rad=0.0))
+    proc.prepare(stream(31, PILOT), 20_000)
+    proc.w_max *= scale
+    n = 4000
+    chunk, stats = proc.generate(stream(31, GENERATION), n)
+    assert (stats.n_overweight > n / 2) == (scale < 1.0)
+    p = chunk.particles
+    phi = np.arctan2(p["py"][0::3], p["px"][0::3]) / (2 * np.pi) % 1.0
+    assert kstest(phi, "uniform").pvalue > 1e-3
+    cth = p["pz"][0::3] / np.sqrt(p["px"][0::3] ** 2 + p["py"][0::3] ** 2 + p["pz"][0::3] ** 2)
+    assert abs(np.corrcoef(phi, cth)[0, 1]) < 4 / math.sqrt(n)
+
+
+@pytest.mark.parametrize(("v1", "v2"), [(0.3, 0.1), (0.02, 0.0)])
+def test_photon_momenta_have_the_distribution_of_gen_radiation(v1, v2):
+    """``_isr_photon_momenta1`` (azimuths from one uniform through ``cos_sin_2pi1``) against
+    ``gen.radiation.isr_photon_momenta1`` (KS tests, fixed seeds): angles to the beams, azimuths,
+    energies; and the recoil scheme: (P - k1 - k2)^2 = (1 - v1)(1 - v2) s."""
+    from scipy.stats import kstest
+
+    from gen.radiation import isr_photon_momenta1
+
+    sqrt_s, n = 10.58, 4000
+    new = mz._isr_photon_arrays(np.random.default_rng(41), n, sqrt_s, v1, v2)
+    rng = np.random.default_rng(42)
+    ref = np.empty((n, 8))
+    k = np.zeros((2, 4))
+    for i in range(n):
+        isr_photon_momenta1(rng, sqrt_s, M_E, v1, v2, k)
+        ref[i] = k.ravel()
+    for a in (new, ref):
+        q = np.array([-(a[:, 0] + a[:, 4]), -(a[:, 1] + a[:, 5]), -(a[:, 2] + a[:, 6]),
+                      sqrt_s - a[:, 3] - a[:, 7]]).T
+        np.testing.assert_allclose(q[:, 3] ** 2 - (q[:, :3] ** 2).sum(axis=1),
+                                   (1 - v1) * (1 - v2) * sqrt_s**2, rtol=1e-12)
+    for row, v in ((0, v1), (1, v2)):
+        c = 4 * row
+        if v <= 0.0:
+            np.testing.assert_array_equal(new[:, c:c + 4], 0.0)
+            continue
+        x, y, z, e = (new[:, c + j] for j in range(4))
+        xr, yr, zr, er = (ref[:, c + j] for j in range(4))
+        # log(E - |p_z|) ~ the angle to the beam, azimuth, energy
+        for a, b in ((np.log(e - abs(z)), np.log(er - abs(zr))),
+                     (np.arctan2(y, x), np.arctan2(yr, xr)), (e, er)):
+            assert kstest(a, b).pvalue > 1e-3
