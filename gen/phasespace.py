@@ -235,14 +235,22 @@ def pair_decay_along1(px, py, pz, e, m, m1, q, ux, uy, uz, out, r0) -> None:
     Classical Electrodynamics, eq. 11.19, with (gamma - 1)/b^2 = gamma^2/(gamma + 1)).
     Daughter 2 = parent - daughter 1: four-momentum conserved to rounding.
     """
+    d1, d2 = pair_along1(px, py, pz, e, m, m1, q, ux, uy, uz)
+    _set(out, r0, d1[0], d1[1], d1[2], d1[3])
+    _set(out, r0 + 1, d2[0], d2[1], d2[2], d2[3])
+
+
+@kernel
+def pair_along1(px, py, pz, e, m, m1, q, ux, uy, uz):
+    """``pair_decay_along1`` returning the two daughters as 4-tuples (px, py, pz, e) instead of
+    writing rows: for kernels that keep momenta in registers (e.g. ``gen.decays.tau``)."""
     qx, qy, qz = q * ux, q * uy, q * uz
     e1s = math.sqrt(q * q + m1 * m1)
     g = e / m
     bq = (px * qx + py * qy + pz * qz) / e
     f = (g * g / (g + 1.0) * bq + g * e1s) / e
     x1, y1, z1, e1 = qx + f * px, qy + f * py, qz + f * pz, g * (e1s + bq)
-    _set(out, r0, x1, y1, z1, e1)
-    _set(out, r0 + 1, px - x1, py - y1, pz - z1, e - e1)
+    return (x1, y1, z1, e1), (px - x1, py - y1, pz - z1, e - e1)
 
 
 @kernel

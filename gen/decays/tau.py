@@ -69,7 +69,8 @@ modes into the classes of ``MODE_CLASSES`` for cards).
 
 Spin: ``decay_tau1`` decays an unpolarised tau. The tau+ tau- spin correlations of
 e+e- -> tau+ tau- are applied by the process on top of it (``gen.decays.tau_spin``: polarimeter
-vectors of the leptonic, pi/K nu, vector and a1 modes, accept/reject).
+vectors of the leptonic, pi/K nu, vector and a1 modes; the tau+ rest-frame block rotated
+rigidly).
 """
 
 from __future__ import annotations
@@ -85,7 +86,13 @@ from gen.constants import C_CM_PER_NS, M_TAU, TAU
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
 from gen.kinematics import boost1, direction1, rotate_z_to1, two_body_momentum1
-from gen.phasespace import genbod_unweighted1, isotropic1, pilot_wmax, three_body_wmax
+from gen.phasespace import (
+    genbod_unweighted1,
+    isotropic1,
+    pair_along1,
+    pilot_wmax,
+    three_body_wmax,
+)
 
 #: generator treatments of a tau decay mode
 LEPTONIC, TWO_BODY, VECTOR, A1, PHASE_SPACE = 0, 1, 2, 3, 4
@@ -655,9 +662,21 @@ def _bw_s(x, m0, g0, s_lo, s_hi):
     Returns (s, ds/dx): s = m0^2 + m0 g0 tan(t), t linear in x; a uniform x then samples s
     with a Breit-Wigner density, and ds/dx is the Jacobian the weight carries.
     """
+    t_lo, t_hi = _bw_range(m0, g0, s_lo, s_hi)
+    return _bw_s_in(x, m0, g0, s_lo, s_hi, t_lo, t_hi)
+
+
+@kernel
+def _bw_range(m0, g0, s_lo, s_hi):
+    """(t_lo, t_hi): the Breit-Wigner variable at the ends of [s_lo, s_hi] (``_bw_s``)."""
     mg = m0 * g0
-    t_lo = math.atan((s_lo - m0 * m0) / mg)
-    t_hi = math.atan((s_hi - m0 * m0) / mg)
+    return math.atan((s_lo - m0 * m0) / mg), math.atan((s_hi - m0 * m0) / mg)
+
+
+@kernel
+def _bw_s_in(x, m0, g0, s_lo, s_hi, t_lo, t_hi):
+    """``_bw_s`` with the range's (t_lo, t_hi) of ``_bw_range`` computed once by the caller."""
+    mg = m0 * g0
     s = m0 * m0 + mg * math.tan(t_lo + (t_hi - t_lo) * x)
     s = min(max(s, s_lo), s_hi)
     return s, ((s - m0 * m0) ** 2 + mg * mg) * (t_hi - t_lo) / mg
@@ -807,45 +826,30 @@ def a1_x1(k, c1, c2, d1, d2, minus):
 
 
 @kernel
-def _along(px, py, pz, e, m, m1, q, ux, uy, uz):
-    """Two-body decay of a parent (four-momentum p, mass m): daughter 1 (mass m1) with momentum
-    q along the unit vector u in the parent rest frame; returns both daughters (4-tuples).
-
-    The formula of ``gen.phasespace.pair_decay_along1`` (Jackson, Classical Electrodynamics,
-    eq. 11.19) on tuples; daughter 2 = parent - daughter 1.
-    """
-    qx, qy, qz = q * ux, q * uy, q * uz
-    e1s = math.sqrt(q * q + m1 * m1)
-    g = e / m
-    bq = (px * qx + py * qy + pz * qz) / e
-    f = (g * g / (g + 1.0) * bq + g * e1s) / e
-    x1, y1, z1, e1 = qx + f * px, qy + f * py, qz + f * pz, g * (e1s + bq)
-    return (x1, y1, z1, e1), (px - x1, py - y1, pz - z1, e - e1)
-
-
-@kernel
-def _bw_jac(s, m0, g0, s_lo, s_hi):
-    """ds/dx of ``_bw_s`` at s (1 / the sampling density of s in [s_lo, s_hi])."""
-    mg = m0 * g0
-    t_lo = math.atan((s_lo - m0 * m0) / mg)
-    t_hi = math.atan((s_hi - m0 * m0) / mg)
-    return ((s - m0 * m0) ** 2 + mg * mg) * (t_hi - t_lo) / mg
-
-
-@kernel
-def _a1_channel_term(q, s_c, m_pi, m_odd, m_sp, m_rho, g_rho):
-    """Q m_c / (p_c q_c ds_c/du) of the rho channel with pair mass^2 s_c (``_a1_trial``)."""
+def _a1_channel_term(q, s_c, m_pi, m_odd, m_sp, m_rho, mg, dt):
+    """Q m_c / (p_c q_c ds_c/du) of the rho channel with pair mass^2 s_c (``_a1_trial``);
+    ds_c/du of ``_bw_jac`` with mg = m_rho G_rho and dt = t_hi - t_lo of the channel's range."""
     m_c = math.sqrt(s_c)
-    jac = _bw_jac(s_c, m_rho, g_rho, (m_pi + m_odd) ** 2, (q - m_sp) ** 2)
+    jac = ((s_c - m_rho * m_rho) ** 2 + mg * mg) * dt / mg
     return q * m_c / (_pdk(q, m_c, m_sp) * _pdk(m_c, m_pi, m_odd) * jac)
 
 
 @kernel
-def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
+def a1_q_range(big_m, par, masses):
+    """(t_lo, t_hi) of the a1 mode's Q^2 range [(sum of pion masses)^2, M^2] (``_a1_trial``)."""
+    odd = int(par[7])
+    m_pi, m_odd = masses[2 + (0 if odd != 0 else 1)], masses[2 + odd]
+    msum = 2.0 * m_pi + m_odd
+    return _bw_range(par[0], par[1], msum * msum, big_m * big_m)
+
+
+@kernel
+def _a1_trial(rng, x, big_m, par, masses, out_f, r0, t_lo_q, t_hi_q):
     """tau- -> a1 nu -> 3 pi nu (KS model): rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions).
 
-    x in [0, 1] fixes Q^2 = s (``_bw_s``). ``masses`` are the row masses (pions in entries
-    2..4); par = (m_a1, G_a1, m_rho, G_rho, m_rho', G_rho', beta, index of the odd pion).
+    x in [0, 1] fixes Q^2 = s (``_bw_s``; (t_lo_q, t_hi_q) of ``a1_q_range``, once per
+    decay). ``masses`` are the row masses (pions in entries 2..4); par = (m_a1, G_a1, m_rho,
+    G_rho, m_rho', G_rho', beta, index of the odd pion).
     The three pions are sampled in two channels, one per rho of the current (``a1_current1``):
     with probability 1/2 each, the pair c = (q1, q3) or (q2, q3) gets s_c from a rho
     Breit-Wigner (``_bw_s`` over its kinematic range at this Q), then Q -> (pair) + spectator
@@ -866,7 +870,7 @@ def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
     i2 = 2 if odd != 2 else 1
     m_pi, m_odd = masses[2 + i1], masses[2 + odd]
     msum = 2.0 * m_pi + m_odd
-    s, jac = _bw_s(x, par[0], par[1], msum * msum, big_m * big_m)
+    s, jac = _bw_s_in(x, par[0], par[1], msum * msum, big_m * big_m, t_lo_q, t_hi_q)
     q = math.sqrt(s)
     pnu = (big_m * big_m - s) / (2.0 * big_m)
     ux, uy, uz = isotropic1(rng)
@@ -879,12 +883,19 @@ def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
         ic, isp = i1, i2
     else:
         ic, isp = i2, i1
-    s_c, _ = _bw_s(rng.random(), par[2], par[3], (m_pi + m_odd) ** 2, (q - m_pi) ** 2)
+    # both channels share the s_c range at this Q: the arctangents of ``_bw_s``/``_bw_jac``
+    # once per trial (same operations, same values)
+    mg = par[2] * par[3]
+    lo = (m_pi + m_odd) ** 2
+    t_lo = math.atan((lo - par[2] * par[2]) / mg)
+    t_hi = math.atan(((q - m_pi) ** 2 - par[2] * par[2]) / mg)
+    s_c = par[2] * par[2] + mg * math.tan(t_lo + (t_hi - t_lo) * rng.random())
+    s_c = min(max(s_c, lo), (q - m_pi) ** 2)
     m_c = math.sqrt(s_c)
     nx, ny, nz = isotropic1(rng)
-    pair, spec = _along(ax, ay, az, ea, q, m_c, _pdk(q, m_c, m_pi), nx, ny, nz)
+    pair, spec = pair_along1(ax, ay, az, ea, q, m_c, _pdk(q, m_c, m_pi), nx, ny, nz)
     vx, vy, vz = isotropic1(rng)
-    qi, qo = _along(pair[0], pair[1], pair[2], pair[3], m_c, m_pi, _pdk(m_c, m_pi, m_odd),
+    qi, qo = pair_along1(pair[0], pair[1], pair[2], pair[3], m_c, m_pi, _pdk(m_c, m_pi, m_odd),
                     vx, vy, vz)
     _set4(out_f, r0 + 2 + ic, qi[0], qi[1], qi[2], qi[3])
     _set4(out_f, r0 + 2 + odd, qo[0], qo[1], qo[2], qo[3])
@@ -892,11 +903,10 @@ def _a1_trial(rng, x, big_m, par, masses, out_f, r0):
     # s of the other channel: the spectator with the odd pion
     t = (spec[0] + qo[0], spec[1] + qo[1], spec[2] + qo[2], spec[3] + qo[3])
     s_o = _dot(t, t)
-    lo = (m_pi + m_odd) ** 2
     if s_o <= lo:  # at the Dalitz boundary (rounding): zero phase-space density
         return 0.0
-    den = (_a1_channel_term(q, s_c, m_pi, m_odd, m_pi, par[2], par[3])
-           + _a1_channel_term(q, s_o, m_pi, m_odd, m_pi, par[2], par[3]))
+    den = (_a1_channel_term(q, s_c, m_pi, m_odd, m_pi, par[2], mg, t_hi - t_lo)
+           + _a1_channel_term(q, s_o, m_pi, m_odd, m_pi, par[2], mg, t_hi - t_lo))
     if not den < math.inf:
         return 0.0
     w_ps = 1.0 / den
@@ -962,9 +972,10 @@ def _pilot_envelope(rng, tables, mode, n, scratch):
     out = np.zeros(N_ENV)
     masses = tables.mass[mode]
     par = tables.par[mode]
+    t_lo, t_hi = a1_q_range(tables.m_tau, par, masses)
     for _ in range(n):
         x = rng.random()
-        w = _a1_trial(rng, x, tables.m_tau, par, masses, scratch, 0)
+        w = _a1_trial(rng, x, tables.m_tau, par, masses, scratch, 0, t_lo, t_hi)
         b = min(int(x * N_ENV), N_ENV - 1)
         out[b] = max(out[b], w)
     return out
@@ -985,7 +996,7 @@ def _vector_envelope(tables, mode, per_bin):
 
 
 @kernel
-def _pick(cum, lo, hi, u):
+def pick_index1(cum, lo, hi, u):
     """First index i in [lo, hi) with u < cum[i] (cumulative probabilities)."""
     for i in range(lo, hi):
         if u < cum[i]:
@@ -1022,29 +1033,34 @@ def _place(out_f, out_i, r0, n, parent, base, vtx, bx, by, bz):
 
 
 @kernel
-def _decay_secondaries(rng, tables, out_i, out_f, first, pos, base):
-    """Decay every row from ``first`` on whose pdg has secondary channels; returns the new end."""
+def decay_secondaries1(rng, sec_pdg, sec_ctau, sec_first, ch_cum, ch_nd, ch_pdg, ch_mass,
+                       ch_wmax, overweight, n_modes, out_i, out_f, first, pos, base):
+    """Decay every row from ``first`` on whose pdg has secondary channels; returns the new end.
+
+    The ``TauTables`` arrays it needs, not the tuple: each call of a (not inlined) kernel
+    taking the 23 arrays costs ~0.1-0.15 us of reference counting (``decay_rest1``).
+    """
     j = first
     while j < pos:
         pid = out_i[j, 0]
         k = -1
-        for i in range(tables.sec_pdg.shape[0]):
-            if tables.sec_pdg[i] == pid:
+        for i in range(sec_pdg.shape[0]):
+            if sec_pdg[i] == pid:
                 k = i
                 break
         if k >= 0:
-            lo, hi = tables.sec_first[k], tables.sec_first[k + 1]
-            ch = _pick(tables.ch_cum, lo, hi, rng.random())
-            nd = tables.ch_nd[ch]
+            lo, hi = sec_first[k], sec_first[k + 1]
+            ch = pick_index1(ch_cum, lo, hi, rng.random())
+            nd = ch_nd[ch]
             e = out_f[j, 3]
             m = math.sqrt(max(e * e - out_f[j, 0] ** 2 - out_f[j, 1] ** 2 - out_f[j, 2] ** 2, 0.0))
-            if _flat_phase_space(rng, m, tables.ch_mass[ch], nd, tables.ch_wmax[ch], out_f, pos):
-                tables.overweight[tables.cum.shape[0] + ch] += 1
+            if _flat_phase_space(rng, m, ch_mass[ch], nd, ch_wmax[ch], out_f, pos):
+                overweight[n_modes + ch] += 1
             for d in range(nd):
-                out_i[pos + d, 0] = tables.ch_pdg[ch, d]
+                out_i[pos + d, 0] = ch_pdg[ch, d]
                 out_i[pos + d, 1] = FINAL
                 out_i[pos + d, 2] = -1
-            vtx = _flight(rng, tables.sec_ctau[k], out_f, j)
+            vtx = _flight(rng, sec_ctau[k], out_f, j)
             _place(out_f, out_i, pos, nd, j, base, vtx,
                    out_f[j, 0] / e, out_f[j, 1] / e, out_f[j, 2] / e)
             out_i[j, 1] = DECAYED
@@ -1056,7 +1072,7 @@ def _decay_secondaries(rng, tables, out_i, out_f, first, pos, base):
 @kernel
 def pick_mode1(rng, tables):
     """Decay mode of a tau drawn with the probabilities of ``tables`` (``tau_tables``)."""
-    return _pick(tables.cum, 0, tables.cum.shape[0], rng.random())
+    return pick_index1(tables.cum, 0, tables.cum.shape[0], rng.random())
 
 
 @kernel
@@ -1065,41 +1081,48 @@ def decay_rest1(rng, tables, mode, tau_minus, out_f, pos):
     else its CP mirror); counts overweights. Rows in the tau rest frame reached from the lab by
     a pure boost (``finish_tau1`` applies it).
 
-    One function for every kind (not one per kind taking ``tables``): each call that passes the
-    ``tables`` tuple of 23 arrays costs ~0.1-0.2 us (reference counts), as much as a decay.
+    A small wrapper of ``rest_block1``: kernels that take the ``tables`` tuple of 23 arrays and
+    are not inlined pay ~0.1-0.15 us a call in reference counts (numba increfs every array
+    argument on entry), as much as a two-body decay; the work is done by kernels taking the few
+    arrays they need.
     """
-    kind = tables.kind[mode]
-    n = tables.nrow[mode]
-    masses = tables.mass[mode]
-    big_m = tables.m_tau
+    if rest_block1(rng, tables.kind[mode], tables.nrow[mode], tables.m_tau, tables.mass[mode],
+                   tables.par[mode], tables.wmax[mode], tables.env_cum[mode],
+                   tables.env_max[mode], tau_minus, out_f, pos):
+        tables.overweight[mode] += 1
+
+
+@kernel
+def rest_block1(rng, kind, n, big_m, masses, par, wmax, env_cum, env_max, tau_minus, out_f,
+                pos):
+    """``decay_rest1`` from one mode's entries of the tables (kind, rows, tau mass, its rows of
+    ``mass``, ``par``, ``env_cum``, ``env_max`` and its ``wmax``); returns 1 if a weight above
+    its maximum or envelope was met, else 0."""
     over = 0
     if kind == LEPTONIC:
-        _leptonic(rng, big_m, masses[0], tables.par[mode, 0], out_f, pos)
+        _leptonic(rng, big_m, masses[0], par[0], out_f, pos)
     elif kind == TWO_BODY:
         _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, pos, pos + 1)
     elif kind == PHASE_SPACE:
-        over = _flat_phase_space(rng, big_m, masses, n, tables.wmax[mode], out_f, pos)
+        over = _flat_phase_space(rng, big_m, masses, n, wmax, out_f, pos)
     else:
         # vector / a1: piecewise-constant envelope in x (the Breit-Wigner variable)
-        par = tables.par[mode]
-        cum = tables.env_cum[mode]
+        t_lo, t_hi = a1_q_range(big_m, par, masses) if kind == A1 else (0.0, 0.0)
         while True:
-            b = _pick(cum, 0, N_ENV, rng.random())
+            b = pick_index1(env_cum, 0, N_ENV, rng.random())
             x = (b + rng.random()) / N_ENV
             if kind == VECTOR:
                 # the angle-integrated x density: the decay angles are then drawn exactly
                 s, w = _vector_weight(x, big_m, par, masses[2], masses[3])
             else:
-                w = _a1_trial(rng, x, big_m, par, masses, out_f, pos)
-            env = tables.env_max[mode, b]
+                w = _a1_trial(rng, x, big_m, par, masses, out_f, pos, t_lo, t_hi)
+            env = env_max[b]
             if w > env:
                 over = 1
             if rng.random() * env < w:
                 if kind == VECTOR:
                     _vector_build(rng, s, big_m, masses[2], masses[3], out_f, pos)
                 break
-    if over:
-        tables.overweight[mode] += 1
     if not tau_minus and kind == A1:
         # CP: the tau+ rate at momenta p is the tau- rate at -p (the a1 rate has a parity-odd
         # term; the other modes' rest-frame distributions are parity even)
@@ -1107,30 +1130,46 @@ def decay_rest1(rng, tables, mode, tau_minus, out_f, pos):
             out_f[pos + j, 0] = -out_f[pos + j, 0]
             out_f[pos + j, 1] = -out_f[pos + j, 1]
             out_f[pos + j, 2] = -out_f[pos + j, 2]
+    return over
 
 
 @kernel
 def finish_tau1(rng, tables, tau_row, base, out_i, out_f, pos, mode):
     """Complete a decay whose rest-frame block (``decay_rest1``) is in rows pos..: ids,
     mothers, tau flight, boost to the lab, secondary decays. Returns the new end row."""
-    n = tables.nrow[mode]
     tau_minus = out_i[tau_row, 0] > 0
+    end = finish_block1(rng, tables.nrow[mode], tables.pdg[mode] if tau_minus else
+                        tables.pdg_cc[mode], tables.status[mode], tables.mother[mode],
+                        tables.ctau_cm, tables.sec_pdg, tau_row, base, out_i, out_f, pos)
+    if end >= 0:
+        return end
+    return decay_secondaries1(rng, tables.sec_pdg, tables.sec_ctau, tables.sec_first,
+                              tables.ch_cum, tables.ch_nd, tables.ch_pdg, tables.ch_mass,
+                              tables.ch_wmax, tables.overweight, tables.cum.shape[0], out_i,
+                              out_f, pos, pos + tables.nrow[mode], base)
+
+
+@kernel
+def finish_block1(rng, n, pdg, status, mother, ctau, sec_pdg, tau_row, base, out_i, out_f,
+                  pos):
+    """ids, mothers, flight and boost of a block of ``n`` rows (``finish_tau1``); returns the
+    end row, or -1 when a row has secondary decays still to do."""
     for j in range(n):
-        out_i[pos + j, 0] = tables.pdg[mode, j] if tau_minus else tables.pdg_cc[mode, j]
-        out_i[pos + j, 1] = tables.status[mode, j]
-        mo = tables.mother[mode, j]
+        out_i[pos + j, 0] = pdg[j]
+        out_i[pos + j, 1] = status[j]
+        mo = mother[j]
         out_i[pos + j, 2] = -1 if mo < 0 else pos + mo - base
     e = out_f[tau_row, 3]
-    vtx = _flight(rng, tables.ctau_cm, out_f, tau_row)
+    vtx = _flight(rng, ctau, out_f, tau_row)
     _place(out_f, out_i, pos, n, tau_row, base, vtx,
            out_f[tau_row, 0] / e, out_f[tau_row, 1] / e, out_f[tau_row, 2] / e)
     out_i[tau_row, 1] = DECAYED
-    # most decays (l nu nu, pi nu, K nu) have no secondaries: skip the call (see decay_rest1)
+    # most decays (l nu nu, pi nu, K nu) have no secondaries
     for j in range(n):
         pid = out_i[pos + j, 0]
-        for i in range(tables.sec_pdg.shape[0]):
-            if tables.sec_pdg[i] == pid:
-                return _decay_secondaries(rng, tables, out_i, out_f, pos, pos + n, base)
+        for i in range(sec_pdg.shape[0]):
+            if sec_pdg[i] == pid:
+                return -1
     return pos + n
 
 
@@ -1142,12 +1181,25 @@ def decay_tau1(rng, tables, tau_row, base, out_i, out_f, pos):
     vx, vy, vz, t) in the lab. Rows are (pdg, status, mother) int64 and (px, py, pz, e, vx, vy,
     vz, t) float64; mothers are written relative to ``base`` (the event's first row). The tau
     gets status 2. Returns (new end row, mode index). ``max_tree_rows()`` bounds the rows used.
-    Stages: ``pick_mode1``, ``decay_rest1``, ``finish_tau1`` (``gen.decays.tau_spin`` repeats
-    the first two alone in its accept/reject).
+    Stages: ``pick_mode1``, ``decay_rest1``, ``finish_tau1`` (``gen.decays.tau_spin`` rotates
+    the rest-frame block between the last two).
     """
-    mode = pick_mode1(rng, tables)
-    decay_rest1(rng, tables, mode, out_i[tau_row, 0] > 0, out_f, pos)
-    return finish_tau1(rng, tables, tau_row, base, out_i, out_f, pos, mode), mode
+    # the stages inline (not calls of the three): one ``tables`` call per tau (``decay_rest1``)
+    mode = pick_index1(tables.cum, 0, tables.cum.shape[0], rng.random())
+    tau_minus = out_i[tau_row, 0] > 0
+    if rest_block1(rng, tables.kind[mode], tables.nrow[mode], tables.m_tau, tables.mass[mode],
+                   tables.par[mode], tables.wmax[mode], tables.env_cum[mode],
+                   tables.env_max[mode], tau_minus, out_f, pos):
+        tables.overweight[mode] += 1
+    end = finish_block1(rng, tables.nrow[mode], tables.pdg[mode] if tau_minus else
+                        tables.pdg_cc[mode], tables.status[mode], tables.mother[mode],
+                        tables.ctau_cm, tables.sec_pdg, tau_row, base, out_i, out_f, pos)
+    if end < 0:
+        end = decay_secondaries1(rng, tables.sec_pdg, tables.sec_ctau, tables.sec_first,
+                                 tables.ch_cum, tables.ch_nd, tables.ch_pdg, tables.ch_mass,
+                                 tables.ch_wmax, tables.overweight, tables.cum.shape[0], out_i,
+                                 out_f, pos, pos + tables.nrow[mode], base)
+    return end, mode
 
 
 @kernel

@@ -47,10 +47,16 @@ configurations of either tau alone (no single-spin terms; <h> = 0 over any set o
 tau- is decayed once and the tau+ decay is redone until accepted with probability
 W / W_max, W_max = 1 + |C^T h-| (a bound over every tau+ decay that depends on the tau- decay
 only): the pair then follows f(d-) f(d+) W exactly, and the tau-pair kinematics, the mode
-fractions and every single-tau spectrum are unchanged. Taus without polarimeter (h- = 0) need
-no retry. ``decay_tau_plus_correlated1`` retries only the rest-frame block of the tau+ decay (the
-flight, boost and secondary decays do not enter W) and evaluates W from the rest-frame X with a
-vector G computed once per tau- decay (``spin_vector1``).
+fractions and every single-tau spectrum are unchanged. ``decay_tau_plus_correlated1`` samples
+the same law without retries: the unpolarised rest-frame distribution of every tau+ decay is
+invariant under rotations, and W = 1 + G . h+ (G = ``spin_vector1``, in the frame of the
+rest-frame block) is linear in h+, so writing the block as R d0 (d0 one unpolarised decay, R a
+rotation) the joint density f(d0) dR (1 + G . R h0) has the unpolarised mode and d0 marginals
+(the mean of W over R is 1) and, given d0, n = R h0/|h0| with density (1 + a cos theta)/(4 pi)
+about G (a = |G| |h0| <= 1), exact by inverting its CDF, and a uniform rotation angle about n.
+So the tau+ is decayed once and its block rotated rigidly (the four-vector X, built from the
+momenta, rotates with it; so does the parity-odd a1 term, a pseudo-vector of proper rotations).
+The flight, boost and secondary decays, which W does not depend on, follow (``finish_tau1``).
 """
 
 from __future__ import annotations
@@ -64,9 +70,10 @@ from gen.decays.tau import (
     VECTOR,
     a1_current1,
     a1_x1,
-    decay_rest1,
-    finish_tau1,
-    pick_mode1,
+    decay_secondaries1,
+    finish_block1,
+    pick_index1,
+    rest_block1,
 )
 from gen.jit import kernel
 from gen.kinematics import boost1
@@ -213,7 +220,15 @@ def spin_vector1(tables, out_f, row_minus, row_plus, mode_m, r_m, beam):
     ``spin_weight1`` (reached through the tau-pair frame) expressed on its (x, y, z) axes, g =
     C^T h-. ok is False (W = 1) when the tau- mode has no polarimeter.
     """
-    ok_m, xm = polarimeter_x1(tables, mode_m, out_f, r_m, True)
+    return spin_vector_rows1(tables.kind[mode_m], tables.par[mode_m], tables.mass[mode_m], out_f,
+                             row_minus, row_plus, r_m, beam)
+
+
+@kernel
+def spin_vector_rows1(kind, par, masses, out_f, row_minus, row_plus, r_m, beam):
+    """``spin_vector1`` from the tau- mode's kind and its ``par`` and ``mass`` rows (the
+    ``tables`` tuple costs ~0.1 us a call, ``gen.decays.tau.decay_rest1``)."""
+    ok_m, xm = polarimeter_rows1(kind, par, masses, out_f, r_m, True)
     if not ok_m:
         return False, 0.0, 0.0, 0.0, 1.0
     (vx, vy, vz), (xx, xy, xz), (yx, yy, yz), (zx, zy, zz), bt, (gx, gy, gz), w_max, tp = (
@@ -236,24 +251,104 @@ def spin_vector1(tables, out_f, row_minus, row_plus, mode_m, r_m, beam):
 
 
 @kernel
+def _rotation_to(hx, hy, hz, nx, ny, nz, psi):
+    """Rows of the proper rotation R with R h = n (unit vectors) and angle ``psi`` about n:
+    R v = (v.h) n + (v.a1) b1 + (v.a2) b2, (h, a1, a2) and (n, b1, b2) right-handed bases."""
+    a1x, a1y, a1z = _orthogonal_unit(hx, hy, hz)
+    a2x, a2y, a2z = hy * a1z - hz * a1y, hz * a1x - hx * a1z, hx * a1y - hy * a1x
+    e1x, e1y, e1z = _orthogonal_unit(nx, ny, nz)
+    e2x, e2y, e2z = ny * e1z - nz * e1y, nz * e1x - nx * e1z, nx * e1y - ny * e1x
+    c, s = math.cos(psi), math.sin(psi)
+    b1x, b1y, b1z = c * e1x + s * e2x, c * e1y + s * e2y, c * e1z + s * e2z
+    b2x, b2y, b2z = ny * b1z - nz * b1y, nz * b1x - nx * b1z, nx * b1y - ny * b1x
+    # R = n h^T + b1 a1^T + b2 a2^T
+    return ((nx * hx + b1x * a1x + b2x * a2x, nx * hy + b1x * a1y + b2x * a2y,
+             nx * hz + b1x * a1z + b2x * a2z),
+            (ny * hx + b1y * a1x + b2y * a2x, ny * hy + b1y * a1y + b2y * a2y,
+             ny * hz + b1y * a1z + b2y * a2z),
+            (nz * hx + b1z * a1x + b2z * a2x, nz * hy + b1z * a1y + b2z * a2y,
+             nz * hz + b1z * a1z + b2z * a2z))
+
+
+@kernel
+def _orthogonal_unit(x, y, z):
+    """A unit vector orthogonal to the unit vector (x, y, z)."""
+    if abs(x) < 0.9:  # e_x x v, away from the degenerate direction
+        ux, uy, uz = 0.0, -z, y
+    else:
+        ux, uy, uz = z, 0.0, -x
+    n = math.sqrt(ux * ux + uy * uy + uz * uz)
+    return ux / n, uy / n, uz / n
+
+
+@kernel
+def linear_cos1(a, u):
+    """cos theta of density (1 + a cos theta)/2 on [-1, 1] (|a| <= 1) at the CDF value u: the
+    root of a c^2/2 + c + 1 - a/2 - 2u = 0 in the form without cancellation at a -> 0."""
+    return (a - 2.0 + 4.0 * u) / (1.0 + math.sqrt((1.0 - a) ** 2 + 4.0 * a * u))
+
+
+@kernel
+def rotate_block1(rng, gx, gy, gz, x, out_f, pos, n):
+    """Rotate rows pos..pos+n-1 (a tau+ rest-frame block of polarimeter four-vector ``x``) so
+    that its h+ = -X_vec/X^0 follows (1 + G . h+) over orientations (module docstring)."""
+    hx, hy, hz = -x[0] / x[3], -x[1] / x[3], -x[2] / x[3]
+    h = math.sqrt(hx * hx + hy * hy + hz * hz)
+    g = math.sqrt(gx * gx + gy * gy + gz * gz)
+    if not (h > 0.0 and g > 0.0):
+        return
+    hx, hy, hz = hx / h, hy / h, hz / h
+    # n = R h / |h| about the axis G: cos from (1 + a cos)/2, a = |G| |h| <= 1
+    a = min(1.0, g * h)
+    c = linear_cos1(a, rng.random())
+    sn = math.sqrt(max(0.0, 1.0 - c * c))
+    phi = 2.0 * math.pi * rng.random()
+    ux, uy, uz = gx / g, gy / g, gz / g
+    f1x, f1y, f1z = _orthogonal_unit(ux, uy, uz)
+    f2x, f2y, f2z = uy * f1z - uz * f1y, uz * f1x - ux * f1z, ux * f1y - uy * f1x
+    cp, sp = sn * math.cos(phi), sn * math.sin(phi)
+    nx = c * ux + cp * f1x + sp * f2x
+    ny = c * uy + cp * f1y + sp * f2y
+    nz = c * uz + cp * f1z + sp * f2z
+    r0, r1, r2 = _rotation_to(hx, hy, hz, nx, ny, nz, 2.0 * math.pi * rng.random())
+    for j in range(pos, pos + n):
+        px, py, pz = out_f[j, 0], out_f[j, 1], out_f[j, 2]
+        out_f[j, 0] = r0[0] * px + r0[1] * py + r0[2] * pz
+        out_f[j, 1] = r1[0] * px + r1[1] * py + r1[2] * pz
+        out_f[j, 2] = r2[0] * px + r2[1] * py + r2[2] * pz
+
+
+@kernel
 def decay_tau_plus_correlated1(rng, tables, out_i, out_f, row_minus, row_plus, mode_m, r_m,
                                base, pos, beam):
     """Decay the tau+ of row ``row_plus`` from row ``pos`` with the spin correlation to the
     decayed tau- (mode ``mode_m``, block at row ``r_m``); returns (end row, mode).
 
-    The accept/reject of the module docstring (probability W / W_max) on the rest-frame block
-    only (``pick_mode1`` + ``decay_rest1``); the flight, boost and secondary decays, which W
-    does not depend on, are done once for the accepted decay (``finish_tau1``).
+    One unpolarised rest-frame block (``pick_mode1`` + ``decay_rest1``), rotated rigidly to
+    follow W = 1 + G . h+ (``rotate_block1``; the module docstring: the law of the accept/reject
+    with probability W / W_max, without retries); then the flight, boost and secondary decays
+    (``finish_tau1``).
     """
-    ok, gx, gy, gz, w_max = spin_vector1(tables, out_f, row_minus, row_plus, mode_m, r_m, beam)
-    while True:
-        mode = pick_mode1(rng, tables)
-        decay_rest1(rng, tables, mode, False, out_f, pos)
-        if not ok:
-            break
-        ok_p, xp = polarimeter_rows1(tables.kind[mode], tables.par[mode], tables.mass[mode],
-                                     out_f, pos, False)
-        w = 1.0 - (gx * xp[0] + gy * xp[1] + gz * xp[2]) / xp[3] if ok_p else 1.0
-        if rng.random() * w_max < w:
-            break
-    return finish_tau1(rng, tables, row_plus, base, out_i, out_f, pos, mode), mode
+    # stages as in gen.decays.tau.decay_tau1: the kernels taking few arrays, not ``tables``
+    ok, gx, gy, gz, _ = spin_vector_rows1(tables.kind[mode_m], tables.par[mode_m],
+                                          tables.mass[mode_m], out_f, row_minus, row_plus, r_m,
+                                          beam)
+    mode = pick_index1(tables.cum, 0, tables.cum.shape[0], rng.random())
+    kind, n = tables.kind[mode], tables.nrow[mode]
+    if rest_block1(rng, kind, n, tables.m_tau, tables.mass[mode], tables.par[mode],
+                   tables.wmax[mode], tables.env_cum[mode], tables.env_max[mode], False, out_f,
+                   pos):
+        tables.overweight[mode] += 1
+    if ok:
+        ok_p, xp = polarimeter_rows1(kind, tables.par[mode], tables.mass[mode], out_f, pos,
+                                     False)
+        if ok_p:
+            rotate_block1(rng, gx, gy, gz, xp, out_f, pos, n)
+    end = finish_block1(rng, n, tables.pdg_cc[mode], tables.status[mode], tables.mother[mode],
+                        tables.ctau_cm, tables.sec_pdg, row_plus, base, out_i, out_f, pos)
+    if end < 0:
+        end = decay_secondaries1(rng, tables.sec_pdg, tables.sec_ctau, tables.sec_first,
+                                 tables.ch_cum, tables.ch_nd, tables.ch_pdg, tables.ch_mass,
+                                 tables.ch_wmax, tables.overweight, tables.cum.shape[0], out_i,
+                                 out_f, pos, pos + n, base)
+    return end, mode

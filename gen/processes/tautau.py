@@ -24,10 +24,11 @@ not generated.
 Spin (``spin_correlations``, default on): the Born tau+ tau- spin correlations of
 e+e- -> gamma* -> tau+ tau- (Tsai, Phys. Rev. D4 (1971) 2821) through the polarimeter vectors of
 the l nu nu, pi nu, K nu, rho nu, K* nu and a1 nu (3 pi nu) decays (TAUOLA, Jadach, Kuhn, Was,
-CPC 64 (1991) 275), by accept/reject of the tau+ decay (``gen.decays.tau_spin``): events stay
-unweighted, the tau-pair kinematics, the mode fractions and single-tau spectra are unchanged. The
-multi-body phase-space modes (8.3 %), and the small tau polarisation of the Z exchange, are
-decayed without spin (h = 0). Measured: corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu =
+CPC 64 (1991) 275), by a rigid rotation of the tau+ rest-frame decay with the law of an
+accept/reject on W = 1 + h- C h+ (``gen.decays.tau_spin``): events stay unweighted, the
+tau-pair kinematics, the mode fractions and single-tau spectra are unchanged. The multi-body
+phase-space modes (8.3 %), and the small tau polarisation of the Z exchange, are decayed
+without spin (h = 0). Measured: corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu =
 0.299 +- 0.007 against (1 + beta^2)/(3 (3 - beta^2)) = 0.298 (tests/gen/test_tau_spin.py).
 
 ``one_prong_only``: both taus decay only in the modes of ``gen.decays.tau.one_prong_mask()``
@@ -129,6 +130,8 @@ N_PAR = 35
 MAX_MODE_BIAS = 1.0e4
 #: rows of the fixed part of an event: two taus and up to four photons
 _HEAD_ROWS = 6
+#: initial rows per event of the output buffer (grown when needed): above the mean multiplicity
+_ROWS_PER_EVENT = 16
 
 
 @kernel
@@ -301,12 +304,23 @@ def _tautau_weights(rng, par, veto, tables, inv_b, n, max_rows):
 
 
 @kernel
+def _grown(a, used, rows):
+    """A copy of ``a`` with ``rows`` rows whose first ``used`` rows are those of ``a``."""
+    b = np.empty((rows, a.shape[1]), a.dtype)
+    b[:used] = a[:used]
+    return b
+
+
+@kernel
 def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, max_rows):
     """Hit-or-miss of w_hit until ``n`` events; returns rows, offsets, truth and statistics.
 
     The statistics (cross section) sum the unbiased w_sigma of every trial.
     """
-    cap = max_rows * n
+    # rows by the expected multiplicity (12.5 per event with the defaults, 8.5 with the search
+    # card's cuts), grown when a trial could overflow: max_rows per event would reserve ~46
+    # rows (33 MB a block of 8192 events)
+    cap = _ROWS_PER_EVENT * n + max_rows
     out_i = np.empty((cap, 3), np.int64)
     out_f = np.empty((cap, 8))
     offset = np.zeros(n + 1, np.int64)
@@ -326,6 +340,10 @@ def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, max_rows):
     k = 0
     pos = 0
     while k < n:
+        if pos + max_rows > cap:
+            cap = cap + cap // 2 + max_rows
+            out_i = _grown(out_i, pos, cap)
+            out_f = _grown(out_f, pos, cap)
         w, w_sig, end, mode_m, mode_p, c, sqrt_s, msp, n_isr, n_fsr = _tautau_trial(
             rng, par, veto, tables, inv_b, out_i, out_f, pos, kk, ff)
         n_trials += 1
