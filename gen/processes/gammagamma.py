@@ -14,13 +14,15 @@ theta > 10 deg its effect is O(m^2/s) ~ 1e-8. The closed-form integral is in
 ``born_sigma_gev2`` (tested against scipy quad).
 
 Radiation: collinear initial-state radiation by Kuraev-Fadin structure functions on both beams
-with explicit photons along the beams (``gen.processes.bhabha.collinear_isr1``; four-momentum
-conserving, s' = x1 x2 s), the photon pair produced in the rest frame of Q = P - k1 - k2 with
-the Born distribution, times K_ISR (the non-log O(alpha) soft+virtual factor of the s-channel
-annihilation, gen.radiation); the ISR photons go down the beam pipe. The O(alpha) corrections
-specific to gamma gamma production (Berends & Kleiss 1981: virtual boxes, photon emission at
-large angles; a few per mille to ~1 % for loose cuts) and wide-angle ISR are not included;
-running alpha does not enter (real photons couple with alpha(0)).
+with explicit photons along the beams (``collinear_isr_l2``, the per-beam form of
+``gen.processes.bhabha.collinear_isr1``; four-momentum conserving, s' = x1 x2 s), the photon
+pair produced in the rest frame of Q = P - k1 - k2 with the Born distribution, times K_ISR
+(the non-log O(alpha) soft+virtual factor of the s-channel annihilation, gen.radiation); the
+ISR photons go down the beam pipe. The O(alpha) corrections specific to gamma gamma production
+(Berends & Kleiss 1981: virtual boxes, photon emission at large angles; a few per mille to
+~1 % for loose cuts) and wide-angle ISR are not included; running alpha does not enter (real
+photons couple with alpha(0)). Each beam's hard (dx/x) ISR channel reaches down to the
+smallest x its side of the cuts admits (``GammaGamma.isr_x_min_per_beam``).
 
 Generator-level cuts (``[cuts]``, as BabaYaga@NLO ``cutsgg`` in the basf2 interface: an event
 is accepted if any two photons pass): at least two photons with c.m. polar angle in
@@ -54,12 +56,12 @@ from gen.kinematics import boost1
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.processes.bhabha import (
     ISR_HARD_SHARE,
-    collinear_isr_l1,
     isr_x_min,
+    isr_x_min_eta,
     pair_frame_window_deg,
     validate_cm_pair_cuts,
 )
-from gen.radiation import ISR_K_FACTOR
+from gen.radiation import ISR_K_FACTOR, ll_beta, sample_isr_fraction_l1
 from gen.unweight import (
     checked_chunk,
     fill_event1,
@@ -78,7 +80,16 @@ PILOT_SAFETY_SHARP_EDGE = 1.1
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
 P_CLO, P_CHI, P_ECUT, P_CGEN = 5, 6, 7, 8
 P_ISR, P_EMIN, P_XMIN, P_HARD, P_LMIN = 9, 10, 11, 12, 13
-N_PAR = 14
+P_XMIN2, P_LMIN2 = 14, 15  # lower edge of the e+ beam's dx/x channel (P_XMIN: the e- beam's)
+N_PAR = 16
+#: the reach in sqrt(s) of the per-beam x_min at asymmetric cuts: this many standard deviations
+#: of the beam-spread fluctuation above nominal (as ``Bhabha.isr_x_min_per_beam``; the x bound
+#: falls as 1/sqrt(s))
+SQRT_S_REACH_SIGMAS = 10.0
+#: asymmetric cuts at 0 or 180 deg are taken this close to the axis for the sampling window and
+#: x_min (as ``gen.processes.bhabha.isr_x_min``); photons closer to the axis than that in the
+#: pair frame (1.7e-5 rad, well inside the m_e/E ~ 1e-4 rad plateau of the Born) are not sampled
+THETA_EDGE_DEG = 1e-3
 
 
 @kernel
@@ -112,6 +123,27 @@ def born_sigma_gev2(s: float, cos_max: float) -> float:
 
 
 @kernel
+def collinear_isr_l2(rng, sqrt_s: float, hard_fraction: float, x_min1: float, lmin1: float,
+                     x_min2: float, lmin2: float, e_min: float, k):
+    """``gen.processes.bhabha.collinear_isr_l1`` with its own lower edge x_min_i (and
+    lmin_i = ln(1/x_min_i)) of the dx/x channel for each beam (e- beam first): the same draws,
+    photons and weight when both edges are equal. Returns D1 D2 / pdf."""
+    beta = ll_beta(sqrt_s * sqrt_s, M_E)
+    eb = 0.5 * sqrt_s
+    v1, w1 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min1, lmin1)
+    v2, w2 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min2, lmin2)
+    for i in range(2):
+        e = (v1 if i == 0 else v2) * eb
+        if e < e_min:
+            e = 0.0
+        k[i, 0] = 0.0
+        k[i, 1] = 0.0
+        k[i, 2] = e if i == 0 else -e
+        k[i, 3] = e
+    return w1 * w2
+
+
+@kernel
 def _gg_weight1(rng, par, sqrt_s, kk):
     """Weight part of a trial: collinear ISR (photons into ``kk``), Born angle and the cuts.
 
@@ -120,8 +152,8 @@ def _gg_weight1(rng, par, sqrt_s, kk):
     """
     w = 1.0
     if par[P_ISR] > 0.5:
-        w = collinear_isr_l1(rng, sqrt_s, par[P_HARD], par[P_XMIN], par[P_LMIN], par[P_EMIN],
-                             kk) * ISR_K_FACTOR
+        w = collinear_isr_l2(rng, sqrt_s, par[P_HARD], par[P_XMIN], par[P_LMIN], par[P_XMIN2],
+                             par[P_LMIN2], par[P_EMIN], kk) * ISR_K_FACTOR
     else:
         for i in range(2):
             for j in range(4):
@@ -290,7 +322,11 @@ class GammaGamma(Process):
         """c0: Born photons are sampled in |cos| < c0, every pair-frame angle from which a boost
         along z can bring both photons into the cuts (``pair_frame_window_deg``; the cuts
         themselves are applied exactly after the boost)."""
-        lo, _ = pair_frame_window_deg(self.c["theta_min_deg"], self.c["theta_max_deg"])
+        tmin, tmax = self.c["theta_min_deg"], self.c["theta_max_deg"]
+        if tmin + tmax != 180.0:
+            # a cut at 0 or 180 deg: the reach of THETA_EDGE_DEG (ln tan(0) = -inf)
+            tmin, tmax = max(tmin, THETA_EDGE_DEG), min(tmax, 180.0 - THETA_EDGE_DEG)
+        lo, _ = pair_frame_window_deg(tmin, tmax)
         return math.cos(math.radians(lo))
 
     def _par(self) -> np.ndarray:
@@ -303,11 +339,40 @@ class GammaGamma(Process):
         par[P_CGEN] = self.cos_window()
         par[P_ISR] = float(self.p["isr"])
         par[P_EMIN] = self.p["photon_min_energy_gev"]
-        theta_lo = math.degrees(math.acos(self.cos_window()))
-        par[P_XMIN] = isr_x_min(c["e_min_gev"], theta_lo, self.beams.sqrt_s_gev)
+        par[P_XMIN], par[P_XMIN2] = self.isr_x_min_per_beam()
         par[P_HARD] = ISR_HARD_SHARE
         par[P_LMIN] = -math.log(par[P_XMIN])
+        par[P_LMIN2] = -math.log(par[P_XMIN2])
         return par
+
+    def isr_x_min_per_beam(self) -> tuple[float, float]:
+        """Lower edges (x_min1, x_min2) of the dx/x ISR channels of the e- (+z) and e+ beam.
+
+        Below x_min_i only the soft channel samples beam i (density ~ beta/2 instead of
+        ~ 1/(x ln(1/x_min))): a point there that passes the cuts weighs ~ 1/x more than its
+        neighbours (measured: 117 x w_max at 15-130 deg, 1 trial in 4e6). Hard ISR off the e-
+        beam moves the pair towards -z, so its reach is set by the backward cut theta_max, that
+        off the e+ beam by the forward cut theta_min (``isr_x_min_eta``: both photons at that
+        rapidity, at E = e_min; the other beam radiating too). The symmetric pair-frame window
+        used before (``isr_x_min`` of ``cos_window``: 26.5 deg at 15-130 deg) left x_e+ in
+        [0.00097, 0.0033] to the soft channel. Asymmetric cuts: sqrt(s) at
+        ``SQRT_S_REACH_SIGMAS`` standard deviations of its beam-spread fluctuation above
+        nominal. Symmetric cuts: the value before, both beams, at the nominal sqrt(s) (the same
+        events bit for bit). The beam-spread corner that leaves, x up to 0.5 % below x_min with
+        both photons at the edge of the cuts, is not reached in practice: at the default cuts,
+        of 6e6 trials of a sampler reaching x = 1e-5 on both beams (1e6 accepted), none came
+        within 20 % of x_min.
+        """
+        c, b = self.c, self.beams
+        if c["theta_min_deg"] + c["theta_max_deg"] == 180.0:
+            theta_lo = math.degrees(math.acos(self.cos_window()))
+            x = isr_x_min(c["e_min_gev"], theta_lo, b.sqrt_s_gev)
+            return x, x
+        # sqrt s ~ 2 sqrt(E_her E_ler): relative spread (1/2) (dE_her/E_her (+) dE_ler/E_ler)
+        rel = 0.5 * math.hypot(b.spread_her_gev / b.e_her_gev, b.spread_ler_gev / b.e_ler_gev)
+        sqrt_s = b.sqrt_s_gev * (1.0 + SQRT_S_REACH_SIGMAS * rel)
+        return (isr_x_min_eta(c["e_min_gev"], _eta_deg(180.0 - c["theta_max_deg"]), sqrt_s),
+                isr_x_min_eta(c["e_min_gev"], _eta_deg(c["theta_min_deg"]), sqrt_s))
 
     def trial_weights(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return _gg_weights(rng, self._par(), n)
@@ -324,6 +389,13 @@ class GammaGamma(Process):
             rng, self._par(), n, self.w_max)
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "cos_theta": cos, "n_isr": nisr}
         return checked_chunk(mom, pdg, offset, truth, self.name), stats_from_array(stats)
+
+
+def _eta_deg(theta_deg: float) -> float:
+    """Pseudorapidity -ln tan(theta/2) of a polar angle in degrees, the angle kept at least
+    ``THETA_EDGE_DEG`` from the beam axis."""
+    theta = min(max(theta_deg, THETA_EDGE_DEG), 180.0 - THETA_EDGE_DEG)
+    return -math.log(math.tan(math.radians(0.5 * theta)))
 
 
 def born_sigma_pb(beams: Beams, theta_min_deg: float, theta_max_deg: float) -> float:

@@ -178,3 +178,85 @@ def test_pair_frame_window_keeps_every_pair_that_isr_boosts_into_asymmetric_cuts
     wb = gg._gg_weights(np.random.default_rng(22), wide, 300_000)
     err = math.hypot(wa.std(), wb.std()) / math.sqrt(wa.size)
     assert abs(wa.mean() - wb.mean()) < 4.0 * err, (wa.mean(), wb.mean(), err)
+
+
+ASYM_CUTS = [
+    {},  # default card: 10-170 deg, E > 0.15 GeV
+    {"theta_min_deg": 15.0, "theta_max_deg": 130.0},
+    {"theta_min_deg": 20.0, "theta_max_deg": 150.0, "e_min_gev": 1.0},
+]
+
+
+def _smallest_admitted_x(cuts: dict, sqrt_s: float, lx: np.ndarray) -> tuple[float, float]:
+    """Smallest x1 (e- beam) and x2 (e+ beam) on the grid ``lx`` (ln x) for which some photon
+    pair of the collinear-ISR frame passes the c.m. cuts, from first principles: the pair moves
+    with rapidity y = ln(x1/x2)/2 and the photons have rapidities y +- eta*; the lower photon
+    energy (sqrt(s')/2)(cosh y - |sinh y tanh eta*|) is largest at eta* = 0, where both photons
+    sit at rapidity y with energy (x1 + x2) sqrt(s)/4 each."""
+    eta_lo = -math.log(math.tan(math.radians(0.5 * cuts.get("theta_max_deg", 170.0))))
+    eta_hi = -math.log(math.tan(math.radians(0.5 * cuts.get("theta_min_deg", 10.0))))
+    x1, x2 = np.meshgrid(np.exp(lx), np.exp(lx), indexing="ij")
+    y = 0.5 * np.log(x1 / x2)
+    ok = (y >= eta_lo) & (y <= eta_hi) & ((x1 + x2) * sqrt_s / 4 >= cuts.get("e_min_gev", 0.15))
+    return float(x1[ok].min()), float(x2[ok].min())
+
+
+@pytest.mark.parametrize("cuts", ASYM_CUTS)
+def test_hard_isr_channels_reach_every_admitted_fraction(cuts):
+    """Below x_min_i only the soft ISR channel samples beam i (density ~ beta/2 instead of
+    ~ 0.15 / (x ln(1/x_min))): an accepted point there weighs ~ 1/x more than its neighbours
+    (measured with the symmetric-window x_min used before: 117 x w_max once in 4e6 trials at
+    15-130 deg, where x_e+ down to 0.00097 is admitted and x_min was 0.0033; this test fails
+    it). The admitted region must not reach below x_min_i, at the nominal sqrt(s) and (asymmetric
+    cuts) at the sqrt(s) reach of ``SQRT_S_REACH_SIGMAS``; x_min_i stays within two grid steps
+    (0.7 % each) of it there (efficiency). Symmetric cuts keep the value before (same events)."""
+    import gen.processes.gammagamma as gg
+    from gen.processes.bhabha import isr_x_min
+
+    proc = GammaGamma(parse_table({}, GammaGamma.params, "process"),
+                      parse_table(cuts, GammaGamma.cuts, "cuts"), Beams())
+    proc.validate("test card")
+    par = proc._par()
+    xmin1, xmin2 = par[gg.P_XMIN], par[gg.P_XMIN2]
+    lx = np.linspace(math.log(1e-5), 0.0, 1601)
+    b = proc.beams
+    rel = 0.5 * math.hypot(b.spread_her_gev / b.e_her_gev, b.spread_ler_gev / b.e_ler_gev)
+    symmetric = not cuts
+    reach = b.sqrt_s_gev * (1.0 if symmetric else 1.0 + gg.SQRT_S_REACH_SIGMAS * rel)
+    for sqrt_s in (b.sqrt_s_gev, reach):  # the reach last: the tightness below is there
+        best1, best2 = _smallest_admitted_x(cuts, sqrt_s, lx)
+        assert best1 >= xmin1, (sqrt_s, best1, xmin1)
+        assert best2 >= xmin2, (sqrt_s, best2, xmin2)
+    # two grid steps: the corner needs x1 and x2 both on the grid
+    assert best1 < 1.015 * xmin1, (best1, xmin1)
+    assert best2 < 1.015 * xmin2, (best2, xmin2)
+    if symmetric:
+        assert xmin1 == xmin2 == isr_x_min(0.15, math.degrees(math.acos(proc.cos_window())),
+                                           b.sqrt_s_gev)
+
+
+def test_pilot_bound_holds_at_asymmetric_cuts():
+    """15-130 deg: the pilot maximum (2e5 trials, safety 1.1) bounds 1e6 further trials (a
+    guard: with the x_min before, 1 trial in 4e6 was at 117 x w_max, so this size would catch it
+    with probability ~ 1/4; the reach test above fails it for sure)."""
+    proc = GammaGamma(parse_table({}, GammaGamma.params, "process"),
+                      parse_table(ASYM_CUTS[1], GammaGamma.cuts, "cuts"), Beams())
+    proc.validate("test card")
+    proc.prepare(np.random.default_rng(31))
+    w = proc.trial_weights(np.random.default_rng(32), 1_000_000)
+    assert np.count_nonzero(w > 0) > 200_000
+    assert w.max() <= proc.w_max, w.max() / proc.w_max
+
+
+def test_asymmetric_cuts_at_the_beam_axis_are_accepted():
+    """A cut at 0 or 180 deg on one side only (ln tan 0 = -inf) gives a finite window and
+    x_min instead of a math domain error."""
+    import gen.processes.gammagamma as gg
+
+    for cuts in ({"theta_min_deg": 0.0, "theta_max_deg": 170.0},
+                 {"theta_min_deg": 10.0, "theta_max_deg": 180.0}):
+        proc = make({"isr": True}, cuts, pilot_points=2_000)
+        par = proc._par()
+        assert 0.999 < par[gg.P_CGEN] < 1.0
+        assert 1e-6 <= min(par[gg.P_XMIN], par[gg.P_XMIN2]) < 1e-3
+        assert proc.w_max > 0

@@ -205,3 +205,85 @@ def test_state_that_cannot_be_stored_is_not_cached(cache):
     assert not prepare_cached(_Toy(keep_rng=True), 5, 100)
     assert not _entries(cache)
     assert not prepare_cached(_Toy(keep_rng=True), 5, 100)
+
+
+def test_log_says_where_each_pilot_came_from(cache, caplog):
+    """``b2dark -v`` shows for every pilot whether it ran (and was stored or why not) or came
+    from the cache: a README run's log accounts for its pilot time."""
+    caplog.set_level("INFO", logger="b2dark")
+    prepare_cached(_Toy(), 5, 100)
+    prepare_cached(_Toy(), 5, 100)
+    prepare_cached(_Toy(keep_rng=True), 6, 100)  # (seed 5: served by the entry above)
+    lines = [r.getMessage() for r in caplog.records if r.name == "b2dark"]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("pilot of toy: ran (")
+    assert lines[0].endswith("stored in the cache")
+    assert lines[1] == "pilot of toy: from the cache"
+    assert "not cached: state Generator cannot be stored" in lines[2]
+
+
+_CHILD = """
+import json, sys
+import gen
+from gen.diskcache import load_arrays
+from gen.pilotcache import CACHE_NAME, pilot_key
+from gen.runcard import load_sample
+card = load_sample(sys.argv[1])
+key = pilot_key(card.build(), card.seed, int(sys.argv[2]))
+print(json.dumps({"file": gen.__file__, "hit": load_arrays(CACHE_NAME, key) is not None,
+                  "key": key}))
+"""
+
+
+def test_entry_is_found_by_another_interpreter_on_a_copy_of_the_sources(tmp_path, cache,
+                                                                      monkeypatch):
+    """A later run is served whatever varies between runs: another interpreter (another
+    hash seed: set and dict orders), the package imported from another folder (an installed
+    copy in site-packages vs the checkout), another working directory. Only the key's inputs
+    (card, seed, trial count, source digest, versions, CPU) make a new entry. (~3 s of CPU,
+    mostly the child's imports.)
+
+    Both sides digest a snapshot of the sources in two folders (a checkout edited meanwhile,
+    as in a shared working tree, would otherwise change the digest between them): this
+    process's key takes ``gen.shards.code_digest`` of the first copy, the child imports the
+    second one."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import types
+
+    import gen as gen_package
+
+    # the child would build the vacuum-polarisation tables (gen.vacpol) in this empty cache
+    # with the copy's cold numba cache: seconds; from here they take ~0.05 s
+    from gen.vacpol import _load_tables
+
+    _load_tables()
+    snapshot = tmp_path / "a" / "gen"
+    shutil.copytree(Path(gen_package.__file__).parent, snapshot,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.nbi", "*.nbc"))
+    copy = tmp_path / "b" / "gen"
+    shutil.copytree(snapshot, copy)
+    stand_in = types.ModuleType("b2dark_gen_snapshot")
+    stand_in.__file__ = str(snapshot / "__init__.py")
+    monkeypatch.setitem(sys.modules, stand_in.__name__, stand_in)
+    real_digest = gen.shards.code_digest
+    monkeypatch.setattr(gen.shards, "code_digest", lambda *_: real_digest(stand_in.__name__))
+    card_path = CARDS / "gammagamma.toml"
+    card = load_sample(card_path)
+    proc = card.build()
+    assert not prepare_cached(proc, card.seed, POINTS)
+    parent_key = json.loads(json.dumps(pilotcache.pilot_key(proc, card.seed, POINTS)))
+    env = {**os.environ, "PYTHONPATH": str(copy.parent), "PYTHONSAFEPATH": "1",
+           "PYTHONHASHSEED": "12345", "B2DARK_CACHE_DIR": str(cache)}
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(card_path), str(POINTS)],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+                         check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    assert Path(child["file"]).parent == copy  # the copy, not the checkout or site-packages
+    assert child["key"] == parent_key, {k: (child["key"].get(k), v) for k, v in
+                                        parent_key.items() if child["key"].get(k) != v}
+    assert child["hit"]
