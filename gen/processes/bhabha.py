@@ -73,7 +73,18 @@ and a shrinking window (a boosted pair) lowers the weight as sigma(s') ~ 1/s' ra
 the weights are nearly flat: at the default card unweighting efficiency 0.59 -> 0.70, hits
 failing the cuts 30 % -> 8 % (hits per event 1.42 -> 1.09). ``generate`` decides the hit on the
 weight before FSR and the cuts (``_bhabha_weight1``) and draws FSR and applies the cuts for hit
-trials only (``gen.unweight.cut_failed1``: unbiased cross section, the same events).
+trials only (``gen.unweight.cut_failed1``: unbiased cross section, the same events). It runs
+the trials in blocks of ``BLOCK_TRIALS`` (as ``gen.processes.mumu``): the uniforms of the ISR,
+the Born angle and the hit and the beam-energy normals drawn in bulk, the weights stage by stage
+(``_block_weights1``: the arithmetic of ``_bhabha_weight_c1``, the same weight for the same
+numbers), the hits' event constants in one loop (``_hit_row1``: collision frame and boost,
+pair-frame boost, FSR and photon-angle parameters sharing one logarithm), then the hits'
+events in trial order from scalar draws (``_bhabha_event_h1``; the lab rows reuse the leptons'
+c.m. momenta of the cuts). Trials without an ISR photon (b = 0) take the chunk's window
+(``with_rest_window1``). Default cuts, interleaved A/B (2026-11, load 2-6): a trial 280-300 ->
+230-245 ns, a hit ~405 -> ~355 ns, an accepted event median 1063 -> 918 ns (CPU time; ~100 ns
+of it the page faults of the fresh output arrays); tests/gen/test_bhabha_block.py. The pilot
+keeps scalar trials (the same weights for the same random numbers).
 
 Output per event: e- (row 0), e+ (row 1), then photons (ISR of the e- beam, ISR of the e+ beam,
 FSR of the e-, FSR of the e+; each only above ``photon_min_energy_gev``), status 1, mother -1.
@@ -89,8 +100,6 @@ import numpy as np
 
 from gen.beams import (
     Beams,
-    collision_frame1,
-    collision_frame_sc1,
     collision_sqrt_s1,
     collision_sqrt_s_sc1,
     crossing_trig1,
@@ -100,13 +109,19 @@ from gen.cards import Param, check
 from gen.constants import ALPHA_EM, ELECTRON, GEV2_TO_PB, M_E, PHOTON
 from gen.events import EventChunk, SamplingStats
 from gen.jit import kernel
-from gen.kinematics import boost_p1, boost_params1, two_body_momentum1
+from gen.kinematics import (
+    boost_p1,
+    boost_params1,
+    rotate_z_to1,
+    rotate_z_to_p1,
+    rotation_params1,
+    two_body_momentum1,
+)
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.processes.ffbar import GAMMA_Z, M_Z, SIN2_THETA_EFF
 from gen.radiation import (
     FSR_K_FACTOR,
     ISR_K_FACTOR,
-    fsr_pair_rest1,
     isr_fractions_c1,
     isr_hard_terms_q1,
     isr_log1m_over_v1,
@@ -114,17 +129,21 @@ from gen.radiation import (
     ll_beta,
     ll_beta_near1,
     sample_azimuth1,
+    sample_emission_angle_p1,
+    sample_fsr_fraction_above1,
     sample_isr_fraction_l1,
 )
 from gen.unweight import (
+    S_OVER,
+    S_SUM_W,
+    S_SUM_W2,
+    S_TRIALS,
     checked_chunk,
     cut_failed1,
     fill_event1,
     new_events,
     new_stats,
-    pair_event_to_lab1,
     stats_from_array,
-    unweight1,
 )
 from gen.vacpol import delta_alpha_space_tab1, delta_alpha_tab1
 
@@ -183,8 +202,8 @@ THETA_MIN_DEG = 1.0
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
 P_CLO, P_CHI, P_ECUT, P_YLO, P_YHI = 5, 6, 7, 8, 9
 P_ISR, P_FSR, P_VP, P_ZEX, P_EMIN, P_XMIN, P_HARD, P_LMIN = 10, 11, 12, 13, 14, 15, 16, 17
-P_HH, P_SH, P_MARG, P_XMIN2, P_FORCE = 18, 19, 20, 21, 22
-N_PAR = 23
+P_HH, P_SH, P_MARG, P_XMIN2, P_FORCE, P_Y0LO, P_Y0HI = 18, 19, 20, 21, 22, 23, 24
+N_PAR = 25
 
 
 @kernel
@@ -377,12 +396,24 @@ def joint_isr_ch1(rng, sqrt_s: float, hh: float, sh: float, cst, force: int):
     bit 1: beam 2 hard) but weights with the mixture density: the pilot's look at corners the
     mixture visits rarely (``Bhabha.prepare``); -1: the mixture.
     """
+    # three uniforms in a fixed order (channel, beam 1, beam 2): joint_isr_u1 is this kernel
+    # for uniforms drawn in bulk (the block sampler of ``_bhabha_generate``)
+    uc = rng.random()
+    u1 = rng.random()
+    u2 = rng.random()
+    return joint_isr_u1(uc, u1, u2, sqrt_s, hh, sh, cst, force)
+
+
+@kernel
+def joint_isr_u1(uc: float, u1: float, u2: float, sqrt_s: float, hh: float, sh: float, cst,
+                 force: int):
+    """``joint_isr_ch1`` from its three uniforms: ``uc`` chooses the channel, ``u1`` and ``u2``
+    the fractions of beam 1 and 2 (the same arithmetic; the block sampler draws them in bulk)."""
     beta = ll_beta_near1(sqrt_s * sqrt_s, cst[0], cst[1], M_E)
     tob = 2.0 / beta
     soft = isr_soft_factor(beta)
-    u = rng.random()
     # channel: bit 0 = beam 1 hard, bit 1 = beam 2 hard
-    ch = 3 if u < hh else (1 if u < hh + sh else (2 if u < hh + 2.0 * sh else 0))
+    ch = 3 if uc < hh else (1 if uc < hh + sh else (2 if uc < hh + 2.0 * sh else 0))
     if force >= 0:
         ch = force
     num = 1.0
@@ -390,11 +421,11 @@ def joint_isr_ch1(rng, sqrt_s: float, hh: float, sh: float, cst, force: int):
     v1 = v2 = 0.0
     for i in range(2):
         if i == 0:
-            x_min, lmin, inv_lmin = cst[2], cst[3], cst[4]
+            x_min, lmin, inv_lmin, ui = cst[2], cst[3], cst[4], u1
         else:
-            x_min, lmin, inv_lmin = cst[5], cst[6], cst[7]
+            x_min, lmin, inv_lmin, ui = cst[5], cst[6], cst[7], u2
         if ch & (1 << i):
-            lnx = -lmin * rng.random()
+            lnx = -lmin * ui
             x = math.exp(lnx)
             v = -math.expm1(lnx)
             if v <= 0.0:  # x = 1: no photon; D has no point mass there
@@ -403,7 +434,7 @@ def joint_isr_ch1(rng, sqrt_s: float, hh: float, sh: float, cst, force: int):
             r = tob * math.exp((1.0 - 0.5 * beta) * lnv)
             q = lnx / v
         else:
-            w = rng.random()
+            w = ui
             if w <= 0.0:
                 return 0.0, 0.0, 0.0
             lnv = tob * math.log(w)
@@ -488,29 +519,69 @@ def _bhabha_weight_c1(rng, par, sqrt_s, kk, cst):
     if par[P_ISR] > 0.5:
         wi, v1, v2 = joint_isr_ch1(rng, sqrt_s, par[P_HH], par[P_SH], cst, int(par[P_FORCE]))
         w = wi * ISR_K_FACTOR
+    e1, e2, sp, ylo, yhi = _born_window1(par, sqrt_s, v1, v2)
+    kk[0, 0] = kk[0, 1] = kk[1, 0] = kk[1, 1] = 0.0
+    kk[0, 2], kk[0, 3] = e1, e1
+    kk[1, 2], kk[1, 3] = -e2, e2
+    if w <= 0.0 or not ylo < yhi:
+        return 0.0, sp, 1.0, 0.0
+    w, c, one_m_c = _born_point1(par, sp, w, ylo, yhi, rng.random())
+    return w, sp, c, one_m_c
+
+
+@kernel
+def with_rest_window1(par):
+    """A copy of ``par`` with par[P_Y0LO], par[P_Y0HI] = the y window of ``cm_window1`` for a
+    pair at rest in the c.m. frame (no ISR photon; ``_born_window1``), set from the other
+    entries: the kernels that take ``par`` from outside call it once, so a changed window or
+    margin cannot leave a stale copy. The window is the same for every E* that passes the
+    energy cut (``_born_window1`` checks it), so it is taken at E* = inf."""
+    out = par.copy()
+    a_lo, a_hi = cm_window1(0.0, math.inf, math.inf, par)
+    if a_lo < a_hi:
+        out[P_Y0LO], out[P_Y0HI] = 1.0 / a_hi, 1.0 / a_lo
+    else:
+        out[P_Y0LO], out[P_Y0HI] = 1.0, 0.0
+    return out
+
+
+@kernel
+def _born_window1(par, sqrt_s: float, v1: float, v2: float):
+    """(e1, e2, s', y_lo, y_hi): the ISR photon energies (0 below ``photon_min_energy_gev``),
+    s' = (P - k1 - k2)^2 and the range of y = 1/(1 - cos theta*) of ``cm_window1``; y_lo >=
+    y_hi if no Born pair of this pair frame is sampled (the window is empty or s' too small)."""
     eb = 0.5 * sqrt_s
     e1, e2 = v1 * eb, v2 * eb
     if e1 < par[P_EMIN]:
         e1 = 0.0
     if e2 < par[P_EMIN]:
         e2 = 0.0
-    kk[0, 0] = kk[0, 1] = kk[1, 0] = kk[1, 1] = 0.0
-    kk[0, 2], kk[0, 3] = e1, e1
-    kk[1, 2], kk[1, 3] = -e2, e2
     qz = e2 - e1
     qe = sqrt_s - e1 - e2
     sp = qe * qe - qz * qz
-    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_E * M_E * (1.0 + 1e-9):
-        return 0.0, sp, 1.0, 0.0
-    bq = qz / qe
+    if qe <= 0.0 or sp <= 4.0 * M_E * M_E * (1.0 + 1e-9):
+        return e1, e2, sp, 1.0, 0.0
     estar = 0.5 * math.sqrt(sp)
+    if qz == 0.0:
+        # pair at rest (most trials: no ISR photon above threshold): ``cm_window1`` at b = 0
+        # is the window par[P_Y0LO:P_Y0HI] if E* >= e_cut, else empty (bit for bit)
+        if estar < par[P_ECUT]:
+            return e1, e2, sp, 1.0, 0.0
+        return e1, e2, sp, par[P_Y0LO], par[P_Y0HI]
+    bq = qz / qe
     pstar = math.sqrt((estar - M_E) * (estar + M_E))
     a_lo, a_hi = cm_window1(bq, estar, pstar, par)
     if not a_lo < a_hi:
-        return 0.0, sp, 1.0, 0.0
-    # cos(theta) with density 1/((1 - c)^2 (y_hi - y_lo)): y = 1/(1 - c) uniform
-    ylo, yhi = 1.0 / a_hi, 1.0 / a_lo
-    y = ylo + (yhi - ylo) * rng.random()
+        return e1, e2, sp, 1.0, 0.0
+    return e1, e2, sp, 1.0 / a_hi, 1.0 / a_lo
+
+
+@kernel
+def _born_point1(par, sp: float, w: float, ylo: float, yhi: float, u: float):
+    """(weight, cos theta*, 1 - cos theta*) of the Born point from the uniform ``u``: y = 1/(1 -
+    c) uniform on [y_lo, y_hi] (density 1/((1 - c)^2 (y_hi - y_lo)) in c), ``w`` the ISR part
+    of the weight."""
+    y = ylo + (yhi - ylo) * u
     one_m_c = 1.0 / y
     c = 1.0 - one_m_c
     pdf = y * y / (yhi - ylo)
@@ -518,21 +589,112 @@ def _bhabha_weight_c1(rng, par, sqrt_s, kk, cst):
                                                       par[P_ZEX] > 0.5) / pdf
     if par[P_FSR] > 0.5:
         w *= FSR_K_FACTOR
-    return w, sp, c, one_m_c
+    return w, c, one_m_c
 
 
 @kernel
-def _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf, bx, by, bz, nx, ny, nz):
-    """Event part of a trial after ``_bhabha_weight1``: azimuth, FSR, cuts, lab event in ``buf``.
+def _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf, row, eh, el):
+    """Event part of a trial after ``_bhabha_weight1``: azimuth, FSR, cuts, lab event in ``buf``
+    (``row``: scratch (1, ``N_HP``) for ``_hit_row1``; eh, el: the beam energies).
 
     Returns (accepted, n_particles, n_isr, n_fsr).
     """
+    sin_a, cos_a = crossing_trig1(par[P_HALF])
+    _hit_row1(row, 0, par, eh, el, sin_a, cos_a, sqrt_s, sp, one_m_c, kk[0, 3], kk[1, 3])
+    return _bhabha_event_h1(rng, par, c, row, 0, kk, ff, buf)
+
+
+# columns of the per-hit constants (``_hit_row1``): collision frame b, n_z and the parameters
+# of its boost (``boost_params1``) and rotation (``rotation_params1``); sqrt s', p*, sin theta*,
+# the pair-frame velocity b_z and its boost parameters; FSR (``fsr_rest_params1``) and photon
+# angle (``emission_params1``) parameters
+(H_BX, H_BY, H_BZ, H_NZ, H_GB, H_GB2, H_RS, H_KX, H_KY, H_MSP, H_PST, H_SN, H_BQZ, H_GQ, H_GQ2,
+ H_FB, H_FV0, H_FW0, H_FF0, H_EB, H_EOMB, H_ELNR) = range(22)
+N_HP = 22
+
+
+@kernel
+def _hit_row1(hp, j, par, eh, el, sin_a, cos_a, sqrt_s, sp, one_m_c, e1, e2):
+    """Constants of the event of a hit into ``row``: deterministic in the trial (beam energies,
+    s', 1 - cos theta*, ISR photon energies e1 along +z and e2 along -z), so the block sampler
+    computes them for all its hits in one loop, off the events' dependent chains. Row ``j`` of
+    ``hp`` (the array and an index, not a row view: no view per event)."""
+    bx, by, bz, nx, ny, nz, gb, gb2 = collision_frame_g1(eh, el, sin_a, cos_a)
+    hp[j, H_BX], hp[j, H_BY], hp[j, H_BZ], hp[j, H_NZ] = bx, by, bz, nz
+    hp[j, H_GB], hp[j, H_GB2] = gb, gb2
+    hp[j, H_RS], hp[j, H_KX], hp[j, H_KY] = rotation_params1(nx, ny)
     msp = math.sqrt(sp)
+    hp[j, H_MSP] = msp
+    hp[j, H_PST] = two_body_momentum1(msp, M_E, M_E)
+    hp[j, H_SN] = math.sqrt(max(one_m_c * (2.0 - one_m_c), 0.0))
     # the pair frame moves along z (collinear ISR): the e- beam stays the +z axis there
-    bqz = -(kk[0, 2] + kk[1, 2]) / (sqrt_s - kk[0, 3] - kk[1, 3])
+    bqz = -(e1 - e2) / (sqrt_s - e1 - e2)
+    hp[j, H_BQZ] = bqz
+    hp[j, H_GQ], hp[j, H_GQ2] = boost_params1(0.0, 0.0, bqz)  # boost1 bit for bit, gamma once
+    hp[j, H_FB], hp[j, H_FV0], hp[j, H_FW0], hp[j, H_FF0] = 0.0, 1.0, 1.0, 1.0
+    hp[j, H_EB], hp[j, H_EOMB], hp[j, H_ELNR] = 0.0, 1.0, 0.0
+    if par[P_FSR] > 0.5:
+        (hp[j, H_FB], hp[j, H_FV0], hp[j, H_FW0], hp[j, H_FF0], hp[j, H_EB], hp[j, H_EOMB],
+         hp[j, H_ELNR]) = fsr_consts1(msp, par[P_EMIN])
+
+
+@kernel
+def collision_frame_g1(eh: float, el: float, sin_a: float, cos_a: float):
+    """``gen.beams.collision_frame_sc1`` and ``boost_params1`` of its velocity b: (bx, by, bz,
+    nx, ny, nz, gamma, (gamma - 1)/b^2), gamma computed once (the boost to the c.m. frame is by
+    -b, the same gamma): bit for bit those two (tests/gen/test_bhabha.py)."""
+    # beam four-vectors as gen.beams._beam_vector_sc: e- along +z, e+ along -z, tilted in x
+    p1 = math.sqrt(max(eh * eh - M_E * M_E, 0.0))
+    ax, ay, az, ae = p1 * sin_a, 0.0, 1.0 * p1 * cos_a, eh
+    p2 = math.sqrt(max(el * el - M_E * M_E, 0.0))
+    cx, cy, cz, ce = p2 * sin_a, 0.0, -1.0 * p2 * cos_a, el
+    tx, ty, tz, te = ax + cx, ay + cy, az + cz, ae + ce
+    bx, by, bz = tx / te, ty / te, tz / te
+    g, g2 = boost_params1(bx, by, bz)
+    qx, qy, qz, _ = boost_p1(ax, ay, az, ae, -bx, -by, -bz, g, g2)
+    q = math.sqrt(qx * qx + qy * qy + qz * qz)
+    return bx, by, bz, qx / q, qy / q, qz / q, g, g2
+
+
+_TWO_ALPHA_OVER_PI = 2.0 * ALPHA_EM / math.pi
+
+
+@kernel
+def fsr_consts1(mq: float, e_min: float):
+    """(beta, v0, w0, f0) of ``gen.radiation.fsr_rest_params1(M_E, mq, e_min)`` and (b, 1 - b,
+    ln((1 + b)/(1 - b))) of ``gen.radiation.emission_params1(mq/2, M_E)`` for an e+e- pair of
+    mass ``mq``, sharing p*, b and the logarithm (equal to rounding, tests/gen/test_bhabha.py):
+    the per-leg dipole beta (2 alpha/pi)[(1 + b^2)/(2b) ln((1 + b)/(1 - b)) - 1] and the
+    photon-angle law use the same ln((1 + b)/(1 - b)), 1 - b = m^2/(E (E + p)) without
+    cancellation. beta = 0 if no photon can be emitted."""
+    m = M_E
+    if mq <= 2.0 * m:
+        return 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0
+    pstar = two_body_momentum1(mq, m, m)
+    ea = 0.5 * mq
+    b = pstar / ea
+    if b < 1e-6:
+        return 0.0, 1.0, 1.0, 1.0, b, 1.0 - b, 0.0
+    omb = m * m / (ea * (ea + pstar))
+    lg = math.log((1.0 + b) / omb)
+    beta = _TWO_ALPHA_OVER_PI * ((1.0 + b * b) / (2.0 * b) * lg - 1.0)
+    v0 = e_min / ea
+    if beta <= 0.0 or v0 >= 1.0:
+        return 0.0, 1.0, 1.0, 1.0, b, omb, lg  # no photon can pass the threshold
+    # w0 = v0^(beta/2) and f0 = P(v < v0) (gen.radiation.fsr_fraction_cdf_o1)
+    w0 = math.exp(0.5 * beta * math.log(v0)) if v0 > 0.0 else 0.0
+    f0 = (1.0 + 0.375 * beta) * w0 - 0.25 * beta * (2.0 * v0 - 0.5 * v0 * v0)
+    return beta, v0, w0, f0, b, omb, lg
+
+
+@kernel
+def _bhabha_event_h1(rng, par, c, hp, j, kk, ff, buf):
+    """``_bhabha_event1`` with the hit constants ``hp[j]`` of ``_hit_row1``: azimuth, FSR in the
+    pair frame, the cuts on the e- and e+ in the collision c.m. frame, then (accepted events
+    only) the lab rows - the arithmetic of ``gen.unweight.pair_event_to_lab1``, the leptons'
+    c.m. momenta of the cuts reused."""
     cphi, sphi = sample_azimuth1(rng)
-    sn = math.sqrt(max(one_m_c * (2.0 - one_m_c), 0.0))
-    pstar = two_body_momentum1(msp, M_E, M_E)
+    msp, pstar, sn = hp[j, H_MSP], hp[j, H_PST], hp[j, H_SN]
     estar = 0.5 * msp
     dx, dy = sn * cphi, sn * sphi
     ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * dx, pstar * dy, pstar * c, estar
@@ -540,24 +702,104 @@ def _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf, bx, by, bz, nx
     mask = 0
     if par[P_FSR] > 0.5:
         # the pair is at rest in this frame: the law of fsr_pair1 without its boosts
-        mask = fsr_pair_rest1(rng, ff, M_E, msp, dx, dy, c, par[P_EMIN])
-    # cuts on the e- and e+ in the collision c.m. frame (before the rotation to the lab); the
-    # photons are boosted only for accepted events (pair_event_to_lab1: the same arithmetic)
-    gq, gq2 = boost_params1(0.0, 0.0, bqz)  # boost1 bit for bit, gamma once
-    for r in range(2):
-        vx, vy, vz, ve = boost_p1(ff[r, 0], ff[r, 1], ff[r, 2], ff[r, 3], 0.0, 0.0, bqz, gq,
-                                  gq2)
-        ct = vz / math.sqrt(vx * vx + vy * vy + vz * vz)
-        if ve < par[P_ECUT] or ct < par[P_CLO] or ct > par[P_CHI]:
-            return False, 0, 0, 0
-    n, n_isr, n_fsr = pair_event_to_lab1(buf, kk, ff, mask, 0.0, 0.0, bqz, bx, by, bz, nx, ny,
-                                         nz)
+        mask = _fsr_rest_e1(rng, ff, msp, dx, dy, c, hp[j, H_FB], hp[j, H_FV0], hp[j, H_FW0],
+                            hp[j, H_FF0], hp[j, H_EB], hp[j, H_EOMB], hp[j, H_ELNR])
+    bqz, gq, gq2 = hp[j, H_BQZ], hp[j, H_GQ], hp[j, H_GQ2]
+    ax, ay, az, ae = boost_p1(ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3], 0.0, 0.0, bqz, gq, gq2)
+    if ae < par[P_ECUT]:
+        return False, 0, 0, 0
+    ct = az / math.sqrt(ax * ax + ay * ay + az * az)
+    if ct < par[P_CLO] or ct > par[P_CHI]:
+        return False, 0, 0, 0
+    px, py, pz, pe = boost_p1(ff[1, 0], ff[1, 1], ff[1, 2], ff[1, 3], 0.0, 0.0, bqz, gq, gq2)
+    if pe < par[P_ECUT]:
+        return False, 0, 0, 0
+    ct = pz / math.sqrt(px * px + py * py + pz * pz)
+    if ct < par[P_CLO] or ct > par[P_CHI]:
+        return False, 0, 0, 0
+    # lab rows: e-, e+, ISR photons (c.m. frame), FSR photons (pair frame)
+    bx, by, bz, nz = hp[j, H_BX], hp[j, H_BY], hp[j, H_BZ], hp[j, H_NZ]
+    gb, gb2 = hp[j, H_GB], hp[j, H_GB2]
+    rs, kx, ky = hp[j, H_RS], hp[j, H_KX], hp[j, H_KY]
+    n = n_isr = n_fsr = 0
+    for r in range(6):
+        if r == 0:
+            vx, vy, vz, ve = ax, ay, az, ae
+        elif r == 1:
+            vx, vy, vz, ve = px, py, pz, pe
+        elif r < 4:
+            if not kk[r - 2, 3] > 0.0:
+                continue
+            vx, vy, vz, ve = kk[r - 2, 0], kk[r - 2, 1], kk[r - 2, 2], kk[r - 2, 3]
+            n_isr += 1
+        else:
+            if not mask & (1 << (r - 4)):
+                continue
+            vx, vy, vz, ve = boost_p1(ff[r - 2, 0], ff[r - 2, 1], ff[r - 2, 2], ff[r - 2, 3],
+                                      0.0, 0.0, bqz, gq, gq2)
+            n_fsr += 1
+        rx, ry, rz = rotate_z_to_p1(vx, vy, vz, nz, rs, kx, ky)
+        buf[n, 0], buf[n, 1], buf[n, 2], buf[n, 3] = boost_p1(rx, ry, rz, ve, bx, by, bz, gb,
+                                                              gb2)
+        n += 1
     return True, n, n_isr, n_fsr
 
 
 @kernel
-def _bhabha_trial(rng, par, buf, kk, ff):
-    """One trial: weight (pb) and the lab event in ``buf``.
+def _fsr_rest_e1(rng, p, mq: float, nx: float, ny: float, nz: float, beta: float,
+                 v0: float, w0: float, f0: float, bl: float, omb: float, lnr: float) -> int:
+    """``gen.radiation.fsr_pair_rest_p1`` for the e+e- pair (m = M_E) with the photon-angle
+    parameters (bl, omb, lnr) = ``emission_params1(mq/2, M_E)`` given (the hit constants; that
+    kernel computes them at its first photon): the same draws and values bit for bit
+    (tests/gen/test_bhabha.py)."""
+    m = M_E
+    for j in range(4):
+        p[2, j] = 0.0
+        p[3, j] = 0.0
+    if mq <= 2.0 * m or beta <= 0.0:
+        return 0
+    ea = 0.5 * mq
+    kax = kay = kaz = kae = 0.0
+    kbx = kby = kbz = kbe = 0.0
+    mask = 0
+    for leg in range(2):
+        v = sample_fsr_fraction_above1(rng, beta, v0, w0, f0)
+        if v <= 0.0:
+            continue
+        wk = v * ea
+        c, sn = sample_emission_angle_p1(rng, bl, omb, lnr)
+        cphi, sphi = sample_azimuth1(rng)
+        sg = 1.0 if leg == 0 else -1.0
+        dx, dy, dz = rotate_z_to1(sn * cphi, sn * sphi, c, sg * nx, sg * ny, sg * nz)
+        if leg == 0:
+            kax, kay, kaz, kae = wk * dx, wk * dy, wk * dz, wk
+        else:
+            kbx, kby, kbz, kbe = wk * dx, wk * dy, wk * dz, wk
+        mask |= 1 << leg
+    if mask == 0:
+        return 0
+    rx, ry, rz = -(kax + kbx), -(kay + kby), -(kaz + kbz)
+    re = mq - kae - kbe
+    mr2 = re * re - rx * rx - ry * ry - rz * rz
+    if re <= 0.0 or mr2 <= 4.0 * m * m:
+        return 0  # kinematically impossible (as in fsr_pair1): no emission in this event
+    mr = math.sqrt(mr2)
+    pr = two_body_momentum1(mr, m, m)
+    er = math.sqrt(pr * pr + m * m)
+    gr, gr2 = boost_params1(rx / re, ry / re, rz / re)
+    a4 = boost_p1(pr * nx, pr * ny, pr * nz, er, rx / re, ry / re, rz / re, gr, gr2)
+    b4 = boost_p1(-pr * nx, -pr * ny, -pr * nz, er, rx / re, ry / re, rz / re, gr, gr2)
+    for j in range(4):
+        p[0, j] = a4[j]
+        p[1, j] = b4[j]
+    p[2, 0], p[2, 1], p[2, 2], p[2, 3] = kax, kay, kaz, kae
+    p[3, 0], p[3, 1], p[3, 2], p[3, 3] = kbx, kby, kbz, kbe
+    return mask
+
+
+@kernel
+def _bhabha_trial(rng, par, buf, kk, ff, row):
+    """One trial: weight (pb) and the lab event in ``buf`` (``row``: scratch (1, ``N_HP``)).
 
     Returns (weight, n_particles, sqrt_s, sqrt_s_prime, cos_theta, n_isr, n_fsr).
     """
@@ -566,9 +808,8 @@ def _bhabha_trial(rng, par, buf, kk, ff):
     w, sp, c, one_m_c = _bhabha_weight1(rng, par, sqrt_s, kk)
     if w <= 0.0:
         return 0.0, 0, sqrt_s, 0.0, c, 0, 0
-    bx, by, bz, nx, ny, nz = collision_frame1(eh, el, par[P_HALF])
-    ok, n, n_isr, n_fsr = _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf,
-                                         bx, by, bz, nx, ny, nz)
+    ok, n, n_isr, n_fsr = _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf, row,
+                                         eh, el)
     if not ok:
         return 0.0, 0, sqrt_s, math.sqrt(sp), c, 0, 0
     return w, n, sqrt_s, math.sqrt(sp), c, n_isr, n_fsr
@@ -576,12 +817,111 @@ def _bhabha_trial(rng, par, buf, kk, ff):
 
 @kernel
 def _bhabha_weights(rng, par, n):
+    par = with_rest_window1(par)
     out = np.empty(n)
     buf = np.zeros((6, 4))
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
+    row = np.zeros((1, N_HP))
     for i in range(n):
-        out[i] = _bhabha_trial(rng, par, buf, kk, ff)[0]
+        out[i] = _bhabha_trial(rng, par, buf, kk, ff, row)[0]
+    return out
+
+
+# Trials in blocks (the pattern of gen.processes.mumu and mumu_zprime)
+
+#: uniforms per trial of a block: ISR channel, ISR fraction of beam 1 and of beam 2 (the order
+#: of ``joint_isr_ch1``), Born y, hit
+TRIAL_UNIFORMS = 5
+#: trials per block: their uniforms and beam-energy normals drawn in bulk (2.3 ns per uniform
+#: instead of 6.6 ns as scalar draws in a kernel, numba 0.68, PCG64: docs/benchmarks.md), their
+#: weights computed stage by stage so that the CPU overlaps consecutive trials' dependent chains
+BLOCK_TRIALS = 256
+# columns of the per-trial rows ``tr`` of a block
+T_EH, T_EL, T_SQS, T_V1, T_V2, T_E1, T_E2, T_SP, T_YLO, T_YHI, T_C, T_OMC = range(12)
+N_TR = 12
+
+
+@kernel
+def _draw_block1(rng, pool, nh, nl, spread_her, spread_ler):
+    """Random numbers of a block: ``TRIAL_UNIFORMS`` uniforms per trial into ``pool``, then the
+    standard normals of the e- and e+ beam energies (only for a beam with an energy spread).
+    Every block takes the same draws whatever the number of events wanted."""
+    pool[:] = rng.random(pool.shape[0])
+    if spread_her > 0.0:
+        nh[:] = rng.standard_normal(nh.shape[0])
+    if spread_ler > 0.0:
+        nl[:] = rng.standard_normal(nl.shape[0])
+
+
+@kernel
+def _block_weights1(pool, nh, nl, nt, par, sin_a, cos_a, cst, w, tr):
+    """Weights (pb, before FSR and cuts) of trials 0 .. nt-1 of a block into ``w``, their
+    variables into the rows of ``tr``.
+
+    Per trial the arithmetic of ``sample_beam_energies1``, ``collision_sqrt_s_sc1`` and
+    ``_bhabha_weight_c1`` (ISR ``joint_isr_u1``, window ``_born_window1``, Born point
+    ``_born_point1``) from the uniforms of ``pool``: the same weight bit for bit for the same
+    random numbers (tests/gen/test_bhabha.py), stage by stage over the block.
+    """
+    u = pool
+    sph, spl = par[P_SPH], par[P_SPL]
+    for t in range(nt):
+        eh = par[P_EHER] + sph * nh[t] if sph > 0.0 else par[P_EHER]
+        el = par[P_ELER] + spl * nl[t] if spl > 0.0 else par[P_ELER]
+        tr[t, T_EH], tr[t, T_EL] = eh, el
+        tr[t, T_SQS] = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+    if par[P_ISR] > 0.5:
+        hh, sh = par[P_HH], par[P_SH]
+        for t in range(nt):
+            k = TRIAL_UNIFORMS * t
+            wi, tr[t, T_V1], tr[t, T_V2] = joint_isr_u1(u[k], u[k + 1], u[k + 2], tr[t, T_SQS],
+                                                        hh, sh, cst, -1)
+            w[t] = wi * ISR_K_FACTOR
+    else:
+        for t in range(nt):
+            w[t] = 1.0
+            tr[t, T_V1] = tr[t, T_V2] = 0.0
+    for t in range(nt):
+        (tr[t, T_E1], tr[t, T_E2], tr[t, T_SP], tr[t, T_YLO],
+         tr[t, T_YHI]) = _born_window1(par, tr[t, T_SQS], tr[t, T_V1], tr[t, T_V2])
+        if w[t] <= 0.0 or not tr[t, T_YLO] < tr[t, T_YHI]:
+            w[t] = 0.0
+    for t in range(nt):
+        if w[t] > 0.0:
+            w[t], tr[t, T_C], tr[t, T_OMC] = _born_point1(
+                par, tr[t, T_SP], w[t], tr[t, T_YLO], tr[t, T_YHI], u[TRIAL_UNIFORMS * t + 3])
+
+
+@kernel
+def _hit_constants1(hits, nhit, tr, par, sin_a, cos_a, hp):
+    """Rows of ``hp`` (``_hit_row1``) for the hit trials ``hits[:nhit]`` (rows of ``tr``)."""
+    for j in range(nhit):
+        t = hits[j]
+        _hit_row1(hp, j, par, tr[t, T_EH], tr[t, T_EL], sin_a, cos_a, tr[t, T_SQS], tr[t, T_SP],
+                  tr[t, T_OMC], tr[t, T_E1], tr[t, T_E2])
+
+
+@kernel
+def _block_weights(rng, par, n):
+    """Weights before FSR and cuts of ``n`` trials drawn in blocks as ``_bhabha_generate``
+    does (tests: the same weights as ``_bhabha_weight_c1`` for the same random numbers)."""
+    par = with_rest_window1(par)
+    out = np.empty(n)
+    sin_a, cos_a = crossing_trig1(par[P_HALF])
+    cst = joint_isr_consts2(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a),
+                            par[P_XMIN], par[P_XMIN2])
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr = np.empty((nbk, N_TR))
+    done = 0
+    while done < n:
+        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        nt = min(nbk, n - done)
+        _block_weights1(pool, nh, nl, nt, par, sin_a, cos_a, cst, wb, tr)
+        out[done:done + nt] = wb[:nt]
+        done += nt
     return out
 
 
@@ -593,9 +933,13 @@ _PDG_ROWS = np.array([ELECTRON, -ELECTRON, PHOTON, PHOTON, PHOTON, PHOTON], dtyp
 def _bhabha_generate(rng, par, n, w_max):
     """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics.
 
-    The hit is decided on the weight before FSR and the cuts (``_bhabha_weight1``); FSR, cuts
-    and the lab event are computed for hit trials only (``gen.unweight.cut_failed1``).
+    Trials in blocks of ``BLOCK_TRIALS`` (``_block_weights1``); the hit is decided on the weight
+    before FSR and the cuts with the block's hit uniform (``gen.unweight.unweight1``); azimuth,
+    FSR, cuts and the lab event are computed for hit trials only, in trial order, from scalar
+    draws (``gen.unweight.cut_failed1``: unbiased cross section, the same events as hit-or-miss
+    on the full weight).
     """
+    par = with_rest_window1(par)
     mom, pdg, offset = new_events(n, 6)
     t_sqrt_s = np.empty(n)
     t_sqrt_sp = np.empty(n)
@@ -610,26 +954,49 @@ def _bhabha_generate(rng, par, n, w_max):
     # ISR constants around the nominal s
     cst = joint_isr_consts2(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a),
                             par[P_XMIN], par[P_XMIN2])
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr = np.empty((nbk, N_TR))
+    hits = np.empty(nbk, np.int64)
+    hp = np.empty((nbk, N_HP))
     k = 0
     while k < n:
-        eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL])
-        sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
-        w, sp, c, one_m_c = _bhabha_weight_c1(rng, par, sqrt_s, kk, cst)
-        if not unweight1(rng, stats, w, w_max):
-            continue
-        bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
-        ok, m, n_isr, n_fsr = _bhabha_event1(rng, par, sqrt_s, sp, c, one_m_c, kk, ff, buf,
-                                             bx, by, bz, nx, ny, nz)
-        if not ok:
-            cut_failed1(stats, w, w_max)
-            continue
-        fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
-        t_sqrt_s[k] = sqrt_s
-        t_sqrt_sp[k] = math.sqrt(sp)
-        t_cos[k] = c
-        t_nisr[k] = n_isr
-        t_nfsr[k] = n_fsr
-        k += 1
+        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        _block_weights1(pool, nh, nl, nbk, par, sin_a, cos_a, cst, wb, tr)
+        nhit = 0
+        for t in range(nbk):
+            if wb[t] > 0.0 and pool[TRIAL_UNIFORMS * t + 4] * w_max < wb[t]:
+                hits[nhit] = t
+                nhit += 1
+        _hit_constants1(hits, nhit, tr, par, sin_a, cos_a, hp)
+        j = 0
+        for t in range(nbk):
+            w = wb[t]
+            stats[S_TRIALS] += 1.0
+            stats[S_SUM_W] += w
+            stats[S_SUM_W2] += w * w
+            if w > w_max:
+                stats[S_OVER] += 1.0
+            if j >= nhit or hits[j] != t:
+                continue
+            e1, e2 = tr[t, T_E1], tr[t, T_E2]
+            kk[0, 2], kk[0, 3] = e1, e1
+            kk[1, 2], kk[1, 3] = -e2, e2
+            ok, m, n_isr, n_fsr = _bhabha_event_h1(rng, par, tr[t, T_C], hp, j, kk, ff, buf)
+            j += 1
+            if not ok:
+                cut_failed1(stats, w, w_max)
+                continue
+            fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
+            t_sqrt_s[k] = tr[t, T_SQS]
+            t_sqrt_sp[k] = hp[j - 1, H_MSP]
+            t_cos[k] = tr[t, T_C]
+            t_nisr[k] = n_isr
+            t_nfsr[k] = n_fsr
+            k += 1
+            if k == n:
+                break  # trials after the n-th event are not counted
     return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, t_cos, t_nisr, t_nfsr, stats
 
 
@@ -703,7 +1070,7 @@ class Bhabha(Process):
         par[P_SH] = ISR_SH_SHARE
         par[P_MARG] = math.exp(-2.0 * BORN_ETA_MARGIN)
         par[P_FORCE] = -1.0
-        return par
+        return with_rest_window1(par)
 
     def isr_x_min_per_beam(self) -> tuple[float, float]:
         """Lower edges (x_min1, x_min2) of the dx/x channels of the e- (+z) and e+ beam.
