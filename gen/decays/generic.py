@@ -58,9 +58,24 @@ frequency):
   amplitudes, which the D* -> D pi / D gamma angle above then follows
   (``gen.decays.semileptonic``). B -> D** l nu (LLSW, hep-ph/9705467; ``gen.decays.llsw``) get
   their weight the same way, with the D**'s Breit-Wigner mass and the weight bound taken over
-  its mass range; the D** helicity is not passed on (its decay is isotropic). Everything else
-  (ISGW2 / GOITY_ROBERTS semileptonic modes, Dalitz-plot amplitudes, polarisation in S -> V V)
+  its mass range, and the D_1', D_1, D_2* their helicity (0 or +-1) from the LLSW helicity
+  amplitudes. Spin-2 and axial mesons (Wigner d functions, PDG RPP 2024 "Clebsch-Gordan
+  coefficients, spherical harmonics and d functions"): a tensor made with a spin-0 partner by a
+  spin-0 particle (S -> T S, EvtGen STS, e.g. B -> D_2* pi) has helicity 0; a tensor of
+  helicity m decays to two spin-0 particles (TSS) with |d^2_{m0}|^2 and to a vector and a
+  spin-0 particle, where parity forbids vector helicity 0 for 2+ -> 1- 0- (D_2* -> D* pi,
+  TVS_PWAVE), with sum_{lambda = +-1} |d^2_{m lambda}|^2, the vector getting helicity +-1; a
+  spin-1 particle decaying to a vector and a spin-0 particle with a DEC ``VVS_PWAVE`` line
+  (D_1 -> D* pi, K_1 -> K* pi) follows sum_lambda |A_lambda|^2 |d^1_{m lambda}|^2 with the
+  helicity amplitudes from the line's partial waves (``vvs_zero_share``: D_1(2420) pure D wave,
+  |A_0|^2 : |A_1|^2 = 4 : 1, D_1(2430) pure S wave), and its vector gets helicity 0 with
+  probability |A_0|^2 |d^1_{m0}|^2 / sum (only the diagonal of the vector's density matrix:
+  the azimuth of its own decay stays flat). B -> D(*) pi l nu (GOITY_ROBERTS) are accepted
+  against the Goity-Roberts |M|^2 after flat four-body phase space (``gen.decays.goity_roberts``).
+  Everything else (ISGW2 semileptonic modes, Dalitz-plot amplitudes, polarisation in S -> V V)
   is phase space.
+- Particles the DEC file makes but does not decay (eta(1295), K_3*(1780)0, K_4*(2045)0) get the
+  PDG RPP 2024 modes of ``EXTRA_DECAYS`` (flat phase space; model ``PDG_EXTRA``).
 - Taus are decayed by ``gen.decays.tau.decay_tau1`` (its matrix elements and its own DEC
   ``tau-`` table and secondary decays), not by the generic table.
 
@@ -85,7 +100,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gen.constants import C_CM_PER_NS
-from gen.decays import quark_modes, semileptonic
+from gen.decays import goity_roberts, quark_modes, semileptonic
 from gen.decays.tau import COLS, dec_file_path, decay_tau1, max_tree_rows, tau_tables
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
@@ -114,9 +129,14 @@ _MAX_TRIES = 50
 
 # species decay treatment
 STABLE, TABLE, TAU_DECAY, NO_TABLE = 0, 1, 2, 3
-# angular treatment of a two-body vector decay (md_ang) and polarisation codes (out_i[:, 3])
-ANG_NONE, ANG_VSS, ANG_VSP = 0, 1, 2
-POL_NONE, POL_HEL0, POL_HEL1 = 0, 1, 2
+# angular treatment of a two-body decay of a polarised particle (md_ang; module docstring):
+# vector -> 0 0, vector -> 0 gamma, tensor -> 0 0, tensor -> vector 0, axial/vector -> vector 0
+# (partial waves of the DEC's VVS_PWAVE line)
+ANG_NONE, ANG_VSS, ANG_VSP, ANG_TSS, ANG_TVS, ANG_VVS = 0, 1, 2, 3, 4, 5
+# polarisation codes (out_i[:, 3]): none, helicity 0, helicity +-1 along the flight direction
+# in the mother's frame; POL_DRAWN (md_pol only): the vector of an ANG_VVS decay, whose
+# helicity the kernel draws from the decay angle
+POL_NONE, POL_HEL0, POL_HEL1, POL_DRAWN = 0, 1, 2, 3
 # counters
 C_OVERWEIGHT, C_CLOSED, C_NO_TABLE, C_QM_FAIL = 0, 1, 2, 3
 N_COUNTERS = 4
@@ -157,6 +177,11 @@ class DecayTables(NamedTuple):
     sl_par: np.ndarray  # (n_md, semileptonic.NPAR) its DEC parameters
     sl_role: np.ndarray  # (n_md, 3) int64 daughter index of the hadron, charged lepton, neutrino
     sl_wmax: np.ndarray  # (n_md,) bound of the form-factor weight at the nominal masses
+    md_amp: np.ndarray  # (n_md,) ANG_VVS: share |A_0|^2 / sum |A_lambda|^2 of helicity-0 vectors
+    gr_kind: np.ndarray  # (n_md,) int64 Goity-Roberts kind (goity_roberts.D_PI, DSTAR_PI; 0 none)
+    gr_role: np.ndarray  # (n_md, 4) int64 daughter index of the D(*), pion, lepton, neutrino
+    gr_reflect: np.ndarray  # (n_md,) int64 1 for a positive lepton (CP-conjugate weight)
+    gr_wmax: np.ndarray  # (n_md,) pilot bound of the Goity-Roberts weight
 
 
 @dataclass(frozen=True)
@@ -280,6 +305,46 @@ def _is_parton(pdg: int) -> bool:
     """Quarks, gluons and diquarks (PDG numbering scheme: |id| = nq1 nq2 0 ns)."""
     a = abs(pdg)
     return a <= 8 or a == 21 or (1000 <= a < 10000 and (a // 10) % 10 == 0)
+
+
+#: decays (PDG ids, BF) of particles that the DEC file makes but does not decay (no ``Decay``
+#: block; EvtGen would leave them stable), from PDG RPP 2024 (flat phase space, model
+#: ``PDG_EXTRA``); the charge conjugates are added by ``_extra_modes``:
+#: - eta(1295) (EvtGen ``eta(2S)``, made in B -> eta(2S) X STS / PHSP lines): PDG lists eta pi pi,
+#:   a0(980) pi, eta (pi pi)_S-wave as "seen", without fractions: half a0(980) pi, half eta pi pi
+#:   (an assumption), each split by isospin (I = 0 -> I = 1 x I = 1: a0+ pi- : a0- pi+ : a0 pi0
+#:   = 1 : 1 : 1; (pi pi)_I=0: pi+ pi- : pi0 pi0 = 2 : 1);
+#: - K_3*(1780)0 (B0 -> phi K_3*0): K rho (31 %), K*(892) pi (20 %), K pi (18.8 %), K eta (30 %),
+#:   the I = 1/2 -> 1/2 x 1 isospin split 2/3 charged pion (rho) : 1/3 neutral;
+#: - K_4*(2045)0 (B0 -> phi K_4*0): K pi (9.9 %), K*(892) pi pi (9 %), K*(892) pi pi pi (7 %),
+#:   rho K pi (5.7 %), omega K*(892) pi (5.0 %), phi K*(892) (1.4 %) (38 % listed; renormalised),
+#:   K pi split 2/3 : 1/3 by isospin, the multi-body charge states half and half (not resolved).
+_ETA1295, _K3_0, _K4_0 = 100221, 317, 319
+EXTRA_DECAYS: dict[int, tuple[tuple[float, tuple[int, ...]], ...]] = {
+    _ETA1295: ((1 / 6, (9000211, -211)), (1 / 6, (-9000211, 211)), (1 / 6, (9000111, 111)),
+               (1 / 3, (221, 211, -211)), (1 / 6, (221, 111, 111))),
+    _K3_0: ((0.31 * 2 / 3, (-213, 321)), (0.31 / 3, (113, 311)),
+            (0.20 * 2 / 3, (323, -211)), (0.20 / 3, (313, 111)),
+            (0.188 * 2 / 3, (321, -211)), (0.188 / 3, (311, 111)), (0.30, (311, 221))),
+    _K4_0: ((0.099 * 2 / 3, (321, -211)), (0.099 / 3, (311, 111)),
+            (0.045, (313, 211, -211)), (0.045, (323, -211, 111)),
+            (0.035, (323, 211, -211, -211)), (0.035, (313, 211, -211, 111)),
+            (0.0285, (113, 321, -211)), (0.0285, (-213, 321, 111)),
+            (0.025, (223, 323, -211)), (0.025, (223, 313, 111)), (0.014, (333, 313))),
+}
+EXTRA_MODEL = "PDG_EXTRA"
+
+
+def _extra_modes() -> dict[int, list[tuple[float, tuple[int, ...]]]]:
+    """EXTRA_DECAYS with the charge conjugates (normalised BFs)."""
+    out = {}
+    for pdg, rows in EXTRA_DECAYS.items():
+        tot = sum(bf for bf, _ in rows)
+        out[pdg] = [(bf / tot, ds) for bf, ds in rows]
+        if _pdg_valid(-pdg):
+            out[-pdg] = [(bf / tot, tuple(-d if _pdg_valid(-d) else d for d in ds))
+                         for bf, ds in rows]
+    return out
 
 
 #: a kept mode: (BF used, known daughters, DEC model, BF in the file, partons, Pythia meMode or -1)
@@ -417,6 +482,11 @@ def _raw_table() -> tuple[dict[int, list[RawMode]], dict[int, Coverage],
             entry = models.setdefault(model, [0, 0.0])
             entry[0] += 1
             entry[1] += bf / total if total > 0 else 0.0
+    for pdg, rows in _extra_modes().items():  # PDG decays of particles without a DEC block
+        if kept.get(pdg):
+            continue  # a DEC file with its own block wins
+        kept[pdg] = [(bf, ds, EXTRA_MODEL, bf, (), -1) for bf, ds in rows]
+        cover[pdg] = Coverage(_props(pdg)[5], pdg, 1.0, 1.0, {})
     return kept, cover, {k: (v[0], v[1]) for k, v in models.items()}
 
 
@@ -446,26 +516,91 @@ def _mode_threshold(m: RawMode, mlo: np.ndarray, index: dict[int, int]) -> float
     return sum(mlo[index[d]] for d in m[1])
 
 
-def _angular(mother: int, ds: tuple[int, ...]) -> tuple[int, list[int]]:
-    """(md_ang, polarisation given to each daughter) from the spins (module docstring)."""
+def _parity(pdg: int) -> int | None:
+    from particle import Particle
+
+    par = Particle.from_pdgid(pdg).P
+    return None if par is None or int(par) not in (-1, 1) else int(par)
+
+
+def _zero_helicity_forbidden(mother: int, vec: int, other: int) -> bool:
+    """Parity forbids helicity 0 of the vector in J^P -> 1^P1 0^P2 when eta eta1 eta2
+    (-1)^(J - 1) = -1 (Jacob-Wick: A_-lambda = eta eta1 eta2 (-1)^(J - J1 - J2) A_lambda),
+    e.g. D_2* -> D* pi (2+ -> 1- 0-)."""
+    ps = [_parity(x) for x in (mother, vec, other)]
+    if any(x is None for x in ps):
+        return False
+    two_j = _props(mother)[3]
+    return ps[0] * ps[1] * ps[2] * (-1) ** ((two_j - 2) // 2) == -1
+
+
+def vvs_zero_share(params) -> float:
+    """Share of helicity 0 of the vector in 1 -> 1 0 from the partial-wave amplitudes of a DEC
+    ``VVS_PWAVE`` line (|a_S|, phase, |a_P|, phase, |a_D|, phase; EvtGen's EvtVVSPwave):
+    A_lambda = sum_L sqrt((2L+1)/3) <L 0; 1 lambda | 1 lambda> a_L (Jacob-Wick), i.e.
+    A_0 = a_S/sqrt3 - sqrt(2/3) a_D, A_+-1 = a_S/sqrt3 -+ a_P/sqrt2 + a_D/sqrt6 (Clebsch-Gordan
+    of PDG RPP 2024 "Clebsch-Gordan coefficients"): pure S wave 1/3 (isotropic), pure D wave
+    2/3 (D_1(2420) -> D* pi, j = 3/2 light degrees of freedom in the heavy-quark limit:
+    LLSW hep-ph/9705467 sec. I, Isgur-Wise PRL 66 (1991) 1130)."""
+    a = [float(x) for x in params] + [0.0] * (6 - len(params))
+    s, p, d = (a[i] * complex(math.cos(a[i + 1]), math.sin(a[i + 1])) for i in (0, 2, 4))
+    a0 = s / math.sqrt(3.0) - math.sqrt(2.0 / 3.0) * d
+    ap = s / math.sqrt(3.0) - p / math.sqrt(2.0) + d / math.sqrt(6.0)
+    am = s / math.sqrt(3.0) + p / math.sqrt(2.0) + d / math.sqrt(6.0)
+    tot = abs(a0) ** 2 + abs(ap) ** 2 + abs(am) ** 2
+    return abs(a0) ** 2 / tot if tot > 0.0 else 1.0 / 3.0
+
+
+def _angular(mother: int, ds: tuple[int, ...], model: str = "", params=()
+             ) -> tuple[int, list[int], float]:
+    """(md_ang, polarisation given to each daughter, md_amp) from the spins (module
+    docstring); ``model`` / ``params``: the DEC line's (VVS_PWAVE partial waves)."""
     jm = _props(mother)[3]
     pols = [POL_NONE] * len(ds)
     ang = ANG_NONE
     if len(ds) != 2:
-        return ang, pols
+        return ang, pols, 0.0
     j = [_props(d)[3] for d in ds]
     photon = [d == 22 for d in ds]
+    amp = 0.0
     if jm == 2 and j == [0, 0]:
         ang = ANG_VSS
     elif jm == 2 and sorted(j) == [0, 2] and any(photon):
         ang = ANG_VSP
+    elif jm == 4 and j == [0, 0]:
+        ang = ANG_TSS
+    elif sorted(j) == [0, 2] and not any(photon):
+        v = 0 if j[0] == 2 else 1
+        if jm == 4 and _zero_helicity_forbidden(mother, ds[v], ds[1 - v]):
+            ang = ANG_TVS
+            pols[v] = POL_HEL1  # whatever the tensor's polarisation
+        elif jm == 2 and model == "VVS_PWAVE":
+            ang = ANG_VVS
+            pols[v] = POL_DRAWN
+            amp = vvs_zero_share(params)
     if jm == 0:
         for a, b in ((0, 1), (1, 0)):
-            if j[a] == 2 and not photon[a] and j[b] == 0:
-                pols[a] = POL_HEL0
+            if j[a] in (2, 4) and not photon[a] and j[b] == 0:
+                pols[a] = POL_HEL0  # S -> V S (SVS), S -> T S (STS)
             elif j[a] == 2 and not photon[a] and photon[b]:
                 pols[a] = POL_HEL1
-    return ang, pols
+    return ang, pols, amp
+
+
+def _line_params(mother: int, ds: tuple[int, ...], model: str) -> list:
+    """Parameters of the DEC line ``mother -> ds`` with ``model`` (first match), [] if none."""
+    from particle import Particle
+
+    name = {v: k for k, v in EXTRA_EVTGEN_NAMES.items()}.get(mother)
+    if name is None:
+        try:
+            name = Particle.from_pdgid(mother).evtgen_name
+        except Exception:
+            return []
+    for row in dec_block(name):
+        if row["model"] == model and tuple(_pdg_of(f) for f in row["fs"]) == tuple(ds):
+            return row["model_params"]
+    return []
 
 
 def _fresh_tables() -> tuple[DecayTables, tuple[Mode, ...], dict[int, Coverage],
@@ -498,6 +633,8 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
     cum, nd, dau, pdg, ang, pol, out_modes = [], [], [], [], [], [], []
     md_me, md_npart, md_part, md_thr = [], [], [], []
     sl_kind, sl_par, sl_role, sl_wmax = [], [], [], []
+    md_amp = []
+    gr_kind, gr_role, gr_reflect = [], [], []
     for i, p in enumerate(sp):
         p = int(p)
         # modes closed even at the top of the mother's line shape are dropped
@@ -522,8 +659,15 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
                                   for d in ds))
             dau.append([index[d] for d in ds] + [0] * (MAXD - len(ds)))
             pdg.append(list(ds) + [0] * (MAXD - len(ds)))
-            a, pl = _angular(p, ds) if me < 0 else (ANG_NONE, [POL_NONE] * len(ds))
+            a, pl, am = (_angular(p, ds, mdl, _line_params(p, ds, mdl) if mdl == "VVS_PWAVE"
+                                  else ()) if me < 0 else (ANG_NONE, [POL_NONE] * len(ds), 0.0))
             ang.append(a)
+            md_amp.append(am)
+            gk, gro, grefl = goity_roberts.table_entry(mdl, ds) if me < 0 else (
+                goity_roberts.NONE, (0, 0, 0, 0), 0)
+            gr_kind.append(gk)
+            gr_role.append(gro)
+            gr_reflect.append(grefl)
             pol.append(pl + [0] * (MAXD - len(ds)))
             out_modes.append(Mode(p, ds, bf / total, bf0, mdl, partons, me))
             # semileptonic form factors of the DEC line (BGL, HQET3; gen.decays.semileptonic)
@@ -565,11 +709,27 @@ def _build_tables(kept: dict[int, list[RawMode]]) -> tuple[DecayTables, tuple[Mo
         qm_mlo=had[2], qm_mhi=had[3], sl_kind=np.array(sl_kind, np.int64),
         sl_par=np.array(sl_par).reshape(n_md, semileptonic.NPAR),
         sl_role=np.array(sl_role, np.int64).reshape(n_md, 3), sl_wmax=np.array(sl_wmax),
+        md_amp=np.array(md_amp), gr_kind=np.array(gr_kind, np.int64),
+        gr_role=np.array(gr_role, np.int64).reshape(n_md, 4),
+        gr_reflect=np.array(gr_reflect, np.int64), gr_wmax=np.zeros(n_md),
     )
     # pilot maxima of the >= 3-body phase-space weights at the mother's nominal mass, with the
     # daughters' Breit-Wigner masses (fixed seed: the tables are deterministic)
     _pilot_all(np.random.Generator(np.random.PCG64(20261129)), tb, _PILOT_TRIALS, _WMAX_SAFETY)
+    _pilot_goity_roberts(tb)
     return tb, tuple(out_modes)
+
+
+def _pilot_goity_roberts(tb: DecayTables) -> None:
+    """gr_wmax of every Goity-Roberts mode (pilot at the nominal masses, fixed seed)."""
+    rng = np.random.Generator(np.random.PCG64(20261130))
+    for md in np.flatnonzero(tb.gr_kind):
+        k = int(np.searchsorted(tb.sp_first, md, side="right") - 1)
+        nd = int(tb.md_nd[md])
+        masses = tb.sp_mass[tb.md_dau[md, :nd]].copy()
+        tb.gr_wmax[md] = goity_roberts.pilot_wmax(
+            rng, tb.gr_kind[md], tb.sp_mass[k], masses[tb.gr_role[md, 0]], masses,
+            tb.gr_role[md].copy(), bool(tb.gr_reflect[md]), goity_roberts.PILOT_POINTS)
 
 
 def tables_key() -> dict[str, str]:
@@ -584,7 +744,8 @@ def tables_key() -> dict[str, str]:
     from gen.hadronization import string, tables
 
     code = source_key(sys.modules[__name__], quark_modes, tau, phasespace, kinematics, constants,
-                      jit, string, tables, semileptonic, *semileptonic.SOURCE_MODULES)
+                      jit, string, tables, semileptonic, goity_roberts,
+                      *semileptonic.SOURCE_MODULES)
     return {"dec_sha256": content_key(dec_file_path()), "code_sha256": code,
             **{p: version(p) for p in ("particle", "decaylanguage", "numpy", "numba")}}
 
@@ -778,26 +939,64 @@ def _sample_masses(rng, tb, mode, m, dm):
 
 
 @kernel
-def _angle_accept(rng, ang, pol, c):
-    """Hit-or-miss of the helicity-angle density (module docstring), each bounded by 1."""
+def _angle_accept(rng, ang, pol, c, amp):
+    """Hit-or-miss of the helicity-angle density (module docstring), each divided by its
+    maximum: |d^j_{m lambda}(theta)|^2 summed over the allowed daughter helicities lambda
+    (PDG RPP 2024 "Clebsch-Gordan coefficients, spherical harmonics and d functions":
+    d^2_00 = (3c^2 - 1)/2, d^2_10 = -sqrt(3/2) s c, d^2_11 = (1 + c)(2c - 1)/2,
+    d^2_1-1 = (1 - c)(2c + 1)/2)."""
     c2 = c * c
+    s2 = 1.0 - c2
     if ang == ANG_VSS:
-        f = c2 if pol == POL_HEL0 else 1.0 - c2
-    else:
-        f = 1.0 - c2 if pol == POL_HEL0 else 0.5 * (1.0 + c2)
+        f = c2 if pol == POL_HEL0 else s2
+    elif ang == ANG_VSP:
+        f = s2 if pol == POL_HEL0 else 0.5 * (1.0 + c2)
+    elif ang == ANG_TSS:
+        # |d^2_00|^2 (max 1); |d^2_10|^2 = 3/2 s^2 c^2 (max 3/8)
+        f = (0.5 * (3.0 * c2 - 1.0)) ** 2 if pol == POL_HEL0 else 4.0 * s2 * c2
+    elif ang == ANG_TVS:
+        # vector helicity +-1 only: 2 |d^2_01|^2 = 3 s^2 c^2 (max 3/4); |d^2_11|^2 +
+        # |d^2_1-1|^2 = (4c^4 - 3c^2 + 1)/2 (max 1)
+        f = 4.0 * s2 * c2 if pol == POL_HEL0 else 0.5 * (4.0 * c2 * c2 - 3.0 * c2 + 1.0)
+    else:  # ANG_VVS: |A_0|^2 = amp, |A_+-1|^2 = (1 - amp)/2
+        b = 0.5 * (1.0 - amp)
+        if pol == POL_HEL0:
+            f = (amp * c2 + b * s2) / max(amp, b)
+        else:
+            f = 0.5 * (amp * s2 + b * (1.0 + c2)) / max(0.5 * (amp + b), b)
     return rng.random() < f
 
 
 @kernel
-def _two_body(rng, m, m1, m2, ax, ay, az, ang, pol, out_f, r):
-    """m -> m1 m2 at rest into rows r, r+1; helicity-angle density about axis a if ang > 0."""
+def _vvs_helicity(rng, pol, amp, c):
+    """Helicity code of the vector of an ANG_VVS decay at helicity angle c: lambda = 0 with
+    probability |A_0|^2 |d^1_{m0}|^2 / sum_lambda |A_lambda|^2 |d^1_{m lambda}|^2 (the diagonal
+    of the vector's helicity density matrix; the off-diagonal terms only make the azimuth of
+    its own decay non-uniform, which is left flat); amp for an unpolarised mother."""
+    b = 0.5 * (1.0 - amp)
+    c2 = c * c
+    if pol == POL_HEL0:
+        num, den = amp * c2, amp * c2 + b * (1.0 - c2)
+    elif pol == POL_HEL1:
+        num = 0.5 * amp * (1.0 - c2)
+        den = num + 0.5 * b * (1.0 + c2)
+    else:
+        num, den = amp, 1.0
+    p0 = num / den if den > 0.0 else amp
+    return POL_HEL0 if rng.random() < p0 else POL_HEL1
+
+
+@kernel
+def _two_body(rng, m, m1, m2, ax, ay, az, ang, pol, amp, out_f, r):
+    """m -> m1 m2 at rest into rows r, r+1; helicity-angle density about axis a if ang > 0.
+    Returns the cosine of daughter 1 about a (about z if isotropic)."""
     p = two_body_momentum1(m, m1, m2)
     if not p > 0.0:
         p = 0.0
     phi = 2.0 * math.pi * rng.random()
     while True:
         c = 2.0 * rng.random() - 1.0
-        if ang == ANG_NONE or pol == POL_NONE or _angle_accept(rng, ang, pol, c):
+        if ang == ANG_NONE or pol == POL_NONE or _angle_accept(rng, ang, pol, c, amp):
             break
     ux, uy, uz = direction1(c, phi)
     if ang != ANG_NONE and pol != POL_NONE:
@@ -806,6 +1005,7 @@ def _two_body(rng, m, m1, m2, ax, ay, az, ang, pol, out_f, r):
     out_f[r, 3] = math.sqrt(p * p + m1 * m1)
     out_f[r + 1, 0], out_f[r + 1, 1], out_f[r + 1, 2] = -p * ux, -p * uy, -p * uz
     out_f[r + 1, 3] = math.sqrt(p * p + m2 * m2)
+    return c
 
 
 @kernel
@@ -854,6 +1054,7 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
     bx, by, bz = px / e, py / e, pz / e
     quark_level = tb.md_me[mode] >= 0
     sl_pol = -1  # helicity code given to the vector of a semileptonic mode
+    drawn_pol = POL_NONE  # helicity code of the vector of an ANG_VVS decay
     if quark_level:
         pass
     elif nd == 1:  # K0 -> K_S0 / K_L0: the daughter takes the four-momentum
@@ -874,7 +1075,9 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
                 pol = POL_NONE
         elif g < 0:
             pol = POL_NONE
-        _two_body(rng, m, dm[0], dm[1], ax, ay, az, ang, pol, out_f, pos)
+        c = _two_body(rng, m, dm[0], dm[1], ax, ay, az, ang, pol, tb.md_amp[mode], out_f, pos)
+        if ang == ANG_VVS:
+            drawn_pol = _vvs_helicity(rng, pol, tb.md_amp[mode], c)
     else:
         wmax = genbod_wmax(m, dm, nd)  # analytic bound at these masses
         if tb.md_wmax[mode] > 0.0:
@@ -883,6 +1086,17 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
         while True:
             if genbod_unweighted1(rng, m, dm, nd, wmax, out_f, pos):
                 tb.counters[C_OVERWEIGHT] += 1
+            if tb.gr_kind[mode] != goity_roberts.NONE:
+                # GOITY_ROBERTS line: flat phase space x hit-or-miss of its |M|^2
+                ok, over = goity_roberts.accept_rows1(
+                    rng, tb.gr_kind[mode], m, dm[tb.gr_role[mode, 0]], tb.gr_wmax[mode], out_f,
+                    pos + tb.gr_role[mode, 0], pos + tb.gr_role[mode, 1],
+                    pos + tb.gr_role[mode, 2], pos + tb.gr_role[mode, 3],
+                    tb.gr_reflect[mode] == 1)
+                tb.counters[C_OVERWEIGHT] += over
+                if ok:
+                    break
+                continue
             if sl == semileptonic.KIND_NONE:
                 break
             # DEC BGL / HQET3 / LLSW line: flat phase space x hit-or-miss of the form-factor
@@ -896,7 +1110,7 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
                                                       pos + lep, pos + nu)
             tb.counters[C_OVERWEIGHT] += over
             if ok:
-                if sl == semileptonic.KIND_BGL_V or sl == semileptonic.KIND_CLN_V:
+                if sl in semileptonic.POLARISED_KINDS:  # D*, D_1', D_1, D_2*
                     sl_pol = POL_HEL0 if hel == semileptonic.HEL_LONG else POL_HEL1
                 break
     # decay point
@@ -918,6 +1132,8 @@ def decay_row1(rng, tb, tau_tb, out_i, out_f, j, base, pos, ct_forced, dm):
         else:
             out_i[r, 0] = tb.md_pdg[mode, i]
             out_i[r, 3] = tb.md_pol[mode, i]
+            if out_i[r, 3] == POL_DRAWN:
+                out_i[r, 3] = drawn_pol
         out_i[r, 1] = FINAL
         out_i[r, 2] = j - base
     if sl_pol >= 0:  # helicity of the vector of a semileptonic mode (drawn above)
@@ -955,7 +1171,7 @@ def decay_tree1(rng, tb, tau_tb, out_i, out_f, first, pos, base, margin, dm):
 
 
 @kernel
-def _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, offset, margin):
+def _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, in_pol, offset, margin):
     n_ev = offset.shape[0] - 1
     n_in = in_i.shape[0]
     out_i = np.empty((4 * n_in + margin, ICOLS), np.int64)
@@ -971,7 +1187,7 @@ def _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, offset, margin):
             src = offset[ev] + r
             for c in range(3):
                 out_i[pos + r, c] = in_i[src, c]
-            out_i[pos + r, 3] = POL_NONE
+            out_i[pos + r, 3] = in_pol[src]
             for c in range(COLS):
                 out_f[pos + r, c] = in_f[src, c]
         pos, out_i, out_f = decay_tree1(rng, tb, tau_tb, out_i, out_f, base, base + n, base,
@@ -998,6 +1214,7 @@ def decay_unstable(
     rng: np.random.Generator,
     *,
     stable: frozenset[int] = DEFAULT_STABLE,
+    polarisation: np.ndarray | None = None,
 ) -> EventChunk:
     """Decay every status-1 particle that is not stable, recursively, within its event.
 
@@ -1005,6 +1222,9 @@ def decay_unstable(
     the index within the event and the vertex / time of the decay point. Weights and truth are
     kept. ``stable``: absolute PDG ids never decayed (default ``DEFAULT_STABLE``). Particles
     without a decay table and not stable stay status 1 (counted in ``decay_tables().counters``).
+    ``polarisation``: optional code per input particle (POL_NONE, POL_HEL0, POL_HEL1: helicity
+    |lambda| along its flight direction in the frame of its ``mother``, which must be in the
+    event), e.g. a vector or tensor of known helicity; default unpolarised.
     """
     tb = decay_tables(frozenset(stable))
     tau_tb, _ = tau_tables()
@@ -1016,7 +1236,12 @@ def decay_unstable(
         dtype=np.float64,
     )
     offset = np.ascontiguousarray(chunk.offset, dtype=np.int64)
-    out_i, out_f, new_off = _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, offset,
+    pol = np.full(in_i.shape[0], POL_NONE, np.int64)
+    if polarisation is not None:
+        pol[:] = np.asarray(polarisation, dtype=np.int64)
+        if not np.isin(pol, (POL_NONE, POL_HEL0, POL_HEL1)).all():
+            raise ValueError(f"polarisation codes: allowed {POL_NONE}, {POL_HEL0}, {POL_HEL1}")
+    out_i, out_f, new_off = _decay_chunk_kernel(rng, tb, tau_tb, in_i, in_f, pol, offset,
                                                 row_margin())
     return EventChunk(weight=chunk.weight.copy(), offset=new_off,
                       particles=rows_to_particles(out_i, out_f),

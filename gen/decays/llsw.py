@@ -109,13 +109,9 @@ def ff_scalar1(par, m_b, m, q2):
 
 
 @kernel
-def ff_axial1(j32, par, m_b, m, q2):
-    """(A1, A2, V, A0) of B -> D_1 (j32 True) or D_1' (EvtLLSWFF::getvectorff)."""
-    w = recoil1(m_b, m, q2)
-    if j32:
-        v1, v2, v3, a, _, _, _, _ = hqet_three_half1(par, w)
-    else:
-        _, _, v1, v2, v3, a = hqet_half1(par, w)
+def axial_from_hqet1(v1, v2, v3, a, m_b, m, q2):
+    """(A1, A2, V, A0) from the HQET form factors (f_V1, f_V2, f_V3, f_A) of D_1 or (g_V1..3,
+    g_A) of D_1' (EvtLLSWFF::getvectorff)."""
     rt = math.sqrt(m * m_b)
     a1 = rt / (m + m_b) * v1
     a2 = -(m + m_b) * (v3 + m / m_b * v2) / (2.0 * rt)
@@ -126,13 +122,31 @@ def ff_axial1(j32, par, m_b, m, q2):
 
 
 @kernel
-def ff_tensor1(par, m_b, m, q2):
-    """(h, k, b+, b-) of B -> D_2* (GeV^-2, 1, GeV^-2, GeV^-2; EvtLLSWFF::gettensorff)."""
+def ff_axial1(j32, par, m_b, m, q2):
+    """(A1, A2, V, A0) of B -> D_1 (j32 True) or D_1' (EvtLLSWFF::getvectorff)."""
     w = recoil1(m_b, m, q2)
-    _, _, _, _, kv, ka1, ka2, ka3 = hqet_three_half1(par, w)
+    if j32:
+        v1, v2, v3, a, _, _, _, _ = hqet_three_half1(par, w)
+    else:
+        _, _, v1, v2, v3, a = hqet_half1(par, w)
+    return axial_from_hqet1(v1, v2, v3, a, m_b, m, q2)
+
+
+@kernel
+def tensor_from_hqet1(kv, ka1, ka2, ka3, m_b, m):
+    """(h, k, b+, b-) of ISGW (GeV^-2, 1, GeV^-2, GeV^-2) from LLSW's (k_V, k_A1, k_A2, k_A3)
+    (EvtLLSWFF::gettensorff)."""
     rt = math.sqrt(m * m_b)
     h = -rt / (m * m_b * m_b) * 0.5 * kv
     k = rt / m_b * ka1
     bp = rt * (ka3 * m_b + ka2 * m) / (2.0 * m_b**3 * m)
     bm = ka2 * rt / (2.0 * m_b**3) - ka3 * rt / (2.0 * m_b * m_b * m)
     return h, k, bp, bm
+
+
+@kernel
+def ff_tensor1(par, m_b, m, q2):
+    """(h, k, b+, b-) of B -> D_2* (GeV^-2, 1, GeV^-2, GeV^-2; EvtLLSWFF::gettensorff)."""
+    w = recoil1(m_b, m, q2)
+    _, _, _, _, kv, ka1, ka2, ka3 = hqet_three_half1(par, w)
+    return tensor_from_hqet1(kv, ka1, ka2, ka3, m_b, m)

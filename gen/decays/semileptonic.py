@@ -27,7 +27,9 @@ Form factors (``KIND_*``, parameters in DEC-file order, as EvtGen reads them):
   mapped form factors times c_lambda M p / m (``helicity1``). The D** have Breit-Wigner masses
   in the generic decayer: the form factors take the actual mass, the bound covers the mass
   range (``table_wmax``); the mass line shape stays the decayer's Breit-Wigner (not reweighted
-  by the rate's mass dependence). The D** helicity is not passed on (D** decays isotropic).
+  by the rate's mass dependence). ``accept_rows1`` draws the helicity of the D_1', D_1 and
+  D_2* as for the D* (|lambda| <= 1 for all: the W carries 0, +-1), which the generic decayer's
+  D** decay angles then follow.
 
 Rate (helicity amplitudes; Koerner, Schuler Z. Phys. C 46 (1990) 93; Ivanov, Koerner, Tran
 arXiv:1508.02678 eq. 8), theta_l = angle between the charged lepton in the l nu rest frame and
@@ -50,8 +52,9 @@ The vector's decay angles are integrated out of the weight; ``accept_rows1`` the
 helicity (0 or +-1, ``longitudinal_fraction1``) for the generic decayer's helicity-angle
 treatment of D* -> D pi / D gamma. Neglected: the correlation with the angle between the
 lepton and hadron decay planes (chi; the interference terms integrate to zero over it), so
-chi is flat; electroweak and QED (Sirlin, PHOTOS) corrections; D(*) pi l nu (GOITY_ROBERTS),
-ISGW2 (0.01-0.03 % of the B width) and BCL (b -> u) modes stay phase space.
+chi is flat; electroweak and QED (Sirlin, PHOTOS) corrections; ISGW2 (0.01-0.03 % of the B
+width) and BCL (b -> u) modes stay phase space. D(*) pi l nu (GOITY_ROBERTS):
+``gen.decays.goity_roberts``.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ KIND_LLSW_S, KIND_LLSW_A12, KIND_LLSW_A32, KIND_LLSW_T = 5, 6, 7, 8
 VARIABLE_MASS_KINDS = (KIND_LLSW_S, KIND_LLSW_A12, KIND_LLSW_A32, KIND_LLSW_T)
 #: helicity of the hadron returned by accept_rows1: 0, or +-1 (either sign)
 HEL_LONG, HEL_TRANS = 0, 1
+#: kinds whose hadron has spin >= 1 and gets a helicity from accept_rows1 (D*, D_1', D_1, D_2*;
+#: a spin-2 D_2* has |lambda| <= 1 too: the W carries helicity 0, +-1 and the parent spin 0)
+POLARISED_KINDS = (KIND_BGL_V, KIND_CLN_V, KIND_LLSW_A12, KIND_LLSW_A32, KIND_LLSW_T)
 #: largest number of form-factor parameters of a kind (BGL for P -> P)
 NPAR = 8
 #: DEC model name and number of parameters -> kind
@@ -204,6 +210,37 @@ def _vector_hel(m_b, m_d, q2, p, a1, a2, v, a0):
 
 
 @kernel
+def tensor_hel1(m_b, m_d, q2, h, k, bp, bm):
+    """(H+, H-, H0, Ht) of P -> T from ISGW's (h, k, b+, b-) (hep-ph/9503486 eq. 14).
+
+    eps*_{mu nu} P^nu (P = parent momentum) is a vector eps_eff(lambda) = c_lambda (M p / m)
+    eps(lambda) with c_+- = 1/sqrt2, c_0 = sqrt(2/3) (spin-2 polarisation tensors from two
+    spin-1 ones, Clebsch-Gordan; Scora, Isgur hep-ph/9503486 sec. III), so the tensor current
+    acts like a vector one with A1 = -k/(M+m), A2 = b+ (M+m), V = h (M+m), A0 = A3 - b- q2/(2m).
+    The relative sign of V and A1 is fixed by LLSW's matrix elements (hep-ph/9705467 eqs.
+    2.3, 2.5): the D_2* current is the D_1 one with eps* -> eps*_{mu nu} v^nu and f_V1 ->
+    -k_A1, f_A -> -k_V, so the lepton forward-backward term goes with k_A1 k_V as with f_V1 f_A
+    for D_1 (tests: LLSW's d2Gamma/dw dcos theta of D_1 and D_2*, and heavy-quark spin
+    symmetry: at leading order |H+/H-| of D_2* equals that of D_1). EvtGen's
+    EvtSemiLeptonicTensorAmp contracts the Levi-Civita term on the other index
+    (``tdual.cont2(eps)``, where EvtSemiLeptonicVectorAmp has ``tds.cont1(eps)``) while
+    EvtLLSWFF maps k_V with the vector amplitude's sign: EvtGen's D_2* has V -> -V, i.e. H+
+    and H- swapped and the opposite lepton forward-backward asymmetry (tests/gen/test_llsw.py).
+    At leading order H- dominates, as for D*, D_1 (left-handed c quark); with the DEC
+    parameters (tau_2 = 2.9 GeV) the 1/m_c term flips the sign of k_V.
+    """
+    p = _p_had(m_b, m_d, q2)
+    mp = m_b + m_d
+    a1 = -k / mp
+    a2 = bp * mp
+    a3 = mp / (2.0 * m_d) * a1 - (m_b - m_d) / (2.0 * m_d) * a2
+    hp, hm, h0, ht = _vector_hel(m_b, m_d, q2, p, a1, a2, h * mp, a3 - bm * q2 / (2.0 * m_d))
+    x = m_b * p / m_d
+    ct, cl = x * math.sqrt(0.5), x * math.sqrt(2.0 / 3.0)
+    return ct * hp, ct * hm, cl * h0, cl * ht
+
+
+@kernel
 def helicity1(kind, par, m_b, m_d, q2):
     """(H+, H-, H0, Ht) at q2 (module docstring); GeV."""
     p = _p_had(m_b, m_d, q2)
@@ -218,27 +255,8 @@ def helicity1(kind, par, m_b, m_d, q2):
         a1, a2, v, a0 = llsw.ff_axial1(kind == KIND_LLSW_A32, par, m_b, m_d, q2)
         return _vector_hel(m_b, m_d, q2, p, a1, a2, v, a0)
     if kind == KIND_LLSW_T:
-        # P -> T: eps*_{mu nu} P^nu (P = parent momentum) is a vector eps_eff(lambda) =
-        # c_lambda (M p / m) eps(lambda) with c_+- = 1/sqrt2, c_0 = sqrt(2/3) (spin-2
-        # polarisation tensors from two spin-1 ones, Clebsch-Gordan; e.g. Scora, Isgur
-        # hep-ph/9503486 sec. III), so the ISGW tensor current (h, k, b+, b-) acts like a
-        # vector one with A1 = -k/(M+m), A2 = b+ (M+m), V = h (M+m), A0 = A3 - b- q2/(2m).
-        # The relative sign of V and A1 is fixed by LLSW's matrix elements (eqs. 2.3, 2.5):
-        # the D_2* current is the D_1 one with eps* -> eps*_{mu nu} v^nu and f_V1 -> -k_A1,
-        # f_A -> -k_V, so the lepton forward-backward term goes with k_A1 k_V as with
-        # f_V1 f_A for D_1 (tests: LLSW's d2Gamma/dw dcos theta of D_1 and D_2*). At leading
-        # order this gives helicity -1 dominance as for D*, D_1 (left-handed c quark); with the
-        # DEC parameters (tau_2 = 2.9 GeV) the 1/m_c term flips the sign of k_V.
         h, k, bp, bm = llsw.ff_tensor1(par, m_b, m_d, q2)
-        mp = m_b + m_d
-        a1 = -k / mp
-        a2 = bp * mp
-        a3 = mp / (2.0 * m_d) * a1 - (m_b - m_d) / (2.0 * m_d) * a2
-        hp, hm, h0, ht = _vector_hel(m_b, m_d, q2, p, a1, a2, h * mp,
-                                     a3 - bm * q2 / (2.0 * m_d))
-        x = m_b * p / m_d
-        ct, cl = x * math.sqrt(0.5), x * math.sqrt(2.0 / 3.0)
-        return ct * hp, ct * hm, cl * h0, cl * ht
+        return tensor_hel1(m_b, m_d, q2, h, k, bp, bm)
     a1, a2, v, a0 = ff_vector1(kind, par, m_b, m_d, q2)
     return _vector_hel(m_b, m_d, q2, p, a1, a2, v, a0)
 
@@ -376,7 +394,7 @@ def accept_rows1(rng, kind, par, m_b, m_d, m_l, wmax, out_f, r_had, r_lep, r_nu)
                          "form-factor model)")
     ok = rng.random() * wmax < w
     hel = HEL_LONG
-    if ok and kind in (KIND_BGL_V, KIND_CLN_V) and rng.random() >= longitudinal_fraction1(
+    if ok and kind in POLARISED_KINDS and rng.random() >= longitudinal_fraction1(
             kind, par, m_b, m_d, m_l, q2, c):
         hel = HEL_TRANS
     return ok, 1 if w > wmax else 0, hel

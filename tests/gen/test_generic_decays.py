@@ -296,3 +296,60 @@ def test_charged_d1_2430_decays():
     q = np.array([_charge3(int(x)) for x in P["pdg"]])
     ev = np.repeat(np.arange(n), np.diff(ch.offset))
     assert np.all(np.bincount(ev, weights=q * (P["status"] == FINAL)) == 3)
+
+
+def test_every_unstable_species_has_decays():
+    """No species of the tables (every daughter of the DEC file and every hadron the quark-level
+    modes can make) is left without decay modes unless it is stable: eta(1295), K_3*(1780)0
+    and K_4*(2045)0, which the DEC file makes but does not decay, have the PDG modes of
+    EXTRA_DECAYS. Their products decay too (checked here through their species)."""
+    tb = g.decay_tables()
+    unstable = tb.sp_decay != g.STABLE
+    assert not np.any(tb.sp_decay[unstable] == g.NO_TABLE), tb.sp_pdg[tb.sp_decay == g.NO_TABLE]
+    for pdg in (100221, 317, -317, 319, -319):
+        k = g.species_index(tb, pdg)
+        assert tb.sp_first[k + 1] > tb.sp_first[k]
+        assert g.coverage()[pdg].bf_kept == pytest.approx(1.0)
+
+
+def test_eta1295_modes():
+    """eta(1295) at rest: a0(980) pi (1/2; a0+ pi- : a0- pi+ : a0 pi0 = 1 : 1 : 1) and eta pi pi
+    (1/2; pi+ pi- : pi0 pi0 = 2 : 1), EXTRA_DECAYS (PDG RPP 2024 lists both as "seen"); 4
+    sigma binomial; charge and four-momentum conserved."""
+    n = 12_000
+    keep = {*g.DEFAULT_STABLE, 111, 221, 9000111, 9000211}
+    ch = g.decay_unstable(_chunk([100221] * n), np.random.default_rng(1295),
+                          stable=frozenset(keep))
+    seen = _first_level_counts(ch)
+    want = {(-211, 9000211): 1 / 6, (-9000211, 211): 1 / 6, (111, 9000111): 1 / 6,
+            (-211, 211, 221): 1 / 3, (111, 111, 221): 1 / 6}
+    assert set(seen) == set(want)
+    for key, f in want.items():
+        assert abs(seen[key] / n - f) < 4 * math.sqrt(f * (1 - f) / n), key
+    P = ch.particles
+    final = P["status"] == FINAL
+    ev = np.repeat(np.arange(n), np.diff(ch.offset))
+    q = np.array([_charge3(int(x)) for x in P["pdg"]])
+    assert np.all(np.bincount(ev, weights=q * final) == 0)
+    tot = np.stack([np.bincount(ev, weights=P[k] * final) for k in ("px", "py", "pz", "e")], 1)
+    np.testing.assert_allclose(tot, [[0, 0, 0, mass_gev(100221)]] * n, atol=1e-9)
+
+
+def test_bbbar_events_leave_nothing_undecayed():
+    """Upsilon(4S) -> B Bbar events (200): no particle without a table is met (counter), and
+    every status-1 particle is stable or long-lived (c tau > 1 cm: K_S0, Lambda, Sigma+-,
+    Xi, Omega decay in the detector simulation)."""
+    from gen.beams import Beams
+    from gen.processes.bbbar import BBbar
+
+    proc = BBbar({"mixing": True}, {}, Beams())
+    proc.prepare(np.random.default_rng(0), 200)
+    before = g.decay_tables().counters[g.C_NO_TABLE]
+    chunk, _ = proc.generate(np.random.default_rng(4), 200)
+    assert g.decay_tables().counters[g.C_NO_TABLE] == before
+    P = chunk.particles
+    left = {int(abs(x)) for x in P["pdg"][P["status"] == FINAL]} - set(g.DEFAULT_STABLE)
+    for pdg in left:
+        life = Particle.from_pdgid(pdg).lifetime
+        assert life is not None, pdg
+        assert life * C_CM_PER_NS > 1.0, pdg

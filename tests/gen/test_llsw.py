@@ -294,3 +294,29 @@ def test_narrow_dstarstar_branching_fractions():
         g = quad(lambda q, k=kind, p=pp, m=m_d: sl.dgamma_dq21(k, p, M_B0, m, 0.0, q),
                  0.0, (M_B0 - m_d) ** 2, limit=200)[0]
         assert g * v_cb**2 * tau_gev == pytest.approx(dec_bf, rel=0.15)
+
+
+def test_heavy_quark_spin_symmetry_fixes_the_d2star_sign():
+    """Leading order (no 1/m_Q terms): D_1 and D_2* are heavy-quark spin partners (light
+    degrees of freedom j = 3/2), and the light helicity along the recoil axis stays +-1/2 (the
+    only axis), so lambda = +-1 comes from one (lambda_c, lambda_l) = (+-1/2, +-1/2) amplitude:
+    H+-(D_2*) / H+-(D_1) = -+sqrt3 in magnitude sqrt(3/4) / sqrt(1/4) (Clebsch-Gordan of 3/2 x
+    1/2 -> 2, 1) at equal masses. Helicity amplitudes through the code path (llsw mapping,
+    semileptonic's vector / tensor helicities) from LLSW's leading-order form factors
+    (hep-ph/9705467 eqs. 2.7, 2.6 at eps_c = eps_b = 0). EvtGen's EvtSemiLeptonicTensorAmp
+    (Levi-Civita term on the other index, with EvtLLSWFF's h) flips V of the D_2*, which
+    swaps its H+ and H-: |H+(D_2*)/H+(D_1)| would be sqrt3 |H-/H+|(D_1), not sqrt3."""
+    m = 2.44
+    for w in (1.05, 1.15, 1.25, 1.3):
+        q2 = M_B0**2 + m * m - 2 * w * M_B0 * m
+        r6 = math.sqrt(6.0)
+        f = ((1 - w * w) / r6, -3 / r6, (w - 2) / r6, -(w + 1) / r6)  # f_V1, f_V2, f_V3, f_A
+        k = (-1.0, -(1 + w), 0.0, 1.0)  # k_V, k_A1, k_A2, k_A3
+        p = sl._p_had(M_B0, m, q2)
+        d1 = sl._vector_hel(M_B0, m, q2, p, *llsw.axial_from_hqet1(*f, M_B0, m, q2))
+        d2 = sl.tensor_hel1(M_B0, m, q2, *llsw.tensor_from_hqet1(*k, M_B0, m))
+        assert abs(d1[0]) < abs(d1[1])  # H- dominates (V - A)
+        assert abs(d2[0] / d1[0]) == pytest.approx(math.sqrt(3), rel=1e-10)
+        assert abs(d2[1] / d1[1]) == pytest.approx(math.sqrt(3), rel=1e-10)
+        # the swapped (EvtGen) assignment differs by far more than rounding
+        assert abs(abs(d2[1] / d1[0]) - math.sqrt(3)) > 0.5
