@@ -7,6 +7,9 @@ arXiv:1410.3012, and the Pythia 8 online manual pages "Fragmentation" and "Flavo
 Everything a kernel needs is packed into one flat float64 array (``lund_parameters``) and a few
 int/float tables indexed by |PDG id| (``meson_tables``), so kernels stay free of Python objects.
 
+``BELLE2_PYTHIA_DAT`` holds the few parameters Belle II changes for its continuum MC (basf2's
+pythia_belle2.dat); gen.processes.qqbar uses them as its card defaults.
+
 Masses and widths come from ``particle`` (PDG). Resonances get Breit-Wigner masses in a window
 m0 +- ``BW_WINDOW`` Gamma, clamped above the threshold of their dominant decay channels (PDG RPP
 listings), so the decayer always has phase space; states whose PDG width is unknown or only an
@@ -58,8 +61,9 @@ class LundParameters:
     theta_ps_deg: float = -15.0
     #: vector mixing angle, deg (StringFlav:thetaV, Pythia 8 default; ideal mixing 35.3)
     theta_v_deg: float = 36.0
-    #: stop iterating when the remaining W < (stop_mass + constituent masses) (Pythia 8 default,
-    #: StringFragmentation:stopMass), with the new flavour's mass x stop_new_flav added
+    #: stop iterating when the remaining W < (stop_mass + constituent masses) (Pythia 8 default
+    #: of the Monash era, StringFragmentation:stopMass; Pythia 8.316 lowered its default to 0.8,
+    #: release notes), with the new flavour's mass x stop_new_flav added
     stop_mass: float = 1.0
     stop_new_flav: float = 2.0
     #: relative smearing of that W limit (StringFragmentation:stopSmear)
@@ -80,6 +84,24 @@ class LundParameters:
     a_extra_diquark: float = 0.97
     #: decuplet suppression relative to SU(6) (StringFlav:decupletSup)
     decuplet_sup: float = 1.0
+
+
+#: Belle II's continuum settings: basf2 generators/modules/fragmentation/data/pythia_belle2.dat
+#: (github.com/belle2/basf2; read by the Fragmentation module that add_continuum_generator in
+#: generators/scripts/generators.py runs after KKMC for u/d/s cbar; c cbar uses
+#: pythia_belle2_charm.dat, not in the stored sources). Pythia 8 starts from Monash 2013, so
+#: every field not listed keeps its Monash value. StringZ:usePetersonC/B/H = off is Pythia's
+#: default too (Lund-Bowler for charm, as here); rFactC = 1.0 replaces Monash's 1.32.
+BELLE2_PYTHIA_DAT = {
+    "a_lund": 0.32,  # StringZ:aLund
+    "b_lund": 0.62,  # StringZ:bLund (GeV^-2)
+    "r_fact_c": 1.0,  # StringZ:rFactC
+    "eta_sup": 0.27,  # StringFlav:etaSup
+    "eta_prime_sup": 0.12,  # StringFlav:etaPrimeSup (= Monash)
+    "stop_mass": 0.3,  # StringFragmentation:stopMass (GeV)
+}
+#: the same fields at their Monash 2013 values (arXiv:1404.5630; the dataclass defaults)
+MONASH_2013 = {name: getattr(LundParameters(), name) for name in BELLE2_PYTHIA_DAT}
 
 
 # layout of the flat parameter array (order of the dataclass fields, then derived entries)

@@ -51,6 +51,21 @@ gen.hadronization.chain), four-momentum conserved exactly; with ``parton_shower 
 only the hardest gluon is emitted (gen.hadronization.gluon); without ``gluon_radiation`` the
 q qbar string fragments directly (gen.hadronization.string).
 
+Fragmentation parameters (card keys lund_a, lund_b_gev2, r_fact_c, eta_sup, eta_prime_sup,
+stop_mass_gev, sigma_pt_gev, prob_s_to_ud): by default Belle II's continuum settings, basf2
+generators/modules/fragmentation/data/pythia_belle2.dat (github.com/belle2/basf2), i.e. Pythia 8
+Monash 2013 (arXiv:1404.5630) with aLund 0.32, bLund 0.62, rFactC 1.0, etaSup 0.27,
+stopMass 0.3 (gen.hadronization.tables.BELLE2_PYTHIA_DAT). The Monash tune: lund_a = 0.68,
+lund_b_gev2 = 0.98, r_fact_c = 1.32, eta_sup = 0.60, stop_mass_gev = 1.0 (MONASH_2013). Its
+other lines have no counterpart here: ParticleDecays:multIncrease/multIncreaseWeak and
+FSRinDecays act on Pythia's partonic decays (EvtGen decays the hadrons in basf2, as
+gen.decays.generic here), TimeShower:QEDshowerByQ (photons off quarks in the shower) is not
+modelled (no FSR photons). The switch of these defaults from Monash to Belle II changed the
+events bit-wise; tests/validation/test_qqbar_spectra.py gives both tunes' numbers (<n_ch>
+7.69 vs 7.39, ARGUS 8.35 +- 0.20). Cost: stopMass 0.3 makes the last-two-hadron join fail
+more often, and a failed join restarts the whole string (as in Pythia 8), so ``generate``
+takes ~40 % more CPU than with Monash.
+
 Output per event: the ISR photons (e- beam, e+ beam; status 1, mother -1), then the primary
 hadrons of the string (status 1, mother -1, produced at the origin), then, with ``decays``,
 their decay products (``gen.decays.generic.decay_unstable``: decayed hadrons status 2,
@@ -393,8 +408,9 @@ class QQbar(Process):
     name = "qqbar"
     description = (
         "e+e- -> gamma* -> q qbar (u, d, s, c) continuum: R-ratio cross section at "
-        "O(alpha_s), ISR structure functions, Lund string fragmentation (Monash 2013 "
-        "parameters, p_T-ordered dipole shower), hadron decays from DECAY_BELLE2.DEC; "
+        "O(alpha_s), ISR structure functions, Lund string fragmentation (Belle II's "
+        "pythia_belle2.dat parameters on Monash 2013, p_T-ordered dipole shower), hadron "
+        "decays from DECAY_BELLE2.DEC; "
         "radiative-return tail below 2 GeV as exclusive pi pi, 3 pi, K K channels"
     )
     params = {
@@ -421,7 +437,8 @@ class QQbar(Process):
             str, "string",
             "'string': the numba shower and Lund string of b2dark; 'pythia': the same q qbar "
             "pairs (ISR, flavour, angle from this generator) showered, hadronised and decayed "
-            "by Pythia 8 (optional extra pythia8mc, gen.hadronization.pythia_engine)",
+            "by Pythia 8 (optional extra pythia8mc, gen.hadronization.pythia_engine) with its "
+            "own defaults (Monash): the Lund keys below do not apply to it",
             choices=("string", "pythia")),
         "min_hadronic_mass_gev": Param(
             float, 2.0,
@@ -440,14 +457,25 @@ class QQbar(Process):
             float, 1e-4, "ISR photons softer than this (c.m.) are not produced",
             minimum=1e-6, maximum=0.05,
         ),
-        "lund_a": Param(float, 0.68, "Lund a (StringZ:aLund; Monash arXiv:1404.5630)",
-                        minimum=0.0, exclusive_minimum=True, maximum=5.0),
-        "lund_b_gev2": Param(float, 0.98, "Lund b in GeV^-2 (StringZ:bLund; Monash)",
-                             minimum=0.0, exclusive_minimum=True, maximum=5.0),
-        "sigma_pt_gev": Param(float, 0.335, "string pT width (StringPT:sigma; Monash)",
-                              minimum=0.0, exclusive_minimum=True, maximum=2.0),
-        "prob_s_to_ud": Param(float, 0.217, "s/u ratio of new flavours (StringFlav:probStoUD)",
-                              minimum=0.0, maximum=1.0),
+        # Lund parameters: Belle II's continuum values (basf2 pythia_belle2.dat, see
+        # gen.hadronization.tables.BELLE2_PYTHIA_DAT); Monash 2013 (arXiv:1404.5630) in the docs
+        "lund_a": Param(float, 0.32, "Lund a (StringZ:aLund; Belle II pythia_belle2.dat; "
+                        "Monash 2013: 0.68)", minimum=0.0, exclusive_minimum=True, maximum=5.0),
+        "lund_b_gev2": Param(float, 0.62, "Lund b in GeV^-2 (StringZ:bLund; Belle II; Monash: "
+                             "0.98)", minimum=0.0, exclusive_minimum=True, maximum=5.0),
+        "r_fact_c": Param(float, 1.0, "Bowler factor of the c quark (StringZ:rFactC; Belle II; "
+                          "Monash: 1.32)", minimum=0.0, maximum=5.0),
+        "eta_sup": Param(float, 0.27, "extra acceptance of eta (StringFlav:etaSup; Belle II; "
+                         "Monash: 0.60)", minimum=0.0, maximum=1.0),
+        "eta_prime_sup": Param(float, 0.12, "extra acceptance of eta' (StringFlav:etaPrimeSup; "
+                               "Belle II = Monash)", minimum=0.0, maximum=1.0),
+        "stop_mass_gev": Param(float, 0.3, "string W below which the last two hadrons are made "
+                               "(StringFragmentation:stopMass; Belle II; Monash: 1.0)",
+                               minimum=0.0, exclusive_minimum=True, maximum=5.0),
+        "sigma_pt_gev": Param(float, 0.335, "string pT width (StringPT:sigma; Monash = Belle "
+                              "II)", minimum=0.0, exclusive_minimum=True, maximum=2.0),
+        "prob_s_to_ud": Param(float, 0.217, "s/u ratio of new flavours (StringFlav:probStoUD; "
+                              "Monash = Belle II)", minimum=0.0, maximum=1.0),
     }
     cuts: dict[str, Param] = {}
 
@@ -455,6 +483,8 @@ class QQbar(Process):
         super().__init__(params, cuts, beams)
         self.lund = lund_parameters({
             "a_lund": params["lund_a"], "b_lund": params["lund_b_gev2"],
+            "r_fact_c": params["r_fact_c"], "eta_sup": params["eta_sup"],
+            "eta_prime_sup": params["eta_prime_sup"], "stop_mass": params["stop_mass_gev"],
             "sigma_pt": params["sigma_pt_gev"], "prob_s_to_ud": params["prob_s_to_ud"]})
         self.tables = meson_tables()
         self.n_fragmentation_failures = 0

@@ -187,6 +187,43 @@ def test_full_chain_with_generic_decays():
             assert np.all(p["status"][primary & (p["pdg"] == code)] == 2), code
 
 
+#: the Monash 2013 tune on the card (arXiv:1404.5630; the values documented in gen.processes.qqbar)
+MONASH_CARD = {"lund_a": 0.68, "lund_b_gev2": 0.98, "r_fact_c": 1.32, "eta_sup": 0.60,
+               "eta_prime_sup": 0.12, "stop_mass_gev": 1.0}
+
+
+def test_fragmentation_defaults_are_belle2_and_the_monash_card_restores_monash():
+    """Card defaults reach the kernels as basf2's pythia_belle2.dat values over Monash; the
+    documented Monash keys give exactly the Monash parameter array (tables' dataclass)."""
+    from gen.hadronization.tables import BELLE2_PYTHIA_DAT, MONASH_2013, lund_parameters
+
+    def lund(params):
+        p = parse_table({"decays": False, **params}, QQbar.params, "process")
+        return QQbar(p, {}, NO_SPREAD).lund
+
+    np.testing.assert_array_equal(lund({}), lund_parameters(BELLE2_PYTHIA_DAT))
+    np.testing.assert_array_equal(lund(MONASH_CARD), lund_parameters())
+    assert set(BELLE2_PYTHIA_DAT) == set(MONASH_2013)
+    assert any(BELLE2_PYTHIA_DAT[k] != MONASH_2013[k] for k in MONASH_2013)
+
+
+def test_eta_suppression_key_acts_on_the_eta_rate():
+    """eta_sup (StringFlav:etaSup) is an acceptance probability of each string eta: the primary
+    eta/pi0 ratio scales by 0.27/0.60 between Belle II and Monash within 5 sigma (binomial
+    errors; same pairs and seed, so only the flavour acceptance differs)."""
+    rates = []
+    for sup in (0.60, 0.27):
+        proc = make({"eta_sup": sup, "isr": False, "low_mass": False})
+        chunk, _ = proc.generate(np.random.default_rng(4), 1500)
+        prim = chunk.particles["pdg"][chunk.particles["mother"] == -1]
+        rates.append((np.count_nonzero(prim == 221), np.count_nonzero(prim == 111)))
+    (e0, p0), (e1, p1) = rates
+    ratio = (e1 / p1) / (e0 / p0)
+    err = ratio * math.sqrt(1 / e0 + 1 / e1 + 1 / p0 + 1 / p1)
+    print(f"eta/pi0 ratio Belle II / Monash = {ratio:.3f} +- {err:.3f} (expect {0.27 / 0.6:.3f})")
+    assert abs(ratio - 0.27 / 0.60) < 5 * err
+
+
 @pytest.mark.parametrize(("params", "match"), [
     ({"flavours": ["u", "b"]}, "flavours"),
     ({"flavours": []}, "flavours"),
