@@ -635,6 +635,15 @@ def fsr_pair_rest_p1(rng, p, m: float, mq: float, nx: float, ny: float, nz: floa
                      v0: float, w0: float, f0: float) -> int:
     """``fsr_pair_rest1`` with (beta, v0, w0, f0) = ``fsr_rest_params1(m, mq, e_min)`` computed
     by the caller (a sampler may compute them ahead, off the event's dependent chain)."""
+    return fsr_pair_rest_a1(rng, p, m, mq, nx, ny, nz, beta, v0, w0, f0, -1.0, 0.0, 0.0)
+
+
+@kernel
+def fsr_pair_rest_a1(rng, p, m: float, mq: float, nx: float, ny: float, nz: float, beta: float,
+                     v0: float, w0: float, f0: float, bl: float, omb: float, lnr: float) -> int:
+    """``fsr_pair_rest_p1`` with the photon-angle parameters (bl, omb, lnr) =
+    ``emission_params1(mq/2, m)`` given too; bl < 0: computed here at the first photon (most
+    events have none)."""
     for j in range(4):
         p[2, j] = 0.0
         p[3, j] = 0.0
@@ -644,15 +653,14 @@ def fsr_pair_rest_p1(rng, p, m: float, mq: float, nx: float, ny: float, nz: floa
     kax = kay = kaz = kae = 0.0
     kbx = kby = kbz = kbe = 0.0
     mask = 0
-    bl_, omb_, lnr_ = -1.0, 0.0, 0.0
     for leg in range(2):
         v = sample_fsr_fraction_above1(rng, beta, v0, w0, f0)
         if v <= 0.0:
             continue
         wk = v * ea
-        if bl_ < 0.0:
-            bl_, omb_, lnr_ = emission_params1(ea, m)
-        c, sn = sample_emission_angle_p1(rng, bl_, omb_, lnr_)
+        if bl < 0.0:
+            bl, omb, lnr = emission_params1(ea, m)
+        c, sn = sample_emission_angle_p1(rng, bl, omb, lnr)
         cphi, sphi = sample_azimuth1(rng)
         sg = 1.0 if leg == 0 else -1.0
         dx, dy, dz = rotate_z_to1(sn * cphi, sn * sphi, c, sg * nx, sg * ny, sg * nz)

@@ -47,12 +47,19 @@ def unweight1(rng, stats, w: float, w_max: float) -> bool:
 
     Draws one uniform only for w > 0 (trials of weight 0 are never hits).
     """
+    count_trial1(stats, w, w_max)
+    return w > 0.0 and rng.random() * w_max < w
+
+
+@kernel
+def count_trial1(stats, w: float, w_max: float) -> None:
+    """Count a trial of weight ``w`` in ``stats`` (samplers that decide hits from a block of
+    pre-drawn uniforms call this, then test u w_max < w themselves)."""
     stats[S_TRIALS] += 1.0
     stats[S_SUM_W] += w
     stats[S_SUM_W2] += w * w
     if w > w_max:
         stats[S_OVER] += 1.0
-    return w > 0.0 and rng.random() * w_max < w
 
 
 @kernel

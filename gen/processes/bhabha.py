@@ -112,7 +112,6 @@ from gen.jit import kernel
 from gen.kinematics import (
     boost_p1,
     boost_params1,
-    rotate_z_to1,
     rotate_z_to_p1,
     rotation_params1,
     two_body_momentum1,
@@ -122,6 +121,7 @@ from gen.processes.ffbar import GAMMA_Z, M_Z, SIN2_THETA_EFF
 from gen.radiation import (
     FSR_K_FACTOR,
     ISR_K_FACTOR,
+    fsr_pair_rest_a1,
     isr_fractions_c1,
     isr_hard_terms_q1,
     isr_log1m_over_v1,
@@ -129,16 +129,11 @@ from gen.radiation import (
     ll_beta,
     ll_beta_near1,
     sample_azimuth1,
-    sample_emission_angle_p1,
-    sample_fsr_fraction_above1,
     sample_isr_fraction_l1,
 )
 from gen.unweight import (
-    S_OVER,
-    S_SUM_W,
-    S_SUM_W2,
-    S_TRIALS,
     checked_chunk,
+    count_trial1,
     cut_failed1,
     fill_event1,
     new_events,
@@ -326,10 +321,19 @@ def collinear_isr1(rng, sqrt_s: float, hard_fraction: float, x_min: float, e_min
 def collinear_isr_l1(rng, sqrt_s: float, hard_fraction: float, x_min: float, lmin: float,
                      e_min: float, k):
     """``collinear_isr1`` with lmin = ln(1/x_min) given (hoisted out of the event loop)."""
+    return collinear_isr_l2(rng, sqrt_s, hard_fraction, x_min, lmin, x_min, lmin, e_min, k)
+
+
+@kernel
+def collinear_isr_l2(rng, sqrt_s: float, hard_fraction: float, x_min1: float, lmin1: float,
+                     x_min2: float, lmin2: float, e_min: float, k):
+    """``collinear_isr_l1`` with its own lower edge x_min_i (and
+    lmin_i = ln(1/x_min_i)) of the dx/x channel for each beam (e- beam first): the same draws,
+    photons and weight when both edges are equal. Returns D1 D2 / pdf."""
     beta = ll_beta(sqrt_s * sqrt_s, M_E)
     eb = 0.5 * sqrt_s
-    v1, w1 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, lmin)
-    v2, w2 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min, lmin)
+    v1, w1 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min1, lmin1)
+    v2, w2 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min2, lmin2)
     for i in range(2):
         e = (v1 if i == 0 else v2) * eb
         if e < e_min:
@@ -748,53 +752,9 @@ def _bhabha_event_h1(rng, par, c, hp, j, kk, ff, buf):
 @kernel
 def _fsr_rest_e1(rng, p, mq: float, nx: float, ny: float, nz: float, beta: float,
                  v0: float, w0: float, f0: float, bl: float, omb: float, lnr: float) -> int:
-    """``gen.radiation.fsr_pair_rest_p1`` for the e+e- pair (m = M_E) with the photon-angle
-    parameters (bl, omb, lnr) = ``emission_params1(mq/2, M_E)`` given (the hit constants; that
-    kernel computes them at its first photon): the same draws and values bit for bit
-    (tests/gen/test_bhabha.py)."""
-    m = M_E
-    for j in range(4):
-        p[2, j] = 0.0
-        p[3, j] = 0.0
-    if mq <= 2.0 * m or beta <= 0.0:
-        return 0
-    ea = 0.5 * mq
-    kax = kay = kaz = kae = 0.0
-    kbx = kby = kbz = kbe = 0.0
-    mask = 0
-    for leg in range(2):
-        v = sample_fsr_fraction_above1(rng, beta, v0, w0, f0)
-        if v <= 0.0:
-            continue
-        wk = v * ea
-        c, sn = sample_emission_angle_p1(rng, bl, omb, lnr)
-        cphi, sphi = sample_azimuth1(rng)
-        sg = 1.0 if leg == 0 else -1.0
-        dx, dy, dz = rotate_z_to1(sn * cphi, sn * sphi, c, sg * nx, sg * ny, sg * nz)
-        if leg == 0:
-            kax, kay, kaz, kae = wk * dx, wk * dy, wk * dz, wk
-        else:
-            kbx, kby, kbz, kbe = wk * dx, wk * dy, wk * dz, wk
-        mask |= 1 << leg
-    if mask == 0:
-        return 0
-    rx, ry, rz = -(kax + kbx), -(kay + kby), -(kaz + kbz)
-    re = mq - kae - kbe
-    mr2 = re * re - rx * rx - ry * ry - rz * rz
-    if re <= 0.0 or mr2 <= 4.0 * m * m:
-        return 0  # kinematically impossible (as in fsr_pair1): no emission in this event
-    mr = math.sqrt(mr2)
-    pr = two_body_momentum1(mr, m, m)
-    er = math.sqrt(pr * pr + m * m)
-    gr, gr2 = boost_params1(rx / re, ry / re, rz / re)
-    a4 = boost_p1(pr * nx, pr * ny, pr * nz, er, rx / re, ry / re, rz / re, gr, gr2)
-    b4 = boost_p1(-pr * nx, -pr * ny, -pr * nz, er, rx / re, ry / re, rz / re, gr, gr2)
-    for j in range(4):
-        p[0, j] = a4[j]
-        p[1, j] = b4[j]
-    p[2, 0], p[2, 1], p[2, 2], p[2, 3] = kax, kay, kaz, kae
-    p[3, 0], p[3, 1], p[3, 2], p[3, 3] = kbx, kby, kbz, kbe
-    return mask
+    """``gen.radiation.fsr_pair_rest_a1`` for the e+e- pair (m = M_E) with the photon-angle
+    parameters (bl, omb, lnr) = ``emission_params1(mq/2, M_E)`` of the hit constants."""
+    return fsr_pair_rest_a1(rng, p, M_E, mq, nx, ny, nz, beta, v0, w0, f0, bl, omb, lnr)
 
 
 @kernel
@@ -973,11 +933,7 @@ def _bhabha_generate(rng, par, n, w_max):
         j = 0
         for t in range(nbk):
             w = wb[t]
-            stats[S_TRIALS] += 1.0
-            stats[S_SUM_W] += w
-            stats[S_SUM_W2] += w * w
-            if w > w_max:
-                stats[S_OVER] += 1.0
+            count_trial1(stats, w, w_max)
             if j >= nhit or hits[j] != t:
                 continue
             e1, e2 = tr[t, T_E1], tr[t, T_E2]

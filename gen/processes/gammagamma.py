@@ -14,8 +14,8 @@ theta > 10 deg its effect is O(m^2/s) ~ 1e-8. The closed-form integral is in
 ``born_sigma_gev2`` (tested against scipy quad).
 
 Radiation: collinear initial-state radiation by Kuraev-Fadin structure functions on both beams
-with explicit photons along the beams (``collinear_isr_l2``, the per-beam form of
-``gen.processes.bhabha.collinear_isr1``; four-momentum conserving, s' = x1 x2 s), the photon
+with explicit photons along the beams (``gen.processes.bhabha.collinear_isr_l2``, the per-beam
+form of ``collinear_isr1`` there; four-momentum conserving, s' = x1 x2 s), the photon
 pair produced in the rest frame of Q = P - k1 - k2 with the Born distribution, times K_ISR
 (the non-log O(alpha) soft+virtual factor of the s-channel annihilation, gen.radiation); the
 ISR photons go down the beam pipe. The O(alpha) corrections specific to gamma gamma production
@@ -56,12 +56,13 @@ from gen.kinematics import boost1
 from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process
 from gen.processes.bhabha import (
     ISR_HARD_SHARE,
+    collinear_isr_l2,
     isr_x_min,
     isr_x_min_eta,
     pair_frame_window_deg,
     validate_cm_pair_cuts,
 )
-from gen.radiation import ISR_K_FACTOR, ll_beta, sample_isr_fraction_l1
+from gen.radiation import ISR_K_FACTOR
 from gen.unweight import (
     checked_chunk,
     fill_event1,
@@ -120,27 +121,6 @@ def born_sigma_gev2(s: float, cos_max: float) -> float:
     i2 = 2.0 * lg / beta
     i3 = 4.0 * (c0 / (1.0 - beta * beta * c0 * c0) + lg / (2.0 * beta))
     return math.pi * ALPHA_EM**2 / (2.0 * s * beta) * (i1 + 2.0 * mu * i2 - mu * mu * i3)
-
-
-@kernel
-def collinear_isr_l2(rng, sqrt_s: float, hard_fraction: float, x_min1: float, lmin1: float,
-                     x_min2: float, lmin2: float, e_min: float, k):
-    """``gen.processes.bhabha.collinear_isr_l1`` with its own lower edge x_min_i (and
-    lmin_i = ln(1/x_min_i)) of the dx/x channel for each beam (e- beam first): the same draws,
-    photons and weight when both edges are equal. Returns D1 D2 / pdf."""
-    beta = ll_beta(sqrt_s * sqrt_s, M_E)
-    eb = 0.5 * sqrt_s
-    v1, w1 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min1, lmin1)
-    v2, w2 = sample_isr_fraction_l1(rng, beta, hard_fraction, x_min2, lmin2)
-    for i in range(2):
-        e = (v1 if i == 0 else v2) * eb
-        if e < e_min:
-            e = 0.0
-        k[i, 0] = 0.0
-        k[i, 1] = 0.0
-        k[i, 2] = e if i == 0 else -e
-        k[i, 3] = e
-    return w1 * w2
 
 
 @kernel

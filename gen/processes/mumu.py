@@ -169,12 +169,9 @@ from gen.radiation import (
     structure_function_o1,
 )
 from gen.unweight import (  # chunk_from_arrays re-exported (eemumu)
-    S_OVER,
-    S_SUM_W,
-    S_SUM_W2,
-    S_TRIALS,
     checked_chunk,
     chunk_from_arrays,  # noqa: F401
+    count_trial1,
     cut_failed1,
     fill_event1,
     new_events,
@@ -1070,11 +1067,7 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
         j = 0
         for t in range(nbk):
             w = wb[t]
-            stats[S_TRIALS] += 1.0
-            stats[S_SUM_W] += w
-            stats[S_SUM_W2] += w * w
-            if w > w_max:
-                stats[S_OVER] += 1.0
+            count_trial1(stats, w, w_max)
             if j >= nhit or hits[j] != t:
                 continue
             sqrt_s = tr[t, 2]

@@ -143,11 +143,8 @@ from gen.radiation import (
     sample_emission_angle_p1,
 )
 from gen.unweight import (
-    S_OVER,
-    S_SUM_W,
-    S_SUM_W2,
-    S_TRIALS,
     checked_chunk,
+    count_trial1,
     new_events,
     new_stats,
     stats_from_array,
@@ -1082,11 +1079,7 @@ def _generate(
         na = 0
         for t in range(nbk):
             w = wb[t]
-            stats[S_TRIALS] += 1.0
-            stats[S_SUM_W] += w
-            stats[S_SUM_W2] += w * w
-            if w > w_max:
-                stats[S_OVER] += 1.0
+            count_trial1(stats, w, w_max)
             if w > 0.0 and pool[(t + 1) * TRIAL_UNIFORMS - 1] * w_max < w:
                 acc[na] = t
                 # the azimuth phi / (2 pi) = frac(2 r_ch): the channel uniform r_ch of
