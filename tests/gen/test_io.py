@@ -1,5 +1,7 @@
 """Events-file writer and reader: layout, completion mark, atomic writes, bad files; shards."""
 
+import os
+
 import h5py
 import numpy as np
 import pytest
@@ -327,6 +329,7 @@ def test_xsec_does_not_import_h5py():
     )
     card = root / "cards" / "samples" / "bhabha.toml"
     res = subprocess.run([sys.executable, "-c", code, str(card)], capture_output=True,
-                         text=True, cwd=root, timeout=600, check=False)
+                         text=True, cwd=root, timeout=600, check=False,
+                         env=dict(os.environ, PYTHONSAFEPATH="1"))  # tests/conftest.py
     assert res.returncode == 0, res.stderr[-2000:]
     assert "cross_section_pb" in res.stdout
