@@ -132,9 +132,11 @@ from gen.radiation import (
     sample_isr_fraction_l1,
 )
 from gen.unweight import (
+    block_weights,
     checked_chunk,
     count_trial1,
     cut_failed1,
+    draw_block1,
     fill_event1,
     new_events,
     new_stats,
@@ -803,18 +805,6 @@ N_TR = 12
 
 
 @kernel
-def _draw_block1(rng, pool, nh, nl, spread_her, spread_ler):
-    """Random numbers of a block: ``TRIAL_UNIFORMS`` uniforms per trial into ``pool``, then the
-    standard normals of the e- and e+ beam energies (only for a beam with an energy spread).
-    Every block takes the same draws whatever the number of events wanted."""
-    pool[:] = rng.random(pool.shape[0])
-    if spread_her > 0.0:
-        nh[:] = rng.standard_normal(nh.shape[0])
-    if spread_ler > 0.0:
-        nl[:] = rng.standard_normal(nl.shape[0])
-
-
-@kernel
 def _block_weights1(pool, nh, nl, nt, par, sin_a, cos_a, cst, w, tr):
     """Weights (pb, before FSR and cuts) of trials 0 .. nt-1 of a block into ``w``, their
     variables into the rows of ``tr``.
@@ -862,27 +852,20 @@ def _hit_constants1(hits, nhit, tr, par, sin_a, cos_a, hp):
                   tr[t, T_OMC], tr[t, T_E1], tr[t, T_E2])
 
 
-@kernel
-def _block_weights(rng, par, n):
+def block_weights_before_fsr(rng: np.random.Generator, par: np.ndarray, n: int) -> np.ndarray:
     """Weights before FSR and cuts of ``n`` trials drawn in blocks as ``_bhabha_generate``
-    does (tests: the same weights as ``_bhabha_weight_c1`` for the same random numbers)."""
+    draws them (``gen.unweight.block_weights``; tests: the same weights as
+    ``_bhabha_weight_c1`` for the same random numbers)."""
     par = with_rest_window1(par)
-    out = np.empty(n)
     sin_a, cos_a = crossing_trig1(par[P_HALF])
     cst = joint_isr_consts2(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a),
                             par[P_XMIN], par[P_XMIN2])
-    nbk = BLOCK_TRIALS
-    pool = np.empty(nbk * TRIAL_UNIFORMS)
-    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
-    tr = np.empty((nbk, N_TR))
-    done = 0
-    while done < n:
-        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
-        nt = min(nbk, n - done)
-        _block_weights1(pool, nh, nl, nt, par, sin_a, cos_a, cst, wb, tr)
-        out[done:done + nt] = wb[:nt]
-        done += nt
-    return out
+    tr = np.empty((BLOCK_TRIALS, N_TR))
+
+    def block(pool, nh, nl, nt, w):
+        _block_weights1(pool, nh, nl, nt, par, sin_a, cos_a, cst, w, tr)
+
+    return block_weights(rng, n, BLOCK_TRIALS, TRIAL_UNIFORMS, (par[P_SPH], par[P_SPL]), block)
 
 
 #: particle ids of the rows of an event (e-, e+, then photons)
@@ -922,7 +905,7 @@ def _bhabha_generate(rng, par, n, w_max):
     hp = np.empty((nbk, N_HP))
     k = 0
     while k < n:
-        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
         _block_weights1(pool, nh, nl, nbk, par, sin_a, cos_a, cst, wb, tr)
         nhit = 0
         for t in range(nbk):

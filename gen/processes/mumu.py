@@ -79,14 +79,27 @@ alpha; the plain channel (alpha_0 >= ``plain_fraction``) keeps q > 0 wherever f 
 every weight by W_plain / alpha_0. The pilot run chooses alpha by the linear programme of
 ``optimal_alpha`` (smallest maximum weight) and w_max from the plateau of the weights' upper
 edge that the programme leaves (``robust_max``, ``WMAX_GROUPS``), not from a pilot maximum that
-one badly covered point can inflate. A trial decides the muon and missing-momentum cuts on the
-muons before the photons go to the lab (``_muon_cuts_first1``). Tests: tests/gen/test_mumu.py
-(densities, cross sections and distributions against the plain sampler).
+one badly covered point can inflate. A trial decides each cut as soon as its variables exist and
+computes the weight (ISR ratios, Born with running alpha, FSR factor, the density sum R) only
+for points that pass (``_mc_trial``): the s' threshold after the ISR fractions, the veto of the
+ISR photons after their directions, the missing-momentum cuts before the muon axis (the pair's
+four-momentum Q is known; FSR photons of total energy w in the pair frame move the missing
+momentum by at most (E_Q + |p_Q|) w / M_Q, ``_pmiss_clearly_fails1``), then the muon cuts on
+the muons before the photons go to the lab (``_muon_cuts_first1``) and the FSR photons' veto.
+The channel comes from an alias table (``channel_alias1``). Tests: tests/gen/test_mumu.py
+(densities, cross sections and distributions against the plain sampler; no pre-filter drops
+an accepted point).
 
 Where the time of cards/samples/mumu.toml goes (2026-11, 2e6 trials, load 3-8): 1.2 us per
 trial (the plain sampler's scalar trial with its full event and cuts: 0.95 us), 34 trials per
 event. 11.2 % of the trials pass the cuts; the others fail early (s' below threshold, 10 %),
-on the muons (30 %), |p_miss| (11 %), the p_miss angle (28 %) or the veto (11 %). Channels:
+on the muons (30 %), |p_miss| (11 %), the p_miss angle (28 %) or the veto (11 %). With the
+cuts in the order above (2026-11, fixed shares, 4e5 trials, load 6-10; interleaved A/B): the
+trials leave at the s' threshold (10 %), the ISR veto (17 %), the missing-momentum pre-filter
+(21 %), the muon cuts (40 %), the FSR veto (2 %), 10.4 % pass; CPU per trial 1.31 -> 0.89 us
+in ``generate`` (collision and channel ~0.14 us, ISR fractions 0.05, ISR directions 0.14,
+FSR fractions 0.08, muon axis and FSR 0.15, cuts and lab event 0.1, the weight of passing
+points 0.07 per trial). Channels:
 ISR photon in a gap (shares 0.067 / 0.031, pass 58 %) 44 % of sigma, FSR photon in a gap
 (0.043 / 0.042, pass 36 %) 29 %, two ISR photons in the beam pipes with no lab p_z (LOW, HARD
 pairs, 0.31 in all, pass 3-4 %) ~20 %. Nonzero weights / sigma: median 7.8, 99.9 % below 25.9:
@@ -112,7 +125,7 @@ from gen.beams import (
     collision_sqrt_s_sc1,
     crossing_trig1,
     lab_to_cm1,
-    sample_collision1,
+    sample_beam_energies1,
 )
 from gen.cards import CardError, Param, check
 from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_MU, MUON, PHOTON
@@ -163,16 +176,18 @@ from gen.radiation import (
     isr_soft_factor,
     ll_beta,
     ll_beta_near1,
-    sample_emission_angle1,
+    sample_emission_angle_p1,
     sample_fsr_fraction1,
     sample_isr_fraction1,
     structure_function_o1,
 )
 from gen.unweight import (  # chunk_from_arrays re-exported (eemumu)
+    block_weights,
     checked_chunk,
     chunk_from_arrays,  # noqa: F401
     count_trial1,
     cut_failed1,
+    draw_block1,
     fill_event1,
     new_events,
     new_stats,
@@ -415,18 +430,6 @@ _TR_COLS = 8
 
 
 @kernel
-def _draw_block1(rng, pool, nh, nl, spread_her, spread_ler):
-    """The random numbers of a block: ``TRIAL_UNIFORMS`` uniforms per trial into ``pool``, then
-    the standard normals of the e- and e+ beam energies (``nh``, ``nl``; only for a beam with an
-    energy spread). Every block takes the same draws whatever the number of events wanted."""
-    pool[:] = rng.random(pool.shape[0])
-    if spread_her > 0.0:
-        nh[:] = rng.standard_normal(nh.shape[0])
-    if spread_ler > 0.0:
-        nl[:] = rng.standard_normal(nl.shape[0])
-
-
-@kernel
 def _plain_block1(pool, nh, nl, nt, par, sin_a, cos_a, cst, isr, fsr, zex, vp, w, tr):
     """Weights (pb, before cuts) of trials 0 .. nt-1 of a block into ``w``, their
     (eh, el, sqrt_s, v1, v2, C1, C2, CM) into the rows of ``tr``.
@@ -499,28 +502,20 @@ def _hit_constants1(hits, nhit, tr, sin_a, cos_a, isr, fsr, e_min, hp):
          hp[j, 12]) = collision_frame_sc1(tr[t, 0], tr[t, 1], sin_a, cos_a)
 
 
-@kernel
-def _plain_block_weights(rng, par, n):
-    """Weights before cuts of ``n`` plain trials, drawn in blocks as ``_mumu_generate`` does
-    (tests: the same weights as ``pair_weight_c1``)."""
-    out = np.empty(n)
+def plain_block_weights(rng: np.random.Generator, par: np.ndarray, n: int) -> np.ndarray:
+    """Weights before cuts of ``n`` plain trials, drawn in blocks as ``_mumu_generate`` draws
+    them (``gen.unweight.block_weights``; tests: the same weights as ``pair_weight_c1``)."""
     isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
     zex, vp = par[P_ZEX] > 0.5, par[P_VP] > 0.5
     sin_a, cos_a = crossing_trig1(par[P_HALF])
     cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
                       par[P_HARD], par[P_XMIN])
-    nbk = BLOCK_TRIALS
-    pool = np.empty(nbk * TRIAL_UNIFORMS)
-    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
-    tr = np.empty((nbk, _TR_COLS))
-    done = 0
-    while done < n:
-        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
-        nt = min(nbk, n - done)
-        _plain_block1(pool, nh, nl, nt, par, sin_a, cos_a, cst, isr, fsr, zex, vp, wb, tr)
-        out[done:done + nt] = wb[:nt]
-        done += nt
-    return out
+    tr = np.empty((BLOCK_TRIALS, _TR_COLS))
+
+    def block(pool, nh, nl, nt, w):
+        _plain_block1(pool, nh, nl, nt, par, sin_a, cos_a, cst, isr, fsr, zex, vp, w, tr)
+
+    return block_weights(rng, n, BLOCK_TRIALS, TRIAL_UNIFORMS, (par[P_SPH], par[P_SPL]), block)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -732,48 +727,149 @@ def _window_density1(win, k: int, cl: float) -> float:
     return 0.0
 
 
+#: margin (GeV for momenta, 1 for cosines) of the pre-filters of ``_mc_trial``: a trial is
+#: dropped early only if it fails a cut by more than this, far above the ~1e-14 by which the
+#: pre-filters' arithmetic (photons, pair four-momentum) differs from the muons' (every pre-filter
+#: decision is the final cuts' decision; the final cuts still run on every surviving event)
+PREFILTER_TOL = 1e-9
+
+
 @kernel
-def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
+def channel_alias1(alpha):
+    """Alias table (prob, alias) of the channel shares ``alpha`` for ``pick_channel1``.
+
+    Walker's alias method (A. J. Walker, ACM Trans. Math. Softw. 3 (1977) 253; Vose's stable
+    construction, IEEE Trans. Softw. Eng. 17 (1991) 972): column c is kept with probability
+    prob[c], else it gives alias[c]; P(c) = (prob[c] + sum over the columns i aliased to c of
+    (1 - prob[i])) / n = alpha_c / sum(alpha) to rounding (tests/gen/test_mumu.py).
+    """
+    n = alpha.shape[0]
+    prob = np.ones(n)
+    alias = np.arange(n)
+    q = alpha * (n / alpha.sum())
+    small = np.empty(n, np.int64)
+    large = np.empty(n, np.int64)
+    ns = nl = 0
+    for c in range(n):
+        if q[c] < 1.0:
+            small[ns] = c
+            ns += 1
+        else:
+            large[nl] = c
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        lo = small[ns]
+        hi = large[nl - 1]
+        prob[lo] = q[lo]
+        alias[lo] = hi
+        q[hi] = (q[hi] + q[lo]) - 1.0
+        if q[hi] < 1.0:
+            nl -= 1
+            small[ns] = hi
+            ns += 1
+    # columns left over hold probability 1 to rounding (prob stays 1); a channel without share
+    # cannot be among them (its q = 0 would leave the others above 1), guarded all the same
+    for i in range(ns):
+        if alpha[small[i]] <= 0.0:
+            prob[small[i]] = 0.0
+            alias[small[i]] = np.argmax(alpha)
+    return prob, alias
+
+
+@kernel
+def pick_channel1(prob, alias, u: float) -> int:
+    """The channel of the uniform u from ``channel_alias1``'s table: column int(u n), kept if
+    the rest of u n is below its prob, else its alias (one uniform, no search)."""
+    n = prob.shape[0]
+    x = u * n
+    c = min(int(x), n - 1)
+    return c if x - c < prob[c] else alias[c]
+
+
+@kernel
+def _pmiss_clearly_fails1(par, qx: float, qy: float, qz: float, qe: float, m: float,
+                          w: float) -> bool:
+    """True if the missing-momentum cuts of ``muon_pair_cuts1`` fail by more than
+    ``PREFILTER_TOL`` (the same formulas) for every muon pair Q - k (lab: Q of mass m), k
+    photons of total energy w in the rest frame of Q (w = 0: the pair Q itself).
+
+    The photons' 3-momentum is at most their energy, in a frame where Q has energy E and
+    momentum p at most (E + |p|) / m times w (the largest Doppler factor): d_cm in the nominal
+    c.m. frame (the magnitude cut), d_lab in the lab (the polar-angle cut).
+    """
+    e = par[P_NOM_E]
+    nbx, nby, nbz = par[P_NOM_PX] / e, par[P_NOM_PY] / e, par[P_NOM_PZ] / e
+    px, py, pz, pe = par[P_NOM_PX] - qx, par[P_NOM_PY] - qy, par[P_NOM_PZ] - qz, e - qe
+    cx, cy, cz, _ = lab_to_cm1(px, py, pz, pe, nbx, nby, nbz)
+    d_cm = d_lab = 0.0
+    if w > 0.0:
+        ux, uy, uz, ue = lab_to_cm1(qx, qy, qz, qe, nbx, nby, nbz)
+        d_cm = (ue + math.sqrt(ux * ux + uy * uy + uz * uz)) / m * w
+        d_lab = (qe + math.sqrt(qx * qx + qy * qy + qz * qz)) / m * w
+    pmin = par[P_PMISS] - PREFILTER_TOL - d_cm
+    if pmin > 0.0 and cx * cx + cy * cy + cz * cz < pmin * pmin:
+        return True
+    p = math.sqrt(px * px + py * py + pz * pz)
+    if p <= d_lab + PREFILTER_TOL:
+        return False
+    c = pz / p
+    if d_lab <= 0.0:
+        return c < par[P_PM_CLO] - PREFILTER_TOL or c > par[P_PM_CHI] + PREFILTER_TOL
+    # a shift by at most d_lab turns the direction by at most delta, sin(delta) = d_lab / p:
+    # the polar angle stays within theta -+ delta (cosines of theta +- delta; delta < 90 deg)
+    sd = d_lab / p
+    cd = math.sqrt(1.0 - sd * sd)
+    st = math.sqrt(max(1.0 - c * c, 0.0))
+    if c > 0.0 and c * cd - st * sd > par[P_PM_CHI] + PREFILTER_TOL:
+        return True  # theta + delta still below the window
+    return c < 0.0 and c * cd + st * sd < par[P_PM_CLO] - PREFILTER_TOL
+
+
+@kernel
+def _mc_trial(rng, par, veto, mcp, win, modes, alpha, prob_ch, alias_ch, sin_a, cos_a, buf, kk,
+              ff, rr, rho):
     """One trial of the multi-channel sampler; returns and fills like ``_mumu_trial``.
 
-    Draws channel c with probability alpha[c] and samples each photon in the mode
-    modes[c, photon]; returns weight = W_plain / R with R = sum_c alpha_c rho_c and
-    rho_c = prod_photons rr[photon, modes[c, photon]] (module docstring). For accepted points
-    ``rho`` holds rho_c (and ``rr`` the per-photon ratios q_mode / q_plain).
+    Draws channel c with probability alpha[c] (``pick_channel1`` on ``channel_alias1(alpha)``)
+    and samples each photon in the mode modes[c, photon]; returns weight = W_plain / R with
+    R = sum_c alpha_c rho_c and rho_c = prod_photons rr[photon, modes[c, photon]] (module
+    docstring). For accepted points ``rho`` holds rho_c (and ``rr`` the per-photon ratios
+    q_mode / q_plain).
+
+    Order (2026-11): the kinematics first, each cut as soon as its variables exist, the weight
+    (ISR ratios, Born with running alpha, FSR factor) only for points that pass: the s'
+    threshold right after the ISR fractions, the veto of the ISR photons after their
+    directions, the missing-momentum cuts before the muon axis when no FSR photon is emitted
+    (the muon pair's four-momentum is then known), the muon cuts, the FSR photons' veto. Each
+    early exit returns weight 0 for a point whose weight is 0; skipped draws change later events
+    bit-wise, not the distributions.
     """
-    sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
-        rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF]
-    )
+    eh, el = sample_beam_energies1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL])
+    sqrt_s = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+    bx, by, bz, nx, ny, nz = collision_frame_sc1(eh, el, sin_a, cos_a)
     isr = par[P_ISR] > 0.5
     fsr = par[P_FSR] > 0.5
     zex = par[P_ZEX] > 0.5
     vp = par[P_VP] > 0.5
     e_min = par[P_EMIN]
     n_ch = alpha.shape[0]
-    u = rng.random()
-    ch = 0
-    cum = 0.0
-    for c in range(n_ch):
-        if alpha[c] > 0.0:
-            ch = c
-            cum += alpha[c]
-            if u < cum:
-                break
+    ch = pick_channel1(prob_ch, alias_ch, rng.random())
     s = sqrt_s * sqrt_s
     eb = 0.5 * sqrt_s
     x_min = par[P_XMIN]
+    m4 = 4.0 * M_MU * M_MU
     # ---- ISR: energy fractions, then directions (the recoil scheme of isr_photons1)
     v1 = 0.0
     v2 = 0.0
     t1 = s21 = t2 = s22 = 0.0
     beta = 0.0
-    w = 1.0
+    a_h = par[P_HARD]
     for i in range(2):
         for j in range(4):
             kk[i, j] = 0.0
     if isr:
         beta = ll_beta(s, M_E)
-        a_h = par[P_HARD]
         for i in range(2):
             mode = modes[ch, PH_ISR1 + i]
             if mode == M_PLAIN:
@@ -786,8 +882,12 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
                 v2 = v
         if v1 >= 1.0 or v2 >= 1.0:
             return 0.0, 0, sqrt_s, 0.0, 0, 0
-        w = (ISR_K_FACTOR * _isr_ratios1(v1, beta, a_h, x_min)[0]
-             * _isr_ratios1(v2, beta, a_h, x_min)[0])
+        # s' = (1 - v1)(1 - v2) s exactly in the recoil scheme (photons below e_min dropped)
+        x1 = 1.0 - v1 if v1 * eb >= e_min else 1.0
+        x2 = 1.0 - v2 if v2 * eb >= e_min else 1.0
+        if x1 * x2 * s < m4 * (1.0 - PREFILTER_TOL):
+            return 0.0, 0, sqrt_s, 0.0, 0, 0
+        b_e = omb_e = lnr_e = -1.0
         for i in range(2):
             v = v1 if i == 0 else v2
             if v * eb < e_min:
@@ -800,7 +900,9 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
                 c = zsign * dz
                 s2 = dx * dx + dy * dy
             else:
-                c, sn = sample_emission_angle1(rng, eb, M_E)
+                if b_e < 0.0:  # once per trial (sample_emission_angle1 = these two)
+                    b_e, omb_e, lnr_e = emission_params1(eb, M_E)
+                c, sn = sample_emission_angle_p1(rng, b_e, omb_e, lnr_e)
                 phi = 2.0 * math.pi * rng.random()
                 s2 = sn * sn
                 dx, dy, dz = sn * math.cos(phi), sn * math.sin(phi), zsign * c
@@ -812,23 +914,26 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
         # energies lam v_i E_b with s' = x1 x2 s exactly (as in gen.radiation.isr_photons1)
         isr_recoil_energies1(kk, v1 * eb if v1 * eb >= e_min else 0.0,
                              v2 * eb if v2 * eb >= e_min else 0.0, sqrt_s)
+    gb, gb2 = boost_params1(bx, by, bz)
+    sn_n, kx_n, ky_n = rotation_params1(nx, ny)
+    # the ISR photons in the lab as ``pair_event_to_lab1`` makes them: the veto on them now
+    for i in range(2):
+        if kk[i, 3] > 0.0:
+            rx, ry, rz = rotate_z_to_p1(kk[i, 0], kk[i, 1], kk[i, 2], nz, sn_n, kx_n, ky_n)
+            lx, ly, lz, le = boost_p1(rx, ry, rz, kk[i, 3], bx, by, bz, gb, gb2)
+            if photon_vetoed1(veto, lx, ly, lz, le):
+                return 0.0, 0, sqrt_s, 0.0, 0, 0
     qx = -(kk[0, 0] + kk[1, 0])
     qy = -(kk[0, 1] + kk[1, 1])
     qz = -(kk[0, 2] + kk[1, 2])
     qe = sqrt_s - kk[0, 3] - kk[1, 3]
     sp = qe * qe - qx * qx - qy * qy - qz * qz
-    if w <= 0.0 or qe <= 0.0 or sp <= 4.0 * M_MU * M_MU:
+    if qe <= 0.0 or sp <= m4:
         return 0.0, 0, sqrt_s, 0.0, 0, 0
     msp = math.sqrt(sp)
-    # Born factors (running alpha, Z) once per trial: weight, angle and density share them
-    f1, f2, fm = born_factors1(sp, M_MU, zex, vp)
-    w *= GEV2_TO_PB * born_sigma_f1(sp, M_MU, ALPHA_EM, f1, fm)
     bqx, bqy, bqz = qx / qe, qy / qe, qz / qe
-    ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     pstar = two_body_momentum1(msp, M_MU, M_MU)
     estar = 0.5 * msp
-    if fsr:
-        w *= fsr_k_factor1(pstar / estar)  # as gen.processes.ffbar.pair_trial_cm1
     # ---- FSR energy fractions (gen.radiation.fsr_pair1: per-leg beta, emitter energy e_f)
     e_f = math.sqrt(pstar * pstar + M_MU * M_MU)
     beta_f = dipole_beta(pstar / e_f) if fsr else 0.0
@@ -849,15 +954,28 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
     wb = vb * e_f
     em_a = wa >= e_min and wa > 0.0
     em_b = wb >= e_min and wb > 0.0
+    if par[P_PM_ON] > 0.5:
+        # the muons carry Q - k_a - k_b (FSR photons; Q alone if none): missing momentum first
+        rx, ry, rz = rotate_z_to_p1(qx, qy, qz, nz, sn_n, kx_n, ky_n)
+        lx, ly, lz, le = boost_p1(rx, ry, rz, qe, bx, by, bz, gb, gb2)
+        w_fsr = (wa if em_a else 0.0) + (wb if em_b else 0.0)
+        if _pmiss_clearly_fails1(par, lx, ly, lz, le, msp, w_fsr):
+            return 0.0, 0, sqrt_s, 0.0, 0, 0
+    ax, ay, az = collins_soper_axis1(sqrt_s, bqx, bqy, bqz)
     # ---- muon axis n (pair rest frame) and photon directions: in the GAP, PIPE and SOFT modes
     # the photon's lab direction comes first, then n around it with the same dipole density
     first_a = em_a and mode_a >= M_GAP
     first_b = em_b and mode_b >= M_GAP and not first_a
     dax = day = daz = dbx = dby = dbz = 0.0
+    b_f = omb_f = lnr_f = -1.0
+    if em_a or em_b:  # once per trial (sample_emission_angle1 = these two)
+        b_f, omb_f, lnr_f = emission_params1(e_f, M_MU)
+    born_done = False
+    f1 = f2 = fm = 0.0
     if first_a or first_b:
         lx, ly, lz = _window_direction1(rng, win, _window_set1(mode_a if first_a else mode_b))
         gx, gy, gz, _ = _lab_to_frame1(lx, ly, lz, bx, by, bz, nx, ny, nz, bqx, bqy, bqz)
-        c, sn = sample_emission_angle1(rng, e_f, M_MU)
+        c, sn = sample_emission_angle_p1(rng, b_f, omb_f, lnr_f)
         phi = 2.0 * math.pi * rng.random()
         ux, uy, uz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, gx, gy, gz)
         if first_a:
@@ -868,16 +986,19 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
             dbx, dby, dbz = gx, gy, gz
         cos_star = mx * ax + my * ay + mz * az
     else:
+        # Born factors (running alpha, Z): the angle here, weight and density below share them
+        f1, f2, fm = born_factors1(sp, M_MU, zex, vp)
+        born_done = True
         cos_star = sample_born_cos_f1(rng, sp, M_MU, f1, f2, fm)
         phi = 2.0 * math.pi * rng.random()
         sn = math.sqrt(max(1.0 - cos_star * cos_star, 0.0))
         mx, my, mz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), cos_star, ax, ay, az)
     if em_a and not first_a:
-        c, sn = sample_emission_angle1(rng, e_f, M_MU)
+        c, sn = sample_emission_angle_p1(rng, b_f, omb_f, lnr_f)
         phi = 2.0 * math.pi * rng.random()
         dax, day, daz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, mx, my, mz)
     if em_b and not first_b:
-        c, sn = sample_emission_angle1(rng, e_f, M_MU)
+        c, sn = sample_emission_angle_p1(rng, b_f, omb_f, lnr_f)
         phi = 2.0 * math.pi * rng.random()
         dbx, dby, dbz = rotate_z_to1(sn * math.cos(phi), sn * math.sin(phi), c, -mx, -my, -mz)
     ff[0, 0], ff[0, 1], ff[0, 2], ff[0, 3] = pstar * mx, pstar * my, pstar * mz, estar
@@ -915,6 +1036,20 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
                                                      bx, by, bz, nx, ny, nz)
     if not accepted:
         return 0.0, n, sqrt_s, msp, n_isr, n_fsr
+    # ---- the weight of an accepted point (the arithmetic of pair_trial_cm1)
+    w = 1.0
+    ip1 = ip2 = 0.0
+    if isr:
+        d1, ip1 = _isr_ratios1(v1, beta, a_h, x_min)
+        d2, ip2 = _isr_ratios1(v2, beta, a_h, x_min)
+        w = ISR_K_FACTOR * d1 * d2
+        if w <= 0.0:
+            return 0.0, n, sqrt_s, msp, n_isr, n_fsr
+    if not born_done:
+        f1, f2, fm = born_factors1(sp, M_MU, zex, vp)
+    w *= GEV2_TO_PB * born_sigma_f1(sp, M_MU, ALPHA_EM, f1, fm)
+    if fsr:
+        w *= fsr_k_factor1(pstar / estar)  # as gen.processes.ffbar.pair_trial_cm1
     # ---- per-photon ratios rr[photon, mode] = q_mode / q_plain of that photon's variables at
     # this point (all other factors of the densities are common and cancel)
     for i in range(4):
@@ -926,7 +1061,7 @@ def _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho):
             v = v1 if i == 0 else v2
             if v <= 0.0:
                 continue
-            ip = _isr_ratios1(v, beta, par[P_HARD], x_min)[1]
+            ip = ip1 if i == 0 else ip2
             rr[i, M_LOW] = _isr_mode_density1(v, M_LOW, mcp, x_min) * ip
             rr[i, M_HARD] = _isr_mode_density1(v, M_HARD, mcp, x_min) * ip
             for m in (M_GAP, M_PIPE, M_SOFT):
@@ -985,9 +1120,12 @@ def _mc_weights(rng, par, veto, mcp, win, modes, alpha, n, rho_rows, w_plain):
     rr = np.zeros((4, N_MODE))
     n_ch = alpha.shape[0]
     rho = np.zeros(n_ch)
+    prob_ch, alias_ch = channel_alias1(alpha)
+    sin_a, cos_a = crossing_trig1(par[P_HALF])
     k = 0
     for i in range(n):
-        w = _mc_trial(rng, par, veto, mcp, win, modes, alpha, buf, kk, ff, rr, rho)[0]
+        w = _mc_trial(rng, par, veto, mcp, win, modes, alpha, prob_ch, alias_ch, sin_a, cos_a,
+                      buf, kk, ff, rr, rho)[0]
         out[i] = w
         if w > 0.0 and k < rho_rows.shape[0]:
             r_tot = 0.0
@@ -1004,25 +1142,63 @@ _PDG_ROWS = np.array([MUON, -MUON, PHOTON, PHOTON, PHOTON, PHOTON], dtype=np.int
 
 
 @kernel
-def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
-    """Hit-or-miss until ``n`` events; returns particle arrays, offsets, truth and statistics.
+def _new_truth(n: int):
+    """Truth columns of ``n`` events: sqrt_s, sqrt_s_prime, n_isr, n_fsr."""
+    return np.empty(n), np.empty(n), np.empty(n, np.int32), np.empty(n, np.int32)
 
-    ``use_mc``: trials of the multi-channel sampler (``mcp``, ``win``, channel ``modes`` and
-    shares ``alpha``) instead of the plain one. The plain sampler decides the hit on the weight
-    before the cuts (``pair_weight1``: beam energies, ISR fractions, Born at s') and draws the
-    rest of the event for hit trials only; a hit failing the cuts is counted by
-    ``gen.unweight.cut_failed1`` (unbiased; the same events as full-weight hit-or-miss).
-    """
+
+@kernel
+def _store_event1(mom, pdg, offset, truth, k: int, buf, m: int, sqrt_s: float, msp: float,
+                  n_isr: int, n_fsr: int) -> None:
+    """Event ``k``: the ``m`` rows of ``buf`` (``gen.unweight.fill_event1``) and its truth."""
+    fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
+    truth[0][k] = sqrt_s
+    truth[1][k] = msp
+    truth[2][k] = n_isr
+    truth[3][k] = n_fsr
+
+
+@kernel
+def _mc_generate(rng, par, veto, n, w_max, mcp, win, modes, alpha):
+    """Hit-or-miss on multi-channel trials (``_mc_trial``) until ``n`` events; returns like
+    ``_mumu_generate``."""
     mom, pdg, offset = new_events(n, 6)
-    t_sqrt_s = np.empty(n)
-    t_sqrt_sp = np.empty(n)
-    t_nisr = np.empty(n, np.int32)
-    t_nfsr = np.empty(n, np.int32)
+    truth = _new_truth(n)
     buf = np.zeros((6, 4))
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
     rr = np.zeros((4, N_MODE))
     rho = np.zeros(alpha.shape[0])
+    stats = new_stats()
+    sin_a, cos_a = crossing_trig1(par[P_HALF])  # once per chunk, not per trial
+    prob_ch, alias_ch = channel_alias1(alpha)
+    k = 0
+    while k < n:
+        w, m, sqrt_s, msp, n_isr, n_fsr = _mc_trial(rng, par, veto, mcp, win, modes, alpha,
+                                                    prob_ch, alias_ch, sin_a, cos_a, buf, kk, ff,
+                                                    rr, rho)
+        if not unweight1(rng, stats, w, w_max):
+            continue
+        _store_event1(mom, pdg, offset, truth, k, buf, m, sqrt_s, msp, n_isr, n_fsr)
+        k += 1
+    return mom, pdg, offset, truth[0], truth[1], truth[2], truth[3], stats
+
+
+@kernel
+def _mumu_generate(rng, par, veto, n, w_max):
+    """Hit-or-miss on plain trials until ``n`` events; returns particle arrays, offsets, truth
+    (sqrt_s, sqrt_s_prime, n_isr, n_fsr) and statistics.
+
+    The plain sampler decides the hit on the weight before the cuts (``pair_weight1``: beam
+    energies, ISR fractions, Born at s') and draws the rest of the event for hit trials only;
+    a hit failing the cuts is counted by ``gen.unweight.cut_failed1`` (unbiased; the same events
+    as full-weight hit-or-miss).
+    """
+    mom, pdg, offset = new_events(n, 6)
+    truth = _new_truth(n)
+    buf = np.zeros((6, 4))
+    kk = np.zeros((2, 4))
+    ff = np.zeros((4, 4))
     stats = new_stats()
     isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
     zex, vp = par[P_ZEX] > 0.5, par[P_VP] > 0.5
@@ -1031,19 +1207,6 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
     cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
                       par[P_HARD], par[P_XMIN])
     k = 0
-    if use_mc:
-        while k < n:
-            w, m, sqrt_s, msp, n_isr, n_fsr = _mc_trial(rng, par, veto, mcp, win, modes, alpha,
-                                                        buf, kk, ff, rr, rho)
-            if not unweight1(rng, stats, w, w_max):
-                continue
-            fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
-            t_sqrt_s[k] = sqrt_s
-            t_sqrt_sp[k] = msp
-            t_nisr[k] = n_isr
-            t_nfsr[k] = n_fsr
-            k += 1
-        return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, t_nisr, t_nfsr, stats
     nbk = BLOCK_TRIALS
     pool = np.empty(nbk * TRIAL_UNIFORMS)
     nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
@@ -1052,7 +1215,7 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
     hp = np.empty((nbk, 13))
     e_min = par[P_EMIN]
     while k < n:
-        _draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
         _plain_block1(pool, nh, nl, nbk, par, sin_a, cos_a, cst, isr, fsr, zex, vp, wb, tr)
         # hits (gen.unweight.unweight1 with the block's hit uniform)
         nhit = 0
@@ -1082,15 +1245,11 @@ def _mumu_generate(rng, par, veto, n, w_max, use_mc, mcp, win, modes, alpha):
             if not accepted:
                 cut_failed1(stats, w, w_max)
                 continue
-            fill_event1(mom, pdg, offset, k, buf, m, _PDG_ROWS)
-            t_sqrt_s[k] = sqrt_s
-            t_sqrt_sp[k] = msp
-            t_nisr[k] = n_isr
-            t_nfsr[k] = n_fsr
+            _store_event1(mom, pdg, offset, truth, k, buf, m, sqrt_s, msp, n_isr, n_fsr)
             k += 1
             if k == n:
                 break  # trials after the n-th event are not counted
-    return mom, pdg, offset, t_sqrt_s, t_sqrt_sp, t_nisr, t_nfsr, stats
+    return mom, pdg, offset, truth[0], truth[1], truth[2], truth[3], stats
 
 
 class MuMu(Process):
@@ -1291,10 +1450,13 @@ class MuMu(Process):
     def generate(self, rng: np.random.Generator, n: int) -> tuple[EventChunk, SamplingStats]:
         if self.w_max <= 0.0:
             raise RuntimeError(f"process {self.name!r}: prepare() must run before generate()")
-        mcp, win, modes = self.sampler_setup()
-        mom, pdg, offset, sqrt_s, sqrt_sp, nisr, nfsr, stats = _mumu_generate(
-            rng, self._par(), photon_veto_array(self.c), n, self.w_max, self.multichannel,
-            mcp, win, modes, self.channel_shares)
+        if self.multichannel:
+            mcp, win, modes = self.sampler_setup()
+            out = _mc_generate(rng, self._par(), photon_veto_array(self.c), n, self.w_max, mcp,
+                               win, modes, self.channel_shares)
+        else:
+            out = _mumu_generate(rng, self._par(), photon_veto_array(self.c), n, self.w_max)
+        mom, pdg, offset, sqrt_s, sqrt_sp, nisr, nfsr, stats = out
         truth = {"sqrt_s": sqrt_s, "sqrt_s_prime": sqrt_sp, "n_isr": nisr, "n_fsr": nfsr}
         return checked_chunk(mom, pdg, offset, truth, self.name), stats_from_array(stats)
 

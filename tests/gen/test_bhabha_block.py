@@ -44,10 +44,12 @@ from gen.processes.bhabha import (
     _born_window1,
     _fsr_rest_e1,
     _hit_row1,
+    block_weights_before_fsr,
     cm_window1,
     collision_frame_g1,
     fsr_consts1,
     joint_isr_consts2,
+    with_rest_window1,
 )
 from gen.radiation import (
     emission_params1,
@@ -277,3 +279,23 @@ def test_window_of_a_pair_at_rest_is_the_general_window_bit_for_bit(cuts):
         ref = (1.0 / a_hi, 1.0 / a_lo) if a_lo < a_hi else None
         assert (e1, e2, sp) == (0.0, 0.0, (sqrt_s - 0.0 - 0.0) ** 2)
         assert (ylo, yhi) == ref if ref else not ylo < yhi
+
+
+def test_block_weights_driver_draws_as_generate():
+    """gen.unweight.block_weights (the shared driver): per block the draws of ``generate``
+    (uniforms, then the two beams' normals), weights independent of the number of trials."""
+    par = make({}, {})._par()
+    w = block_weights_before_fsr(np.random.default_rng(7), par, 700)
+    assert np.array_equal(w, block_weights_before_fsr(np.random.default_rng(7), par, 1300)[:700])
+    wpar = with_rest_window1(par)
+    sin_a, cos_a, cst = _chunk_constants(wpar)
+    rng = np.random.default_rng(7)
+    ref = []
+    for _ in range(-(-700 // BLOCK_TRIALS)):
+        pool = rng.random(BLOCK_TRIALS * TRIAL_UNIFORMS)
+        nh, nl = rng.standard_normal(BLOCK_TRIALS), rng.standard_normal(BLOCK_TRIALS)
+        wb, tr = np.empty(BLOCK_TRIALS), np.empty((BLOCK_TRIALS, N_TR))
+        _block_weights1(pool, nh, nl, BLOCK_TRIALS, wpar, sin_a, cos_a, cst, wb, tr)
+        ref.append(wb)
+    assert np.array_equal(w, np.concatenate(ref)[:700])
+    assert np.count_nonzero(w) > 350

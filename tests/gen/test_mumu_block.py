@@ -26,6 +26,7 @@ from gen.processes.mumu import (
     MuMu,
     _hit_constants1,
     _plain_block1,
+    plain_block_weights,
 )
 from gen.radiation import isr_consts1
 
@@ -128,3 +129,23 @@ def test_events_are_reproducible_and_do_not_depend_on_n():
     n_rows = int(b.offset[-1])
     for name in ("px", "py", "pz", "e", "pdg"):
         assert np.array_equal(a.particles[name][:n_rows], b.particles[name])
+
+
+def test_block_weights_driver_draws_as_generate():
+    """gen.unweight.block_weights (the shared driver): per block the draws of ``generate``
+    (uniforms, then the two beams' normals), weights independent of the number of trials."""
+    par = make({}, {})._par()
+    w = plain_block_weights(np.random.default_rng(7), par, 700)
+    assert np.array_equal(w, plain_block_weights(np.random.default_rng(7), par, 1300)[:700])
+    sin_a, cos_a, cst = _chunk_constants(par)
+    rng = np.random.default_rng(7)
+    ref = []
+    for _ in range(-(-700 // BLOCK_TRIALS)):
+        pool = rng.random(BLOCK_TRIALS * TRIAL_UNIFORMS)
+        nh, nl = rng.standard_normal(BLOCK_TRIALS), rng.standard_normal(BLOCK_TRIALS)
+        wb, tr = np.empty(BLOCK_TRIALS), np.empty((BLOCK_TRIALS, 8))
+        _plain_block1(pool, nh, nl, BLOCK_TRIALS, par, sin_a, cos_a, cst, True, True, True, True,
+                      wb, tr)
+        ref.append(wb)
+    assert np.array_equal(w, np.concatenate(ref)[:700])
+    assert np.count_nonzero(w) > 600
