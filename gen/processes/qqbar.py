@@ -30,7 +30,9 @@ omega pi0 -> pi0 pi0 gamma, pi0 gamma / eta gamma, excited omega/phi below 2 GeV
 events: the ISR photons, then the two to four hadrons (primaries, mother -1; sin^2 theta about
 the Collins-Soper axis for the two-body channels, |eps . (p+ x p-)|^2 for 3 pi), decayed like
 the string hadrons (K_S, pi0);
-with ``hadronization = 'pythia'`` only the string events go to Pythia. No FSR photons are
+with ``hadronization = 'pythia'`` only the string events go to Pythia, with the same Lund
+card keys as the numba string (gen.hadronization.pythia_engine.lund_settings: the defaults are
+basf2's pythia_belle2.dat lines). No FSR photons are
 generated (pi+ pi- FSR enters the rate inclusively).
 Reference (Belle II Physics Book arXiv:1808.10567, table of cross sections at 10.58 GeV, KKMC
 with ISR): u ubar 1.61, d dbar 0.40, s sbar 0.38, c cbar 1.30 nb; tests/gen/test_qqbar.py
@@ -62,9 +64,12 @@ FSRinDecays act on Pythia's partonic decays (EvtGen decays the hadrons in basf2,
 gen.decays.generic here), TimeShower:QEDshowerByQ (photons off quarks in the shower) is not
 modelled (no FSR photons). The switch of these defaults from Monash to Belle II changed the
 events bit-wise; tests/validation/test_qqbar_spectra.py gives both tunes' numbers (<n_ch>
-7.69 vs 7.39, ARGUS 8.35 +- 0.20). Cost: stopMass 0.3 makes the last-two-hadron join fail
-more often, and a failed join restarts the whole string (as in Pythia 8), so ``generate``
-takes ~40 % more CPU than with Monash.
+7.69 vs 7.39, ARGUS 8.35 +- 0.20). Cost: stopMass 0.3 makes more kinked-string attempts
+fail (9.8 instead of 3.8 per string; most fail inside the iteration, not at the final join:
+gen.hadronization.kinked), and a failed attempt restarts the whole string (as in Pythia 8).
+Per event (card defaults, 20000 events, after the kinked-string speed-up of issue 3; CPU time
+at load 9-15): trials 1.3 us (0.75 us each, unweighting efficiency 0.58), shower 2.4 us, kinked
+string ~18 us (~9.6 attempts of ~2 us), hadron decays (gen.decays.generic) 20-30 us.
 
 Output per event: the ISR photons (e- beam, e+ beam; status 1, mother -1), then the primary
 hadrons of the string (status 1, mother -1, produced at the origin), then, with ``decays``,
@@ -437,8 +442,9 @@ class QQbar(Process):
             str, "string",
             "'string': the numba shower and Lund string of b2dark; 'pythia': the same q qbar "
             "pairs (ISR, flavour, angle from this generator) showered, hadronised and decayed "
-            "by Pythia 8 (optional extra pythia8mc, gen.hadronization.pythia_engine) with its "
-            "own defaults (Monash): the Lund keys below do not apply to it",
+            "by Pythia 8 (optional extra pythia8mc, gen.hadronization.pythia_engine) with "
+            "the Lund keys below (Belle II's pythia_belle2.dat by default) and that file's "
+            "other lines",
             choices=("string", "pythia")),
         "min_hadronic_mass_gev": Param(
             float, 2.0,
@@ -481,11 +487,13 @@ class QQbar(Process):
 
     def __init__(self, params: dict, cuts: dict, beams: Beams) -> None:
         super().__init__(params, cuts, beams)
-        self.lund = lund_parameters({
+        #: the card's Lund keys as LundParameters fields: the numba string and Pythia get both
+        self.lund_values = {
             "a_lund": params["lund_a"], "b_lund": params["lund_b_gev2"],
             "r_fact_c": params["r_fact_c"], "eta_sup": params["eta_sup"],
             "eta_prime_sup": params["eta_prime_sup"], "stop_mass": params["stop_mass_gev"],
-            "sigma_pt": params["sigma_pt_gev"], "prob_s_to_ud": params["prob_s_to_ud"]})
+            "sigma_pt": params["sigma_pt_gev"], "prob_s_to_ud": params["prob_s_to_ud"]}
+        self.lund = lund_parameters(self.lund_values)
         self.tables = meson_tables()
         self.n_fragmentation_failures = 0
 
@@ -620,7 +628,8 @@ class QQbar(Process):
                 continue
             sub = _take_events(chunk, idx)
             if not is_low:
-                sub = hadronize_pairs(sub, rng, self.lund[L_MC], decays=self.p["decays"])
+                sub = hadronize_pairs(sub, rng, self.lund[L_MC], decays=self.p["decays"],
+                                      lund=self.lund_values)
                 sub.truth["n_primary"] = sub.truth.pop("n_primary_pythia")
             elif self.p["decays"]:
                 from gen.decays.generic import decay_unstable

@@ -111,6 +111,55 @@ def test_z_sampling_matches_lund_function(a, b, c, mt2):
     assert abs(grid[int(np.argmax(f))] - zm) < 2e-4
 
 
+@pytest.mark.parametrize(("a", "b", "c", "mt2"), [
+    (0.32, 0.62, 1.0, 0.0195),          # pi0 at pT = 0, Belle II a, b: z_max ~ 0.012
+    (0.32, 0.62, 1.0, 0.0195 + 0.06),   # pion with typical pT: two-piece envelope
+    (0.32 + 0.97, 0.62, 1.97, 0.25),    # diquark new end (aExtraDiquark): c != 1
+    (0.32, 0.62, 1.0 - 0.97, 0.05),     # diquark old end: c < 1 (power-law branch)
+    (0.68, 0.98, 1.0 + 1e-12, 0.02),    # c -> 1 limit of the power-law inverse
+])
+def test_zlund_sampler_matches_lund_function(a, b, c, mt2):
+    """zlund.sample_z_lund1 (Pythia 8's two-piece envelope) draws the same f(z) as sample_z1:
+    chi2 of 40 equiprobable bins of the exact CDF (scipy quad), 40000 draws, seed fixed; its
+    envelope bounds f(z)/f(z_max) on a dense z grid."""
+    from gen.hadronization import zlund
+
+    rng = np.random.default_rng(11)
+    z = zlund.sample_z_lund(rng, a, b, c, mt2, 40000)
+    # ~equiprobable bins from the CDF on a log grid, exact bin contents by quad
+    f = lambda x: x**-c * (1 - x) ** a * math.exp(-b * mt2 / x)  # noqa: E731
+    grid = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 300)])
+    cum = np.cumsum([0.0] + [integrate.quad(f, lo, hi)[0] for lo, hi in
+                             zip(grid[:-1], grid[1:], strict=True)])
+    edges = np.interp(np.linspace(0, cum[-1], 41), cum, grid)
+    prob = np.array([integrate.quad(f, lo, hi)[0] for lo, hi in
+                     zip(edges[:-1], edges[1:], strict=True)])
+    expected = z.size * prob / prob.sum()
+    counts = np.histogram(z, edges)[0]
+    chi2 = float(((counts - expected) ** 2 / expected).sum())
+    assert stats.chi2.sf(chi2, 39) > 1e-3, chi2
+    zs = np.concatenate([np.geomspace(1e-7, 0.5, 3000), np.linspace(0.5, 1 - 1e-9, 1000)])
+    assert zlund.max_envelope_log_excess(zs, a, b, c, mt2) <= 1e-12
+
+
+def test_zlund_envelope_bound_over_the_parameter_range():
+    """The two-piece envelope holds for every (a, c, b mT^2) a string can use (a up to
+    aLund + aExtraDiquark, c from 1 - aExtraDiquark to the Bowler exponent of c quarks):
+    random parameters, fixed seed, z on a log grid above z_div."""
+    from gen.hadronization import zlund
+
+    rng = np.random.default_rng(3)
+    worst = -np.inf
+    for _ in range(300):
+        a, c, bmt2 = rng.uniform(0.0, 3.0), rng.uniform(0.0, 4.0), 10 ** rng.uniform(-5, 0)
+        zm = lund.z_mode(a, 1.0, c, bmt2)
+        if zm >= zlund.PEAKED_NEAR_ZERO:
+            continue
+        zs = np.geomspace(zlund.Z_DIV_FACTOR * zm, 1 - 1e-9, 300)
+        worst = max(worst, zlund.max_envelope_log_excess(zs, a, 1.0, c, bmt2))
+    assert worst <= 1e-12
+
+
 @pytest.mark.parametrize(("q1", "q2", "expected"), [
     (2, -1, {211, 213}), (1, -2, {-211, -213}), (2, -3, {321, 323}), (1, -3, {311, 313}),
     (3, -2, {-321, -323}), (4, -1, {411, 413}), (4, -2, {421, 423}), (4, -3, {431, 433}),
@@ -518,6 +567,92 @@ def test_pythia_settings_without_pythia():
     s = pythia_engine.pythia_settings(10.58, ["u", "c"], 2_000_000_001)
     assert "23:onIfAny = 2 4" in s
     assert f"Random:seed = {2_000_000_001 % pythia_engine.MAX_SEED}" in s
+
+
+#: basf2 generators/modules/fragmentation/data/pythia_belle2.dat (github.com/belle2/basf2, the
+#: stored version), verbatim: what Belle II's Fragmentation module reads into Pythia 8
+BASF2_PYTHIA_BELLE2_DAT = """StringFlav:etaSup=0.27
+StringFlav:etaPrimeSup=0.12
+StringFragmentation:stopMass=0.3
+StringZ:aLund=0.32
+StringZ:bLund=0.62
+StringZ:usePetersonC=off
+StringZ:usePetersonB=off
+StringZ:usePetersonH=off
+StringZ:rFactC=1.0
+
+ParticleDecays:multIncrease=4.5
+ParticleDecays:multIncreaseWeak=2.0
+
+###################
+#control radiation
+###################
+
+## QCD showers on PartonLevel
+ParticleDecays:FSRinDecays=on
+
+## QED radiation of quarks (FSR)
+TimeShower:QEDshowerByQ=on
+"""
+
+
+def _parse_settings(lines) -> dict[str, str | float]:
+    """Pythia setting lines -> {key: value} (floats where numeric), comments dropped."""
+    out: dict[str, str | float] = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        key, value = (x.strip() for x in line.split("="))
+        try:
+            out[key] = float(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+def test_pythia_default_settings_are_basf2s_file():
+    """Without Pythia installed: the engine's default string settings contain every line of
+    basf2's pythia_belle2.dat with its value, plus the two card keys the file leaves at Monash
+    (StringPT:sigma, StringFlav:probStoUD; arXiv:1404.5630), and nothing else."""
+    from gen.hadronization import pythia_engine
+
+    got = _parse_settings(pythia_engine.lund_settings())
+    want = _parse_settings(BASF2_PYTHIA_BELLE2_DAT.splitlines())
+    want.update({"StringPT:sigma": 0.335, "StringFlav:probStoUD": 0.217})
+    assert got == want
+    # the standalone hadron-level run (hadronization = 'pythia') and the reference engine's
+    # gamma* -> q qbar run get the same lines
+    sa = _parse_settings(pythia_engine.standalone_settings(7, True))
+    assert {k: sa[k] for k in want} == want
+    assert sa["ProcessLevel:all"] == "off"
+    assert sa["HadronLevel:Decay"] == "on"
+
+
+def test_pythia_monash_option_and_card_keys():
+    from gen.beams import Beams
+    from gen.cards import CardError, parse_table
+    from gen.hadronization import pythia_engine
+    from gen.hadronization.tables import MONASH_2013
+    from gen.processes.qqbar import QQbar
+
+    monash = _parse_settings(pythia_engine.lund_settings(tune="monash"))
+    for field, value in MONASH_2013.items():
+        assert monash[pythia_engine.PYTHIA_NAMES[field]] == value
+    assert monash["StringFragmentation:stopMass"] == 1.0  # Monash era, not Pythia 8.316's 0.8
+    assert pythia_engine.lund_settings(tune="pythia") == []  # Pythia's own defaults
+    # a qqbar card's Lund keys reach the Pythia settings, the other keys keep Belle II's values
+    params = parse_table({"lund_a": 0.5, "stop_mass_gev": 0.8}, QQbar.params, "process")
+    proc = QQbar(params, parse_table({}, QQbar.cuts, "cuts"), Beams())
+    got = _parse_settings(pythia_engine.standalone_settings(1, False, proc.lund_values))
+    assert got["StringZ:aLund"] == 0.5
+    assert got["StringFragmentation:stopMass"] == 0.8
+    assert got["StringZ:bLund"] == 0.62
+    assert got["StringFlav:etaSup"] == 0.27
+    with pytest.raises(CardError, match="pythia lund.m_c: no Pythia counterpart"):
+        pythia_engine.lund_settings({"m_c": 1.5})
+    with pytest.raises(CardError, match="pythia tune: 'cp5' is not one of"):
+        pythia_engine.lund_settings(tune="cp5")
 
 
 def test_pythia_engine_conserves_four_momentum():
