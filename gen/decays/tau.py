@@ -45,10 +45,14 @@ against a piecewise-constant envelope in x (``N_ENV`` bins). Vector modes: the h
 weight is the angle-integrated x density (``_vector_weight``), its envelope the maxima on a
 grid (times ``_VECTOR_SAFETY`` = 1.01), and the decay angles of the accepted Q^2 are drawn
 exactly (``_vector_build``): efficiency 0.97 (it was 0.37 with the angles in the hit-or-miss).
-a1 modes: the three pions come from two rho channels (multichannel, ``_a1_trial``), the
-envelope from pilot runs at table build (fixed seed, times ``_WMAX_SAFETY`` = 1.2, also over
-the neighbouring bins): efficiency 0.22 for both a1 modes (0.08 and 0.10 with flat three-body
-phase space); no weight above the envelope in 4.6e6 trials of each. Flat phase space (modes
+a1 modes: Q^2 and the Dalitz point come from two rho channels (multichannel, ``a1_point1``)
+with the rate integrated analytically over the orientation of the tau relative to the pions,
+the weight computed from invariants only; the orientation is then drawn exactly
+(``a1_build1``: hit-or-miss of a quadratic-plus-linear form on the sphere, no weight). The
+x envelope comes from pilot runs at table build (fixed seed, times ``_WMAX_SAFETY`` = 1.2, also
+over the neighbouring bins): efficiency 0.33 for both a1 modes (0.22 when the orientation was
+part of the hit-or-miss, 0.08 and 0.10 with flat three-body phase space); no weight above the
+envelope in 3e6 trials of each (largest weight / envelope 0.84). Flat phase space (modes
 and secondary decays) is ``gen.phasespace.genbod_unweighted1``: three bodies against the exact
 maximum of their weight (``three_body_wmax``), more against pilot maxima (x 1.2). Weights
 above the envelopes or maxima are counted in ``TauTables.overweight``.
@@ -85,11 +89,16 @@ import numpy as np
 from gen.constants import C_CM_PER_NS, M_TAU, TAU
 from gen.events import DECAYED, FINAL, PARTICLE_FIELDS, EventChunk
 from gen.jit import kernel
-from gen.kinematics import boost1, direction1, rotate_z_to1, two_body_momentum1
+from gen.kinematics import (
+    boost1,
+    boost_p1,
+    boost_params1,
+    rotate_z_to1,
+    two_body_momentum1,
+)
 from gen.phasespace import (
     genbod_unweighted1,
     isotropic1,
-    pair_along1,
     pilot_wmax,
     three_body_wmax,
 )
@@ -484,7 +493,7 @@ def _base_arrays() -> TauTables:
             base.env_cum[i] = np.cumsum(env) / env.sum()
             base.env_cum[i, -1] = 1.0
         elif kind[i] == A1:
-            bins = _pilot_envelope(rng, base, i, _PILOT_TRIALS, scratch)
+            bins = _pilot_envelope(rng, base, i, _PILOT_TRIALS)
             env = _WMAX_SAFETY * np.maximum(bins, np.maximum(np.r_[bins[1:], 0.0],
                                                              np.r_[0.0, bins[:-1]]))
             base.env_max[i] = env
@@ -599,9 +608,9 @@ def _pdk(a, b, c):
 
 @kernel
 def _isotropic_two_body(rng, m, m1, m2, out_f, r1, r2):
-    """m -> m1 m2 at rest, isotropic; rows r1, r2."""
+    """m -> m1 m2 at rest, isotropic (Marsaglia direction: no trigonometric call); rows r1, r2."""
     p = two_body_momentum1(m, m1, m2)
-    ux, uy, uz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
+    ux, uy, uz = isotropic1(rng)
     _set4(out_f, r1, p * ux, p * uy, p * uz, math.sqrt(p * p + m1 * m1))
     _set4(out_f, r2, -p * ux, -p * uy, -p * uz, math.sqrt(p * p + m2 * m2))
 
@@ -691,6 +700,13 @@ def _perp(d, q, q2):
 
 @kernel
 def _vector_weight(x, big_m, par, ma, mb):
+    """``_vector_weight_in`` with the Breit-Wigner range computed here."""
+    t_lo, t_hi = _bw_range(par[1], par[2], (ma + mb) ** 2, big_m * big_m)
+    return _vector_weight_in(x, big_m, par, ma, mb, t_lo, t_hi)
+
+
+@kernel
+def _vector_weight_in(x, big_m, par, ma, mb, t_lo, t_hi):
     """(s, weight) of tau -> V nu, V -> a b at x in [0, 1] (Q^2 = s through ``_bw_s``),
     integrated over the decay angles: the x density of the mode.
 
@@ -702,7 +718,7 @@ def _vector_weight(x, big_m, par, ma, mb):
     (p*/Q) ds/dx (the dGamma/dQ^2 ~ |F|^2 p*^3 (M^2 - s)^2 (M^2 + 2 s) / s^(3/2) of the
     tests).
     """
-    s, jac = _bw_s(x, par[1], par[2], (ma + mb) ** 2, big_m * big_m)
+    s, jac = _bw_s_in(x, par[1], par[2], (ma + mb) ** 2, big_m * big_m, t_lo, t_hi)
     q = math.sqrt(s)
     m2 = big_m * big_m
     pnu = (m2 - s) / (2.0 * big_m)
@@ -742,8 +758,11 @@ def _vector_build(rng, s, big_m, ma, mb, out_f, r0):
     _set4(out_f, r0 + 2, pst * nx, pst * ny, pst * nz, math.sqrt(pst * pst + ma * ma))
     _set4(out_f, r0 + 3, -pst * nx, -pst * ny, -pst * nz, math.sqrt(pst * pst + mb * mb))
     bx, by, bz = pnu * ux / ev, pnu * uy / ev, pnu * uz / ev
-    _boost_row(out_f, r0 + 2, bx, by, bz)
-    _boost_row(out_f, r0 + 3, bx, by, bz)
+    gamma, gamma2 = boost_params1(bx, by, bz)
+    for r in range(r0 + 2, r0 + 4):
+        a = boost_p1(out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3], bx, by, bz, gamma,
+                     gamma2)
+        _set4(out_f, r, a[0], a[1], a[2], a[3])
 
 
 @kernel
@@ -827,7 +846,7 @@ def a1_x1(k, c1, c2, d1, d2, minus):
 
 @kernel
 def _a1_channel_term(q, s_c, m_pi, m_odd, m_sp, m_rho, mg, dt):
-    """Q m_c / (p_c q_c ds_c/du) of the rho channel with pair mass^2 s_c (``_a1_trial``);
+    """Q m_c / (p_c q_c ds_c/du) of the rho channel with pair mass^2 s_c (``a1_point1``);
     ds_c/du of ``_bw_jac`` with mg = m_rho G_rho and dt = t_hi - t_lo of the channel's range."""
     m_c = math.sqrt(s_c)
     jac = ((s_c - m_rho * m_rho) ** 2 + mg * mg) * dt / mg
@@ -836,7 +855,7 @@ def _a1_channel_term(q, s_c, m_pi, m_odd, m_sp, m_rho, mg, dt):
 
 @kernel
 def a1_q_range(big_m, par, masses):
-    """(t_lo, t_hi) of the a1 mode's Q^2 range [(sum of pion masses)^2, M^2] (``_a1_trial``)."""
+    """(t_lo, t_hi) of the a1 mode's Q^2 range [(sum of pion masses)^2, M^2] (``a1_point1``)."""
     odd = int(par[7])
     m_pi, m_odd = masses[2 + (0 if odd != 0 else 1)], masses[2 + odd]
     msum = 2.0 * m_pi + m_odd
@@ -844,80 +863,213 @@ def a1_q_range(big_m, par, masses):
 
 
 @kernel
-def _a1_trial(rng, x, big_m, par, masses, out_f, r0, t_lo_q, t_hi_q):
-    """tau- -> a1 nu -> 3 pi nu (KS model): rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions).
+def a1_point1(rng, x, big_m, par, masses, t_lo_q, t_hi_q):
+    """One trial of tau- -> a1 nu -> 3 pi nu (KS model) from invariants only: returns
+    (weight, s, first, s_c, cth, c1, c2).
 
     x in [0, 1] fixes Q^2 = s (``_bw_s``; (t_lo_q, t_hi_q) of ``a1_q_range``, once per
     decay). ``masses`` are the row masses (pions in entries 2..4); par = (m_a1, G_a1, m_rho,
     G_rho, m_rho', G_rho', beta, index of the odd pion).
-    The three pions are sampled in two channels, one per rho of the current (``a1_current1``):
-    with probability 1/2 each, the pair c = (q1, q3) or (q2, q3) gets s_c from a rho
-    Breit-Wigner (``_bw_s`` over its kinematic range at this Q), then Q -> (pair) + spectator
-    and pair -> q_i q3, both isotropic (Marsaglia directions). Flat three-body phase space is
-    dPhi_3 ~ (p_c q_c / (Q m_c)) ds_c dOmega dOmega* in either channel (PDG RPP 2024,
-    Kinematics, recursion of n-body phase space, dPhi_2 ~ p/m), so the density of the mixture
-    relative to dPhi_3 is sum_c (1/2) (1/(ds_c/du)) Q m_c/(p_c q_c) and the phase-space weight is
-    w_3 = 1 / sum_c [Q m_c / (p_c q_c ds_c/du)] (multichannel sampling: R. Kleiss, R. Pittau,
-    Comput. Phys. Commun. 83 (1994) 141). Its normalisation is that of the former GENBOD weight
-    p*_12 p*_3 (Q - sum m)/Q (m_12 uniform; ``gen.phasespace``), so the Q^2 weight is unchanged.
-    weight = |M|^2 x (p_nu/M) x w_3 x ds/dx, |M|^2 = p.X of ``a1_x1`` for the tau- (the tau+
-    is its mirror image, ``decay_tau1``). Hit-or-miss efficiency against the x envelope:
-    ~8-10 % with flat three-body phase space, ~30 % with the rho channels (measured at table
-    build, ``a1_efficiency``).
+    The Dalitz point comes from two channels, one per rho of the current (``a1_current1``):
+    with probability 1/2 each (``first``: the pair (q1, q3), else (q2, q3)) the pair c gets s_c
+    from a rho Breit-Wigner over its range at this Q, and cth, the cosine of the angle of its
+    identical pion to the pair direction in the pair rest frame, is uniform. Flat three-body
+    phase space is dPhi_3 ~ (p_c q_c / (Q m_c)) ds_c dcth (times the uniform orientation; PDG
+    RPP 2024, Kinematics, recursion of n-body phase space, dPhi_2 ~ p/m), so the density of the
+    mixture relative to dPhi_3 is sum_c (1/2) (1/(ds_c/du)) Q m_c/(p_c q_c) and the phase-space
+    weight is w_3 = 1 / sum_c [Q m_c / (p_c q_c ds_c/du)] (multichannel sampling: R. Kleiss,
+    R. Pittau, Comput. Phys. Commun. 83 (1994) 141); the other pair's s_o is linear in cth.
+    The rate is integrated over the orientation of the tau relative to the pions: in the
+    hadronic rest frame, with k = (M^2 - s)/(2 Q) the nu momentum along the unit vector n, the
+    tau- rate is (``a1_x1``: p.X with p.J = k.J since J.Q = 0)
+
+        p.X = 2 k^2 |n.J|^2 + Q k |J|^2 + y Q k n.(d1 x d2),   y = 2 Im(c1 c2*),
+
+    whose mean over n is |J|^2 k (2 k / 3 + Q), |J|^2 = -J.J* (``_a1_jj``, invariants). So
+    weight = |J|^2 k (2k/3 + Q) x (p_nu/M) x w_3 x ds/dx, the x density of the former trial with
+    the orientation integrated out; ``a1_build1`` draws the orientation exactly given the point.
+    (c1, c2) are the complex coefficients of ``a1_current1``.
+    """
+    odd = int(par[7])
+    i1 = 0 if odd != 0 else 1
+    m_pi, m_odd = masses[2 + i1], masses[2 + odd]
+    msum = 2.0 * m_pi + m_odd
+    m2 = big_m * big_m
+    s, jac = _bw_s_in(x, par[0], par[1], msum * msum, m2, t_lo_q, t_hi_q)
+    q = math.sqrt(s)
+    first = rng.random() < 0.5
+    # the s_c range at this Q: its arctangents once per trial (shared by both channel terms)
+    mg = par[2] * par[3]
+    lo = (m_pi + m_odd) ** 2
+    hi = (q - m_pi) ** 2
+    t_lo = math.atan((lo - par[2] * par[2]) / mg)
+    t_hi = math.atan((hi - par[2] * par[2]) / mg)
+    s_c = par[2] * par[2] + mg * math.tan(t_lo + (t_hi - t_lo) * rng.random())
+    s_c = min(max(s_c, lo), hi)
+    cth = 2.0 * rng.random() - 1.0
+    m_c = math.sqrt(s_c)
+    qc = _pdk(m_c, m_pi, m_odd)
+    # spectator (energy, momentum) in the pair rest frame; s_o = (spectator + odd pion)^2
+    e_sp = (s - s_c - m_pi * m_pi) / (2.0 * m_c)
+    p_sp = _pdk(q, m_c, m_pi) * q / m_c
+    e_o = math.sqrt(qc * qc + m_odd * m_odd)
+    s_o = m_pi * m_pi + m_odd * m_odd + 2.0 * (e_sp * e_o - p_sp * qc * cth)
+    if s_o <= lo:  # at the Dalitz boundary (rounding): zero phase-space density
+        return 0.0, s, first, s_c, cth, 0j, 0j
+    den = (_a1_channel_term(q, s_c, m_pi, m_odd, m_pi, par[2], mg, t_hi - t_lo)
+           + _a1_channel_term(q, s_o, m_pi, m_odd, m_pi, par[2], mg, t_hi - t_lo))
+    if not den < math.inf:
+        return 0.0, s, first, s_c, cth, 0j, 0j
+    s1, s2 = (s_c, s_o) if first else (s_o, s_c)
+    c1, c2 = _a1_coefficients(par, m_pi, m_odd, s, s1, s2)
+    jj = _a1_jj(c1, c2, s, s1, s2, m_pi, m_odd)
+    k = (m2 - s) / (2.0 * q)
+    pnu = (m2 - s) / (2.0 * big_m)
+    return -jj * k * (2.0 * k / 3.0 + q) * (pnu / big_m) / den * jac, s, first, s_c, cth, c1, c2
+
+
+@kernel
+def _a1_coefficients(par, m_pi, m_odd, s, s1, s2):
+    """(c1, c2) = BW_a1(s) (F_rho(s1), F_rho(s2)) of ``a1_current1`` at s1 = (q1 + q3)^2,
+    s2 = (q2 + q3)^2 (same operations)."""
+    f13 = _f_rho(s1, par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
+    f23 = _f_rho(s2, par[2], par[3], par[4], par[5], par[6], m_pi, m_odd)
+    ga = par[1] * _a1_g(s, m_pi, par[2]) / _a1_g(par[0] * par[0], m_pi, par[2])
+    bwa = par[0] * par[0] / complex(par[0] * par[0] - s, -par[0] * ga)
+    return bwa * f13, bwa * f23
+
+
+@kernel
+def _a1_jj(c1, c2, s, s1, s2, m, mo):
+    """J.J* of J = c1 d1 + c2 d2, d_i = (q_i - q3)_perp (``a1_current1``), from the invariants
+    s = Q^2, s1 = (q1 + q3)^2, s2 = (q2 + q3)^2 (q1, q2 of mass m, q3 of mass mo):
+    (q_i - q3)^2 = 2 m^2 + 2 mo^2 - s_i, (q1 - q3).(q2 - q3) = (s3 - s1 - s2)/2 + 2 mo^2,
+    Q.q1 = (s + m^2 - s2)/2, Q.q2 = (s + m^2 - s1)/2, Q.q3 = (s + mo^2 - s3)/2, s3 = (q1 + q2)^2
+    = s + 2 m^2 + mo^2 - s1 - s2; d_i.d_j = (q_i - q3).(q_j - q3) - (Q.(q_i - q3))(Q.(q_j - q3))/s.
+    """
+    s3 = s + 2.0 * m * m + mo * mo - s1 - s2
+    qq3 = 0.5 * (s + mo * mo - s3)
+    a1 = 0.5 * (s + m * m - s2) - qq3
+    a2 = 0.5 * (s + m * m - s1) - qq3
+    d11 = 2.0 * (m * m + mo * mo) - s1 - a1 * a1 / s
+    d22 = 2.0 * (m * m + mo * mo) - s2 - a2 * a2 / s
+    d12 = 0.5 * (s3 - s1 - s2) + 2.0 * mo * mo - a1 * a2 / s
+    c12 = c1 * c2.conjugate()
+    return ((c1.real**2 + c1.imag**2) * d11 + (c2.real**2 + c2.imag**2) * d22
+            + 2.0 * c12.real * d12)
+
+
+@kernel
+def random_rotation1(rng):
+    """Rows of a uniformly distributed (Haar) rotation: a uniform unit quaternion from two
+    points in the unit disk (Marsaglia, Ann. Math. Stat. 43 (1972) 645, the S^3 case), then the
+    rotation matrix of the quaternion (K. Shoemake, Graphics Gems III (1992) 124)."""
+    while True:
+        w = 2.0 * rng.random() - 1.0
+        x = 2.0 * rng.random() - 1.0
+        s1 = w * w + x * x
+        if s1 < 1.0:
+            break
+    while True:
+        y = 2.0 * rng.random() - 1.0
+        z = 2.0 * rng.random() - 1.0
+        s2 = y * y + z * z
+        if 0.0 < s2 < 1.0:
+            break
+    f = math.sqrt((1.0 - s1) / s2)
+    y *= f
+    z *= f
+    return ((1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)),
+            (2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)),
+            (2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)))
+
+
+@kernel
+def a1_frame1(s, first, s_c, cth, c1, c2, big_m, par, masses):
+    """The pions of an ``a1_point1`` point in the hadronic rest frame and the nu-direction law.
+
+    The pair c lies along +z, its identical pion in the x-z plane (y = 0): returns (i, o, sp,
+    jx, jz, a, b, cy): the identical pion of the pair, the odd pion and the spectator as
+    (px, pz, e), the x and z components of J = c1 d1 + c2 d2 (complex; d_i the spatial parts of
+    q_i - q3, J_y = 0) and (A, B, C): with the nu along the unit vector n, the tau- rate is
+    p.X(n) = A |n.J|^2 + B + C n_y (``a1_point1``), A = 2 k^2, B = Q k |J|^2,
+    C = 2 Im(c1 c2*) Q k (d1 x d2)_y.
+    """
+    odd = int(par[7])
+    i1 = 0 if odd != 0 else 1
+    m_pi, m_odd = masses[2 + i1], masses[2 + odd]
+    q = math.sqrt(s)
+    m_c = math.sqrt(s_c)
+    pp = _pdk(q, m_c, m_pi)
+    e_c = math.sqrt(pp * pp + s_c)
+    qc = _pdk(m_c, m_pi, m_odd)
+    sth = math.sqrt(max(0.0, 1.0 - cth * cth))
+    ei = math.sqrt(qc * qc + m_pi * m_pi)
+    g, gb = e_c / m_c, pp / m_c
+    # identical pion of the pair (boosted along z from the pair frame), odd = pair - it
+    ix, iz, ie = qc * sth, g * qc * cth + gb * ei, g * ei + gb * qc * cth
+    ox, oz, oe = -ix, pp - iz, e_c - ie
+    sz, se = -pp, q - e_c
+    if first:
+        d1x, d1z, d2x, d2z = ix - ox, iz - oz, -ox, sz - oz
+    else:
+        d1x, d1z, d2x, d2z = -ox, sz - oz, ix - ox, iz - oz
+    jx = c1 * d1x + c2 * d2x
+    jz = c1 * d1z + c2 * d2z
+    k = (big_m * big_m - s) / (2.0 * q)
+    jj = jx.real**2 + jx.imag**2 + jz.real**2 + jz.imag**2
+    cy = 2.0 * (c1 * c2.conjugate()).imag * q * k * (d1z * d2x - d1x * d2z)
+    return (ix, iz, ie), (ox, oz, oe), (0.0, sz, se), jx, jz, 2.0 * k * k, q * k * jj, cy
+
+
+@kernel
+def a1_build1(rng, s, first, s_c, cth, c1, c2, big_m, par, masses, out_f, r0):
+    """Rows r0 (a1), r0+1 (nu), r0+2..r0+4 (pions) of a tau- decay (tau rest frame) at the
+    accepted point of ``a1_point1``.
+
+    The nu direction n in the hadronic frame of ``a1_frame1`` follows p.X(n) = A |n.J|^2 + B +
+    C n_y, drawn by hit-or-miss against its maximum A lambda_max + B + |C| (lambda_max the
+    largest eigenvalue of Re(J J^dagger), 2 x 2 in the x-z plane): exact, no weight. The block
+    is boosted to the tau rest frame (the tau moves with velocity k n / (k + Q) in the hadronic
+    frame) and turned by a uniform rotation (``random_rotation1``), so the orientation of the
+    whole is isotropic.
     """
     odd = int(par[7])
     i1 = 0 if odd != 0 else 1
     i2 = 2 if odd != 2 else 1
-    m_pi, m_odd = masses[2 + i1], masses[2 + odd]
-    msum = 2.0 * m_pi + m_odd
-    s, jac = _bw_s_in(x, par[0], par[1], msum * msum, big_m * big_m, t_lo_q, t_hi_q)
+    pi, po, ps, jx, jz, a, b, cy = a1_frame1(s, first, s_c, cth, c1, c2, big_m, par, masses)
+    rxx = jx.real * jx.real + jx.imag * jx.imag
+    rzz = jz.real * jz.real + jz.imag * jz.imag
+    rxz = jx.real * jz.real + jx.imag * jz.imag
+    lmax = 0.5 * (rxx + rzz) + math.sqrt(0.25 * (rxx - rzz) ** 2 + rxz * rxz)
+    fmax = a * lmax + b + abs(cy)
+    while True:
+        nx, ny, nz = isotropic1(rng)
+        nj_re = jx.real * nx + jz.real * nz
+        nj_im = jx.imag * nx + jz.imag * nz
+        if rng.random() * fmax < a * (nj_re * nj_re + nj_im * nj_im) + b + cy * ny:
+            break
     q = math.sqrt(s)
+    k = (big_m * big_m - s) / (2.0 * q)
+    v = -k / (k + q)
+    bx, by, bz = v * nx, v * ny, v * nz
+    gamma, gamma2 = boost_params1(bx, by, bz)
     pnu = (big_m * big_m - s) / (2.0 * big_m)
-    ux, uy, uz = isotropic1(rng)
-    ea = math.sqrt(pnu * pnu + s)
-    ax, ay, az = pnu * ux, pnu * uy, pnu * uz
-    _set4(out_f, r0, ax, ay, az, ea)
-    _set4(out_f, r0 + 1, -ax, -ay, -az, pnu)
-    # channel: the pion paired with the odd one in the sampled rho (the other is the spectator)
-    if rng.random() < 0.5:
-        ic, isp = i1, i2
-    else:
-        ic, isp = i2, i1
-    # both channels share the s_c range at this Q: the arctangents of ``_bw_s``/``_bw_jac``
-    # once per trial (same operations, same values)
-    mg = par[2] * par[3]
-    lo = (m_pi + m_odd) ** 2
-    t_lo = math.atan((lo - par[2] * par[2]) / mg)
-    t_hi = math.atan(((q - m_pi) ** 2 - par[2] * par[2]) / mg)
-    s_c = par[2] * par[2] + mg * math.tan(t_lo + (t_hi - t_lo) * rng.random())
-    s_c = min(max(s_c, lo), (q - m_pi) ** 2)
-    m_c = math.sqrt(s_c)
-    nx, ny, nz = isotropic1(rng)
-    pair, spec = pair_along1(ax, ay, az, ea, q, m_c, _pdk(q, m_c, m_pi), nx, ny, nz)
-    vx, vy, vz = isotropic1(rng)
-    qi, qo = pair_along1(pair[0], pair[1], pair[2], pair[3], m_c, m_pi, _pdk(m_c, m_pi, m_odd),
-                    vx, vy, vz)
-    _set4(out_f, r0 + 2 + ic, qi[0], qi[1], qi[2], qi[3])
-    _set4(out_f, r0 + 2 + odd, qo[0], qo[1], qo[2], qo[3])
-    _set4(out_f, r0 + 2 + isp, spec[0], spec[1], spec[2], spec[3])
-    # s of the other channel: the spectator with the odd pion
-    t = (spec[0] + qo[0], spec[1] + qo[1], spec[2] + qo[2], spec[3] + qo[3])
-    s_o = _dot(t, t)
-    if s_o <= lo:  # at the Dalitz boundary (rounding): zero phase-space density
-        return 0.0
-    den = (_a1_channel_term(q, s_c, m_pi, m_odd, m_pi, par[2], mg, t_hi - t_lo)
-           + _a1_channel_term(q, s_o, m_pi, m_odd, m_pi, par[2], mg, t_hi - t_lo))
-    if not den < math.inf:
-        return 0.0
-    w_ps = 1.0 / den
-    c1, c2, d1, d2 = a1_current1(par, masses, out_f, r0, s)
-    k = _row4(out_f, r0 + 1)
-    # in the tau rest frame p.X = M X^0 (``a1_x1``, time component only)
-    r1, r2, jj, y = _a1_terms(k, c1, c2, d1, d2, True)
-    a = _cross(d1, d2)
-    x0 = r1 * d1[3] + r2 * d2[3] - jj * k[3] + y * (k[0] * a[0] + k[1] * a[1] + k[2] * a[2])
-    me = big_m * x0
-    return me * (pnu / big_m) * w_ps * jac
+    rot = random_rotation1(rng)
+    pions = (boost_p1(pi[0], 0.0, pi[1], pi[2], bx, by, bz, gamma, gamma2),
+             boost_p1(po[0], 0.0, po[1], po[2], bx, by, bz, gamma, gamma2),
+             boost_p1(ps[0], 0.0, ps[1], ps[2], bx, by, bz, gamma, gamma2))
+    rows = (r0 + 2 + (i1 if first else i2), r0 + 2 + odd, r0 + 2 + (i2 if first else i1))
+    for j in range(3):
+        p = pions[j]
+        _set4(out_f, rows[j], rot[0][0] * p[0] + rot[0][1] * p[1] + rot[0][2] * p[2],
+              rot[1][0] * p[0] + rot[1][1] * p[1] + rot[1][2] * p[2],
+              rot[2][0] * p[0] + rot[2][1] * p[1] + rot[2][2] * p[2], p[3])
+    ux = rot[0][0] * nx + rot[0][1] * ny + rot[0][2] * nz
+    uy = rot[1][0] * nx + rot[1][1] * ny + rot[1][2] * nz
+    uz = rot[2][0] * nx + rot[2][1] * ny + rot[2][2] * nz
+    _set4(out_f, r0, -pnu * ux, -pnu * uy, -pnu * uz, big_m - pnu)
+    _set4(out_f, r0 + 1, pnu * ux, pnu * uy, pnu * uz, pnu)
 
 
 @kernel
@@ -925,19 +1077,19 @@ def _three_body_from_energies(rng, e1, m1, e2, e3, out_f, r0):
     """Rows r0..r0+2: momenta of energies e1 (mass m1), e2, e3 (massless), random orientation.
 
     Momentum conservation fixes the angle between 1 and 2; particle 3 takes -(p1 + p2). The
-    orientation is uniform: a random azimuth of 2 about 1, then z -> a uniform direction.
+    orientation is uniform: 1 along z, 2 in the x-z plane, then a uniform (Haar) rotation
+    (``random_rotation1``; no trigonometric call).
     """
     p1 = math.sqrt(max(e1 * e1 - m1 * m1, 0.0))
     p2 = e2
     c12 = (e3 * e3 - p1 * p1 - p2 * p2) / (2.0 * p1 * p2)
     c12 = min(1.0, max(-1.0, c12))
     s12 = math.sqrt(1.0 - c12 * c12)
-    phi = 2.0 * math.pi * rng.random()
-    ax, ay, az = 0.0, 0.0, p1
-    bx, by, bz = p2 * s12 * math.cos(phi), p2 * s12 * math.sin(phi), p2 * c12
-    nx, ny, nz = direction1(2.0 * rng.random() - 1.0, 2.0 * math.pi * rng.random())
-    ax, ay, az = rotate_z_to1(ax, ay, az, nx, ny, nz)
-    bx, by, bz = rotate_z_to1(bx, by, bz, nx, ny, nz)
+    r = random_rotation1(rng)
+    ax, ay, az = r[0][2] * p1, r[1][2] * p1, r[2][2] * p1
+    bx = p2 * (r[0][0] * s12 + r[0][2] * c12)
+    by = p2 * (r[1][0] * s12 + r[1][2] * c12)
+    bz = p2 * (r[2][0] * s12 + r[2][2] * c12)
     _set4(out_f, r0, ax, ay, az, e1)
     _set4(out_f, r0 + 1, bx, by, bz, e2)
     _set4(out_f, r0 + 2, -ax - bx, -ay - by, -az - bz, e3)
@@ -967,15 +1119,15 @@ def _leptonic(rng, big_m, m, fmax, out_f, r0):
 
 
 @kernel
-def _pilot_envelope(rng, tables, mode, n, scratch):
-    """Largest weight of an a1 mode in each of the N_ENV bins of x (n trials)."""
+def _pilot_envelope(rng, tables, mode, n):
+    """Largest weight of an a1 mode in each of the N_ENV bins of x (n trials of ``a1_point1``)."""
     out = np.zeros(N_ENV)
     masses = tables.mass[mode]
     par = tables.par[mode]
     t_lo, t_hi = a1_q_range(tables.m_tau, par, masses)
     for _ in range(n):
         x = rng.random()
-        w = _a1_trial(rng, x, tables.m_tau, par, masses, scratch, 0, t_lo, t_hi)
+        w = a1_point1(rng, x, tables.m_tau, par, masses, t_lo, t_hi)[0]
         b = min(int(x * N_ENV), N_ENV - 1)
         out[b] = max(out[b], w)
     return out
@@ -1022,9 +1174,12 @@ def _flight(rng, ctau, out_f, r):
 @kernel
 def _place(out_f, out_i, r0, n, parent, base, vtx, bx, by, bz):
     """Boost rows r0..r0+n-1 to the lab, set their vertex; mothers of -1 rows -> parent."""
+    gamma, gamma2 = boost_params1(bx, by, bz)  # once per block: boost1 = these + boost_p1
     for j in range(n):
         r = r0 + j
-        _boost_row(out_f, r, bx, by, bz)
+        a = boost_p1(out_f[r, 0], out_f[r, 1], out_f[r, 2], out_f[r, 3], bx, by, bz, gamma,
+                     gamma2)
+        _set4(out_f, r, a[0], a[1], a[2], a[3])
         out_f[r, 4] = vtx[0]
         out_f[r, 5] = vtx[1]
         out_f[r, 6] = vtx[2]
@@ -1105,24 +1260,22 @@ def rest_block1(rng, kind, n, big_m, masses, par, wmax, env_cum, env_max, tau_mi
         _isotropic_two_body(rng, big_m, masses[0], masses[1], out_f, pos, pos + 1)
     elif kind == PHASE_SPACE:
         over = _flat_phase_space(rng, big_m, masses, n, wmax, out_f, pos)
-    else:
-        # vector / a1: piecewise-constant envelope in x (the Breit-Wigner variable)
-        t_lo, t_hi = a1_q_range(big_m, par, masses) if kind == A1 else (0.0, 0.0)
+    elif kind == VECTOR:
+        # piecewise-constant envelope in x (the Breit-Wigner variable) of the angle-integrated
+        # x density: the decay angles are then drawn exactly; the BW range once per decay
+        t_lo, t_hi = _bw_range(par[1], par[2], (masses[2] + masses[3]) ** 2, big_m * big_m)
         while True:
             b = pick_index1(env_cum, 0, N_ENV, rng.random())
-            x = (b + rng.random()) / N_ENV
-            if kind == VECTOR:
-                # the angle-integrated x density: the decay angles are then drawn exactly
-                s, w = _vector_weight(x, big_m, par, masses[2], masses[3])
-            else:
-                w = _a1_trial(rng, x, big_m, par, masses, out_f, pos, t_lo, t_hi)
+            s, w = _vector_weight_in((b + rng.random()) / N_ENV, big_m, par, masses[2],
+                                     masses[3], t_lo, t_hi)
             env = env_max[b]
             if w > env:
                 over = 1
             if rng.random() * env < w:
-                if kind == VECTOR:
-                    _vector_build(rng, s, big_m, masses[2], masses[3], out_f, pos)
+                _vector_build(rng, s, big_m, masses[2], masses[3], out_f, pos)
                 break
+    else:
+        over = a1_rest1(rng, big_m, masses, par, env_cum, env_max, out_f, pos)
     if not tau_minus and kind == A1:
         # CP: the tau+ rate at momenta p is the tau- rate at -p (the a1 rate has a parity-odd
         # term; the other modes' rest-frame distributions are parity even)
@@ -1131,6 +1284,25 @@ def rest_block1(rng, kind, n, big_m, masses, par, wmax, env_cum, env_max, tau_mi
             out_f[pos + j, 1] = -out_f[pos + j, 1]
             out_f[pos + j, 2] = -out_f[pos + j, 2]
     return over
+
+
+@kernel
+def a1_rest1(rng, big_m, masses, par, env_cum, env_max, out_f, pos):
+    """Rest-frame block of a tau- -> a1 nu decay: Q^2 and the Dalitz point by hit-or-miss of the
+    orientation-integrated weight (``a1_point1``) against the x envelope, then the orientation
+    drawn exactly (``a1_build1``). Returns 1 if a weight above the envelope was met."""
+    over = 0
+    t_lo, t_hi = a1_q_range(big_m, par, masses)
+    while True:
+        b = pick_index1(env_cum, 0, N_ENV, rng.random())
+        x = (b + rng.random()) / N_ENV
+        w, s, first, s_c, cth, c1, c2 = a1_point1(rng, x, big_m, par, masses, t_lo, t_hi)
+        env = env_max[b]
+        if w > env:
+            over = 1
+        if rng.random() * env < w:
+            a1_build1(rng, s, first, s_c, cth, c1, c2, big_m, par, masses, out_f, pos)
+            return over
 
 
 @kernel

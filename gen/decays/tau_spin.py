@@ -237,28 +237,43 @@ def spin_vector_rows1(kind, par, masses, out_f, row_minus, row_plus, r_m, beam):
     ggx = gx * xx + gy * yx + gz * zx
     ggy = gx * xy + gy * yy + gz * zy
     ggz = gx * xz + gy * yz + gz * zz
-    # columns of the rotation: rest-frame unit vectors carried lab -> pair -> tau+ frame
+    # G = M^T g: the boosts lab -> pair -> tau+ frame compose to the Wigner rotation M (they
+    # take the tau+ at rest to rest), so M^T = M^-1 is the inverse chain of boosts applied to
+    # (g, 0): three boosts instead of carrying the three unit vectors through three each
     ep = tp[3]
-    bpx, bpy, bpz = tp[0] / ep, tp[1] / ep, tp[2] / ep
-    big_g = [0.0, 0.0, 0.0]
-    for j in range(3):
-        u = boost1(1.0 if j == 0 else 0.0, 1.0 if j == 1 else 0.0, 1.0 if j == 2 else 0.0, 0.0,
-                   bpx, bpy, bpz)
-        u = boost1(u[0], u[1], u[2], u[3], vx, vy, vz)
-        u = boost1(u[0], u[1], u[2], u[3], bt * zx, bt * zy, bt * zz)
-        big_g[j] = u[0] * ggx + u[1] * ggy + u[2] * ggz
-    return True, big_g[0], big_g[1], big_g[2], w_max
+    u = boost1(ggx, ggy, ggz, 0.0, -bt * zx, -bt * zy, -bt * zz)
+    u = boost1(u[0], u[1], u[2], u[3], -vx, -vy, -vz)
+    u = boost1(u[0], u[1], u[2], u[3], -tp[0] / ep, -tp[1] / ep, -tp[2] / ep)
+    return True, u[0], u[1], u[2], w_max
 
 
 @kernel
 def _rotation_to(hx, hy, hz, nx, ny, nz, psi):
     """Rows of the proper rotation R with R h = n (unit vectors) and angle ``psi`` about n:
     R v = (v.h) n + (v.a1) b1 + (v.a2) b2, (h, a1, a2) and (n, b1, b2) right-handed bases."""
+    return _rotation_to_cs(hx, hy, hz, nx, ny, nz, math.cos(psi), math.sin(psi))
+
+
+@kernel
+def _unit_circle1(rng):
+    """(cos, sin) of a uniform angle without trigonometric calls: (x, y) uniform in the unit
+    disk, angle doubled: ((x^2 - y^2)/r^2, 2 x y / r^2) (J. von Neumann, NBS Appl. Math. Ser. 12
+    (1951) 36)."""
+    while True:
+        x = 2.0 * rng.random() - 1.0
+        y = 2.0 * rng.random() - 1.0
+        r2 = x * x + y * y
+        if 0.0 < r2 < 1.0:
+            return (x * x - y * y) / r2, 2.0 * x * y / r2
+
+
+@kernel
+def _rotation_to_cs(hx, hy, hz, nx, ny, nz, c, s):
+    """``_rotation_to`` with (cos psi, sin psi) given."""
     a1x, a1y, a1z = _orthogonal_unit(hx, hy, hz)
     a2x, a2y, a2z = hy * a1z - hz * a1y, hz * a1x - hx * a1z, hx * a1y - hy * a1x
     e1x, e1y, e1z = _orthogonal_unit(nx, ny, nz)
     e2x, e2y, e2z = ny * e1z - nz * e1y, nz * e1x - nx * e1z, nx * e1y - ny * e1x
-    c, s = math.cos(psi), math.sin(psi)
     b1x, b1y, b1z = c * e1x + s * e2x, c * e1y + s * e2y, c * e1z + s * e2z
     b2x, b2y, b2z = ny * b1z - nz * b1y, nz * b1x - nx * b1z, nx * b1y - ny * b1x
     # R = n h^T + b1 a1^T + b2 a2^T
@@ -302,15 +317,16 @@ def rotate_block1(rng, gx, gy, gz, x, out_f, pos, n):
     a = min(1.0, g * h)
     c = linear_cos1(a, rng.random())
     sn = math.sqrt(max(0.0, 1.0 - c * c))
-    phi = 2.0 * math.pi * rng.random()
+    cphi, sphi = _unit_circle1(rng)
     ux, uy, uz = gx / g, gy / g, gz / g
     f1x, f1y, f1z = _orthogonal_unit(ux, uy, uz)
     f2x, f2y, f2z = uy * f1z - uz * f1y, uz * f1x - ux * f1z, ux * f1y - uy * f1x
-    cp, sp = sn * math.cos(phi), sn * math.sin(phi)
+    cp, sp = sn * cphi, sn * sphi
     nx = c * ux + cp * f1x + sp * f2x
     ny = c * uy + cp * f1y + sp * f2y
     nz = c * uz + cp * f1z + sp * f2z
-    r0, r1, r2 = _rotation_to(hx, hy, hz, nx, ny, nz, 2.0 * math.pi * rng.random())
+    cpsi, spsi = _unit_circle1(rng)
+    r0, r1, r2 = _rotation_to_cs(hx, hy, hz, nx, ny, nz, cpsi, spsi)
     for j in range(pos, pos + n):
         px, py, pz = out_f[j, 0], out_f[j, 1], out_f[j, 2]
         out_f[j, 0] = r0[0] * px + r0[1] * py + r0[2] * pz
