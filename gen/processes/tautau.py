@@ -28,8 +28,11 @@ CPC 64 (1991) 275), by a rigid rotation of the tau+ rest-frame decay with the la
 accept/reject on W = 1 + h- C h+ (``gen.decays.tau_spin``): events stay unweighted, the
 tau-pair kinematics, the mode fractions and single-tau spectra are unchanged. The multi-body
 phase-space modes (8.3 %), and the small tau polarisation of the Z exchange, are decayed
-without spin (h = 0). Measured: corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu =
-0.299 +- 0.007 against (1 + beta^2)/(3 (3 - beta^2)) = 0.298 (tests/gen/test_tau_spin.py).
+without spin (h = 0). Measured: corr(x+, x-) of tau+ tau- -> pi+ nu pi- nu (x = E_pi / E_beam
+in the pair frame) = 0.2962 +- 0.0016 (3.27e5 pi pi events: Born, no beam spread, as
+tests/gen/test_tau_spin.py; without spin correlations -0.0007 +- 0.0017; with ISR, FSR and
+beam spread 0.2936 +- 0.0016) against (1 + beta^2)/(3 (3 - beta^2)) = 0.2977 (re-measured
+in issue 3, 2026-11; formerly quoted 0.299 +- 0.007).
 
 ``one_prong_only``: both taus decay only in the modes of ``gen.decays.tau.one_prong_mask()``
 (modes that can give exactly one charged particle); every trial weight, hence the cross section
@@ -49,41 +52,71 @@ expected yield per event as for unweighted files. With all b equal the events ar
 43 (1980) 1145, sec. 4 (importance sampling); A. B. Owen, "Monte Carlo theory, methods and
 examples" (2013), ch. 9 (self-normalised importance sampling).
 
-Hit before the decays (exact in distribution): a trial's production variables y (collision,
-ISR, Born angle, FSR) give w0 = W Z^2 (0 if a photon of y fails the photon veto); the decay
-variables z (modes, decay kinematics, spin) are drawn after y, pass(y, z) in {0, 1} is the cut
-decision and r(z) = 1/(b- b+). The full-weight hit-or-miss accepts with probability
-min(w0 pass / w_max, 1) = pass min(w0 / w_max, 1), so the hit uniform u is drawn right after y
-(hit H: u w_max < w0) and only hits are decayed and cut: u is independent of z given y, hence the
-accepted (y, z) have exactly the law of the full-weight hit-or-miss (overweights, w0 pass >
-w_max, included: there H = 1). The events differ bit-wise from the decay-first order (the
-uniform comes earlier in the stream), not in distribution. Cross section: with X = pass r,
-M = max(w0, w_max), P(H | y) = w0 / M, each trial counts c = w0 mu + H (X - mu) M (0 for
-w0 = 0), mu a constant fixed before the generation; then E[c | y] = w0 mu + (w0 / M) M
-(E[X | y] - mu) = w0 E[pass r | y], the conditional mean of the full weight w_sigma = w0 X,
-for any mu: sigma = <c> is unbiased. mu = 1, r = 1 gives ``gen.unweight.cut_failed1``
-(c = w0 - H fail M); for w0 >= w_max (H = 1) c = w0 X, the full weight. Its variance is that
-of w_sigma plus E[w0 (M - w0) Var(X | y)] (the price of not decaying the misses) plus
-E[w0 (M - w0) (E[X | y] - mu)^2], which mu* = E[w0 (M - w0) X] / E[w0 (M - w0)] minimises:
-estimated on the pilot's full trials (``optimal_mu``; 0.966 with the default cuts, 0.032 with
-the search card, where X is mostly 0). Variance per trial over that of w_sigma, computed from
-4e5 full trials (seed 7): 1.12 (defaults; mu = 1: 1.13, mu = 0: 4.6), 1.43 (search card;
-mu = 1: 11.6, mu = 0: 1.44), i.e. a 6 % (20 %) larger error of sigma at equal trials.
-``sum_w2`` holds the sum of c^2, so the error of SamplingStats is the error of this estimator.
-The pilot (w_max, mu) still decays every trial. Trials decayed: 58 % (search card; 12 % have
-w0 = 0, 30 % are misses) and 64 % (defaults) instead of all with w0 > 0. Measured (issue 3,
-interleaved A/B against the decay-first code, same blocks of seed 102, CPU time, load ~3 on 2
-cores): search card 13.39 -> 10.33 us per event (1.30 +- 0.07 over 8 repeats of 1.23e6
-events), sigma 126.806 +- 0.124 -> 126.823 +- 0.148 pb (9.83e6 events each, 4.45e7 trials,
-trials per event 4.526 in both, weights of mean 1 per block, rms 3.56 -> 3.55); defaults
-7.71 -> 5.93 us per event (1.31 +- 0.12, 4.9e6 events), sigma 887.895 +- 0.115 -> 887.797 +-
-0.122 pb (tests/gen/test_tautau_hit_first.py checks unbiasedness and acceptance).
+Hit before the event and the decays (exact in distribution): a trial's production weight
+w0 = W Z^2 (W = K_ISR D D / pdf x sigma_Born(s') x K_FSR, pb) depends only on its variables y
+(beam energies, ISR energy fractions); the rest, z (ISR photon angles, Born angle, FSR, decay
+modes and kinematics, spin), is drawn after y; pass(y, z) in {0, 1} is the cut decision (photon
+veto included) and r(z) = 1/(b- b+). The full-weight hit-or-miss accepts with probability
+min(w0 pass / w_max, 1) = pass min(w0 / w_max, 1), so the hit uniform u is drawn with y (hit H:
+u w_max < w0) and only hits get z and the cuts: u is independent of z given y, hence the
+accepted (y, z) have exactly the law of the full-weight hit-or-miss (overweights, w0 > w_max,
+included: there H = 1). Cross section: with X = pass r, M = max(w0, w_max), P(H | y) = w0 / M,
+each trial counts c = w0 mu + H (X - mu) M (0 for w0 = 0), mu a constant fixed before the
+generation; then E[c | y] = w0 mu + (w0 / M) M (E[X | y] - mu) = w0 E[pass r | y], the
+conditional mean of the full weight w_sigma = w0 X, for any mu: sigma = <c> is unbiased.
+mu = 1, r = 1 gives ``gen.unweight.cut_failed1`` (c = w0 - H fail M); for w0 >= w_max (H = 1)
+c = w0 X, the full weight. Its variance is that of w_sigma plus E[w0 (M - w0) (X - mu)^2] (the
+price of not making the misses' events), which mu* = E[w0 (M - w0) X] / E[w0 (M - w0)]
+minimises: estimated on the pilot's full trials (``optimal_mu``; 0.961 with the default cuts,
+0.024 with the search card, where X is mostly 0). Variance per trial over that of w_sigma, from
+4e5 full trials (seed 7): 1.04 (defaults; mu = 1: 1.04, mu = 0: 2.0), 1.13 (search card;
+mu = 1: 4.4, mu = 0: 1.13); before the block sampler (hit after the ISR/FSR photon veto,
+w_max = 1.3 max w_hit) 1.12 and 1.43. ``sum_w2`` holds the sum of c^2, so the error of
+SamplingStats is the error of this estimator. The pilot (w_max, mu) still makes and decays
+every trial (scalar kernels, ``_tautau_weights``). tests/gen/test_tautau_hit_first.py checks
+unbiasedness and acceptance.
 
-Early rejection (exact): photons are checked against the photon veto as soon as they exist
-(ISR/FSR before the hit, the tau- tree before the tau+ decay); such events fail the cuts
-anyway. No mode pair is rejected by its mode alone: every pair can pass the cuts (e.g. 3-prong x
-3-prong with ``max_charged = 3`` when three tracks are soft or outside the polar window), so
-such pairs are only made rarer with b < 1, never dropped.
+Sampling in blocks (as ``gen.processes.mumu``; tests/gen/test_tautau_block.py): ``generate``
+draws its trials in blocks of ``BLOCK_TRIALS``: the uniforms (ISR fractions, hit) and the
+beam-energy normals in bulk, w0 stage by stage (``_weight_block1``: the arithmetic of
+``gen.processes.ffbar.pair_weight_c1``, the same w0 bit for bit for the same numbers), the hits'
+per-event constants in one short loop, then in trial order the statistics and, for hits only,
+the event (``pair_event_cm_p1``, scalar draws; ``gen.unweight.pair_event_to_lab1``), the photon
+veto, the decays and the cuts. Trials after the n-th event are not counted; the events of a
+block do not depend on the number wanted. Measured against the scalar trials (issue 3, 2026-11;
+CPU time, 2 cores at load 14-16, old and new side by side, medians of the repeats): pair
+production without the decays at the process defaults 975 -> 622 ns per trial, 1528 -> 766 ns
+per hit, 1.58 -> 0.79 us per event (1.62 -> 1.27 trials per event with ``w_max`` below): 1.3e6
+events/s/core for the production alone at load 14-16, 1.8e6 at load 7 (565 ns per event); search
+card 4.9 -> 2.4 us per event. Per trial (load ~7): draws 33 ns, w0 168 ns, per hit the constants
+76 ns, the event (photon angles, Born angle, FSR) ~250 ns, lab frame, rows and veto ~180 ns.
+
+``w_max`` = ``W0_SAFETY`` x the pilot's largest w0 (w0 >= w_hit = w0 pass, so it bounds the
+hit weights too). sup w0 is the no-photon peak of the ISR weight (v1, v2 -> 0: K_ISR
+(soft / (1 - a))^2 sigma(s), sigma ~ 1/s) at the lowest sqrt(s) of the beam spread (c.m. spread
+4.7e-4 of sqrt(s) with ``gen.beams`` defaults: 0.094 % of w0 per standard deviation), half of
+the trials lie within 1 % of it: the largest w0 of 3 x 1e7 block trials was 1.0005-1.0007 x
+that of a 2e5-trial pilot, none above 1.001 (defaults and search card). 1.02 is > 20 standard
+deviations of the spread beyond; the former ``PILOT_SAFETY`` x max w_hit (1.3) left 23 % of
+the trials as misses: hits per trial 0.64 -> 0.81 (both cards), trials per event 1.62 -> 1.27
+(defaults) and 4.52 -> 3.55 (search card).
+
+Early rejection (exact): the ISR and FSR photons are checked against the photon veto as soon
+as a hit's event exists (before its decays), the tau- tree before the tau+ decay; such events
+fail the cuts anyway. No mode pair is rejected by its mode alone: every pair can pass the cuts
+(e.g. 3-prong x 3-prong with ``max_charged = 3`` when three tracks are soft or outside the polar
+window), so such pairs are only made rarer with b < 1, never dropped.
+
+Where the time of cards/samples/tautau.toml goes (issue 3, 2026-11, 4e5 trials, load ~15, CPU
+time): ~9.0 us per event = production 2.07 us (3.55 trials per event, 0.58 us per trial) +
+decays and cuts 6.9 us (2.64 decayed hits per event, 2.6 us each). Per hit: 34.7 % pass the
+cuts; the others fail on the two tracks' p > 0.7 GeV (26.6 %), the missing-momentum angle
+(12.3 %), the veto of an ISR/FSR photon (8.5 %, before the decays), of a tau- decay photon
+(8.2 %, before the tau+ decay) or a tau+ one (4.4 %), fewer than two tracks (3.7 %),
+``max_charged`` (1.2 %), |p_miss| (0.5 %). Misses cost 17 % of the trials but only w0 each;
+the decays of hits that fail the momentum and angle cuts (~2/3 of the decay time) cannot be
+skipped exactly: those cuts need both taus' products (a 1-prong tau- below 0.7 GeV passes if
+the tau+ gives three tracks in the window).
 
 Generator-level cuts (``[cuts]``), defaults chosen never to reject an event with two tracks
 reconstructed in the CDC acceptance (17-150 deg, Belle II TDR arXiv:1011.0352 sec. 6):
@@ -122,9 +155,16 @@ import math
 
 import numpy as np
 
-from gen.beams import Beams, cm_to_lab1, lab_to_cm1
+from gen.beams import (
+    Beams,
+    cm_to_lab1,
+    collision_frame_sc1,
+    collision_sqrt_s_sc1,
+    crossing_trig1,
+    lab_to_cm1,
+)
 from gen.cards import CardError, Param, check, short_repr
-from gen.constants import ALPHA_EM, M_TAU, PHOTON, TAU
+from gen.constants import ALPHA_EM, GEV2_TO_PB, M_E, M_TAU, PHOTON, TAU
 from gen.decays.tau import (
     MODE_CLASSES,
     decay_tau1,
@@ -139,11 +179,25 @@ from gen.events import DECAYED, FINAL, EventChunk, SamplingStats
 from gen.gencuts import PHOTON_VETO_CUTS, photon_veto_array, photon_vetoed1, validate_photon_veto
 from gen.jit import kernel
 from gen.kinematics import boost1
-from gen.processes.base import PILOT_POINTS, PILOT_SAFETY, Process, check_momentum_reachable
-from gen.processes.ffbar import born_sigma_ff, pair_trial_cm1
+from gen.processes.base import PILOT_POINTS, Process, check_momentum_reachable
+from gen.processes.ffbar import (
+    born_factors1,
+    born_sigma_b1,
+    born_sigma_ff,
+    pair_event_cm_p1,
+    pair_trial_cm1,
+)
 from gen.radiation import (
     ISR_HARD_FRACTION,
+    ISR_K_FACTOR,
+    emission_params1,
+    fsr_k_factor1,
+    fsr_rest_params1,
+    isr_consts1,
+    isr_fraction_u1,
+    ll_beta_near1,
 )
+from gen.unweight import draw_block1, pair_event_to_lab1
 
 # layout of the flat parameter array handed to the kernels
 P_EHER, P_ELER, P_SPH, P_SPL, P_HALF = 0, 1, 2, 3, 4
@@ -158,6 +212,8 @@ N_PAR = 35
 #: mode_bias factors lie in [1/MAX_MODE_BIAS, MAX_MODE_BIAS]: beyond, a few events of the
 #: suppressed classes would carry weights so large that the sample is useless
 MAX_MODE_BIAS = 1.0e4
+#: w_max = W0_SAFETY x the pilot's largest production weight w0 (module docstring, "w_max")
+W0_SAFETY = 1.02
 #: rows of the fixed part of an event: two taus and up to four photons
 _HEAD_ROWS = 6
 #: initial rows per event of the output buffer (grown when needed): above the mean multiplicity
@@ -260,18 +316,20 @@ def _put(out_i, out_f, r, pdg, status, v):
 
 @kernel
 def _production1(rng, par, veto, out_i, out_f, base, kk, ff):
-    """Production part of a trial written from row ``base``: the taus and photons, lab frame.
+    """Production part of a full (pilot) trial written from row ``base``: the taus and photons,
+    lab frame (scalar draws; ``_tautau_generate`` draws its trials in blocks).
 
-    Returns (w0, head row, cos_theta, sqrt_s, sqrt_s_prime, n_isr, n_fsr): w0 (pb) is the
-    mode-biased weight before the decays, W Z^2 (module docstring), 0 if the point is not
-    allowed or a photon fails the photon veto (the event fails ``_cuts1`` anyway).
+    Returns (w0, head row, cos_theta, sqrt_s, sqrt_s_prime, n_isr, n_fsr, vetoed): w0 (pb) is
+    the mode-biased weight before the decays and the cuts, W Z^2 (module docstring; 0 if the
+    point is not allowed), ``vetoed`` whether a photon fails the photon veto (the event then
+    fails ``_cuts1``).
     """
     (w, sqrt_s, bx, by, bz, nx, ny, nz, bqx, bqy, bqz, msp, c,
      mask) = pair_trial_cm1(rng, par[P_EHER], par[P_ELER], par[P_SPH], par[P_SPL], par[P_HALF],
                             M_TAU, par[P_ISR] > 0.5, par[P_FSR] > 0.5, par[P_ZEX] > 0.5,
                             par[P_VP] > 0.5, par[P_EMIN], par[P_HARD], par[P_XMIN], kk, ff)
     if w <= 0.0:
-        return 0.0, base, 0.0, sqrt_s, 0.0, 0, 0
+        return 0.0, base, 0.0, sqrt_s, 0.0, 0, 0, False
     w *= par[P_BFAC]
     # tau-, tau+, ISR photons (e- beam, e+ beam), FSR photons (tau-, tau+): c.m. -> lab
     pos = base
@@ -295,9 +353,8 @@ def _production1(rng, par, veto, out_i, out_f, base, kk, ff):
             _put(out_i, out_f, pos, PHOTON, FINAL, lab)
             pos += 1
             n_fsr += 1
-    if _photon_vetoed_rows(veto, out_i, out_f, base, pos):
-        return 0.0, pos, c, sqrt_s, msp, n_isr, n_fsr
-    return w, pos, c, sqrt_s, msp, n_isr, n_fsr
+    vetoed = _photon_vetoed_rows(veto, out_i, out_f, base, pos)
+    return w, pos, c, sqrt_s, msp, n_isr, n_fsr, vetoed
 
 
 @kernel
@@ -328,9 +385,11 @@ def _tautau_trial(rng, par, veto, tables, inv_b, out_i, out_f, base, kk, ff):
     unbiased cross-section weight (pb; ``inv_b`` = 1/b per mode, module docstring). The pilot's
     path: ``_tautau_generate`` decays only the hits of w0.
     """
-    w0, head, _, _, _, _, _ = _production1(rng, par, veto, out_i, out_f, base, kk, ff)
+    w0, head, _, _, _, _, _, vetoed = _production1(rng, par, veto, out_i, out_f, base, kk, ff)
     if w0 <= 0.0:
         return 0.0, 0.0, 0.0
+    if vetoed:
+        return w0, 0.0, 0.0
     passed, _, mode_m, mode_p = _decays1(rng, par, veto, tables, out_i, out_f, base, head)
     if not passed:
         return w0, 0.0, 0.0
@@ -361,12 +420,163 @@ def _grown(a, used, rows):
     return b
 
 
+# ---------------------------------------------------------------------------------------------
+# Trials in blocks (as gen.processes.mumu): the production weight w0 of every trial, stage by
+# stage; the event (photon angles, Born angle, FSR), the lab frame and the decays for hits only
+
+#: uniforms per trial in a block: the ISR fractions of the e- and e+ beams, the hit
+TRIAL_UNIFORMS = 3
+#: trials per block: uniforms and beam-energy normals drawn in bulk (2.3 ns per uniform against
+#: 6.6 ns as scalar draws in a kernel, numba 0.68, PCG64; docs/benchmarks.md), the weights
+#: computed stage by stage without the unpredictable hit branch (gen.processes.mumu)
+BLOCK_TRIALS = 512
+#: columns of the per-trial rows of ``_weight_block1``: eh, el, sqrt_s, v1, v2, C1, C2, CM
+_TR_COLS = 8
+#: columns of the per-hit rows of ``_hit_constants1``: ISR angle (3), FSR (4), frame (6)
+_HP_COLS = 13
+
+
+@kernel
+def _weight_block1(pool, nh, nl, nt, par, sin_a, cos_a, cst, w, tr):
+    """Production weights w0 (pb, W Z^2 before decays and cuts) of trials 0 .. nt-1 of a block
+    into ``w``, their (eh, el, sqrt_s, v1, v2, C1, C2, CM) into the rows of ``tr``.
+
+    Per trial the arithmetic of ``gen.beams.sample_beam_energies1``, ``collision_sqrt_s_sc1``
+    and ``gen.processes.ffbar.pair_weight_c1`` (ISR by ``gen.radiation.isr_fraction_u1`` from
+    the uniforms ``pool[3t]``, ``pool[3t + 1]``), times Z^2: the same weight bit for bit for the
+    same random numbers (tests/gen/test_tautau_block.py); the scalar pilot trials compute the
+    ISR constants at each trial's sqrt(s) (``pair_weight1``: the same weight to rounding).
+    """
+    isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
+    zex, vp = par[P_ZEX] > 0.5, par[P_VP] > 0.5
+    e_min = par[P_EMIN]
+    sph, spl = par[P_SPH], par[P_SPL]
+    m4 = 4.0 * M_TAU * M_TAU
+    for t in range(nt):
+        eh = par[P_EHER] + sph * nh[t] if sph > 0.0 else par[P_EHER]
+        el = par[P_ELER] + spl * nl[t] if spl > 0.0 else par[P_ELER]
+        tr[t, 0], tr[t, 1] = eh, el
+        tr[t, 2] = collision_sqrt_s_sc1(eh, el, sin_a, cos_a)
+    if isr:
+        for t in range(nt):
+            sqrt_s = tr[t, 2]
+            beta = ll_beta_near1(sqrt_s * sqrt_s, cst[0], cst[1], M_E)
+            tob = 2.0 / beta
+            v1, n1, d1 = isr_fraction_u1(pool[TRIAL_UNIFORMS * t], beta, tob, cst)
+            v2, n2, d2 = isr_fraction_u1(pool[TRIAL_UNIFORMS * t + 1], beta, tob, cst)
+            eb = 0.5 * sqrt_s
+            tr[t, 3] = 0.0 if v1 * eb < e_min else v1
+            tr[t, 4] = 0.0 if v2 * eb < e_min else v2
+            w[t] = (n1 * n2) / (d1 * d2) * ISR_K_FACTOR
+    else:
+        for t in range(nt):
+            w[t] = 1.0
+            tr[t, 3] = tr[t, 4] = 0.0
+    bfac = par[P_BFAC]
+    for t in range(nt):
+        sqrt_s = tr[t, 2]
+        sp = (1.0 - tr[t, 3]) * (1.0 - tr[t, 4]) * (sqrt_s * sqrt_s)
+        if w[t] <= 0.0 or sp <= m4:
+            w[t] = 0.0
+            tr[t, 5] = tr[t, 6] = tr[t, 7] = 0.0
+            continue
+        f1, f2, fm = born_factors1(sp, M_TAU, zex, vp)
+        tr[t, 5], tr[t, 6], tr[t, 7] = f1, f2, fm
+        inv_sp = 1.0 / sp
+        beta = math.sqrt(1.0 - m4 * inv_sp)
+        wt = w[t] * (GEV2_TO_PB * born_sigma_b1(inv_sp, beta, ALPHA_EM, f1, fm))
+        if fsr:
+            wt *= fsr_k_factor1(beta)
+        w[t] = wt * bfac
+
+
+@kernel
+def _hit_constants1(hits, nhit, tr, sin_a, cos_a, par, hp):
+    """Rows of ``hp`` for the hit trials ``hits[:nhit]`` (rows of ``tr``): the constants of
+    ``gen.processes.ffbar.pair_event_cm_p1`` (ISR photon-angle parameters of
+    ``gen.radiation.emission_params1`` at the beam energy, or -1: none emitted; FSR parameters
+    of ``gen.radiation.fsr_rest_params1`` at sqrt(s') = sqrt((1 - v1)(1 - v2) s)) and the
+    collision frame (b, n) of ``gen.beams.collision_frame_sc1``, in one short loop off the
+    events' dependent chains."""
+    isr, fsr = par[P_ISR] > 0.5, par[P_FSR] > 0.5
+    for j in range(nhit):
+        t = hits[j]
+        sqrt_s, v1, v2 = tr[t, 2], tr[t, 3], tr[t, 4]
+        hp[j, 0], hp[j, 1], hp[j, 2] = -1.0, 0.0, 0.0
+        if isr and (v1 > 0.0 or v2 > 0.0):
+            hp[j, 0], hp[j, 1], hp[j, 2] = emission_params1(0.5 * sqrt_s, M_E)
+        hp[j, 3], hp[j, 4], hp[j, 5], hp[j, 6] = 0.0, 1.0, 1.0, 1.0
+        if fsr:
+            msp = math.sqrt((1.0 - v1) * (1.0 - v2) * (sqrt_s * sqrt_s))
+            hp[j, 3], hp[j, 4], hp[j, 5], hp[j, 6] = fsr_rest_params1(M_TAU, msp, par[P_EMIN])
+        (hp[j, 7], hp[j, 8], hp[j, 9], hp[j, 10], hp[j, 11],
+         hp[j, 12]) = collision_frame_sc1(tr[t, 0], tr[t, 1], sin_a, cos_a)
+
+
+@kernel
+def _block_hits1(pool, wb, nt, w_max, hits) -> int:
+    """Indices of the hits among trials 0 .. nt-1 (u w_max < w0, u the block's third uniform)
+    into ``hits``; returns their number."""
+    nhit = 0
+    for t in range(nt):
+        if wb[t] > 0.0 and pool[TRIAL_UNIFORMS * t + 2] * w_max < wb[t]:
+            hits[nhit] = t
+            nhit += 1
+    return nhit
+
+
+#: particle ids and statuses of the head rows of an event (pair_event_to_lab1's order)
+_HEAD_PDG = np.array([TAU, -TAU, PHOTON, PHOTON, PHOTON, PHOTON], dtype=np.int64)
+
+
+@kernel
+def _hit_event1(rng, par, veto, tr, t, hp, j, out_i, out_f, pos, kk, ff, buf):
+    """The event of hit trial ``t`` (constants ``hp[j]``): photon angles, Born angle and FSR
+    (``pair_event_cm_p1``), then taus and photons to the lab into rows ``pos``.. of the
+    output (``gen.unweight.pair_event_to_lab1``: boosts with their parameters computed once).
+
+    Returns (head row, cos_theta, sqrt_s_prime, n_isr, n_fsr, vetoed).
+    """
+    bqx, bqy, bqz, msp, c, mask = pair_event_cm_p1(
+        rng, tr[t, 2], M_TAU, par[P_ISR] > 0.5, par[P_FSR] > 0.5, tr[t, 3], tr[t, 4],
+        tr[t, 5], tr[t, 6], tr[t, 7], par[P_EMIN], kk, ff, hp[j, 0], hp[j, 1], hp[j, 2],
+        hp[j, 3], hp[j, 4], hp[j, 5], hp[j, 6])
+    m, n_isr, n_fsr = pair_event_to_lab1(buf, kk, ff, mask, bqx, bqy, bqz, hp[j, 7], hp[j, 8],
+                                         hp[j, 9], hp[j, 10], hp[j, 11], hp[j, 12])
+    vetoed = False
+    for r in range(m):
+        q = pos + r
+        out_i[q, 0] = _HEAD_PDG[r]
+        out_i[q, 1] = DECAYED if r < 2 else FINAL
+        out_i[q, 2] = -1
+        for col in range(4):
+            out_f[q, col] = buf[r, col]
+        for col in range(4, 8):
+            out_f[q, col] = 0.0
+        if r >= 2 and photon_vetoed1(veto, buf[r, 0], buf[r, 1], buf[r, 2], buf[r, 3]):
+            vetoed = True
+    return pos + m, c, msp, n_isr, n_fsr, vetoed
+
+
+@kernel
+def _block_setup(par):
+    """(sin_a, cos_a, ISR constants) of a chunk: the crossing angle and ``isr_consts1`` at the
+    nominal sqrt(s)."""
+    sin_a, cos_a = crossing_trig1(par[P_HALF])
+    cst = isr_consts1(collision_sqrt_s_sc1(par[P_EHER], par[P_ELER], sin_a, cos_a), M_E,
+                      par[P_HARD], par[P_XMIN])
+    return sin_a, cos_a, cst
+
+
 @kernel
 def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, mu, max_rows):
-    """Hit-or-miss until ``n`` events, the hit decided on w0 before the decays (module
-    docstring, "Hit before the decays"); returns rows, offsets, truth and statistics.
+    """Hit-or-miss until ``n`` events, the hit decided on w0 before the event and the decays
+    (module docstring, "Hit before the decays"); returns rows, offsets, truth and statistics.
 
-    The statistics sum the estimator c of every trial (``mu`` its control-variate constant).
+    Trials in blocks of ``BLOCK_TRIALS``: w0 of every trial (``_weight_block1``), then in trial
+    order the statistics and, for hits, the event (``_hit_event1``), the photon veto, the decays
+    and the cuts. The statistics sum the estimator c of every trial (``mu`` its control-variate
+    constant); trials after the n-th event are not counted.
     """
     # rows by the expected multiplicity (12.5 per event with the defaults, 8.5 with the search
     # card's cuts), grown when a trial could overflow: max_rows per event would reserve ~46
@@ -384,6 +594,14 @@ def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, mu, max_rows):
     t_nfsr = np.empty(n, np.int32)
     kk = np.zeros((2, 4))
     ff = np.zeros((4, 4))
+    buf = np.zeros((_HEAD_ROWS, 4))
+    nbk = BLOCK_TRIALS
+    pool = np.empty(nbk * TRIAL_UNIFORMS)
+    nh, nl, wb = np.empty(nbk), np.empty(nbk), np.empty(nbk)
+    tr = np.empty((nbk, _TR_COLS))
+    hits = np.empty(nbk, np.int64)
+    hp = np.empty((nbk, _HP_COLS))
+    sin_a, cos_a, cst = _block_setup(par)
     n_trials = 0
     sum_w = 0.0
     sum_w2 = 0.0
@@ -391,42 +609,57 @@ def _tautau_generate(rng, par, veto, tables, inv_b, n, w_max, mu, max_rows):
     k = 0
     pos = 0
     while k < n:
-        if pos + max_rows > cap:
-            cap = cap + cap // 2 + max_rows
-            out_i = _grown(out_i, pos, cap)
-            out_f = _grown(out_f, pos, cap)
-        w0, head, c, sqrt_s, msp, n_isr, n_fsr = _production1(rng, par, veto, out_i, out_f,
-                                                              pos, kk, ff)
-        n_trials += 1
-        if w0 <= 0.0:
-            continue
-        # the hit uniform before the decays: P(hit | w0) = min(w0 / w_max, 1)
-        if not rng.random() * w_max < w0:
-            est = w0 * mu
+        draw_block1(rng, pool, nh, nl, par[P_SPH], par[P_SPL])
+        _weight_block1(pool, nh, nl, nbk, par, sin_a, cos_a, cst, wb, tr)
+        nhit = _block_hits1(pool, wb, nbk, w_max, hits)
+        _hit_constants1(hits, nhit, tr, sin_a, cos_a, par, hp)
+        j = 0
+        for t in range(nbk):
+            w0 = wb[t]
+            n_trials += 1
+            if w0 <= 0.0:
+                continue
+            if j >= nhit or hits[j] != t:
+                # a miss: P(hit | w0) = min(w0 / w_max, 1) < 1
+                est = w0 * mu
+                sum_w += est
+                sum_w2 += est * est
+                continue
+            if pos + max_rows > cap:
+                cap = cap + cap // 2 + max_rows
+                out_i = _grown(out_i, pos, cap)
+                out_f = _grown(out_f, pos, cap)
+            head, c, msp, n_isr, n_fsr, vetoed = _hit_event1(rng, par, veto, tr, t, hp, j,
+                                                             out_i, out_f, pos, kk, ff, buf)
+            j += 1
+            passed = False
+            mode_m = mode_p = -1
+            end = pos
+            if not vetoed:
+                passed, end, mode_m, mode_p = _decays1(rng, par, veto, tables, out_i, out_f,
+                                                       pos, head)
+            x = inv_b[mode_m] * inv_b[mode_p] if passed else 0.0
+            if w0 >= w_max:
+                est = w0 * x  # P(hit) = 1: the full weight, as without early hit
+                if passed and w0 > w_max:
+                    n_over += 1
+            else:
+                est = w0 * mu + (x - mu) * w_max
             sum_w += est
             sum_w2 += est * est
-            continue
-        passed, end, mode_m, mode_p = _decays1(rng, par, veto, tables, out_i, out_f, pos, head)
-        x = inv_b[mode_m] * inv_b[mode_p] if passed else 0.0
-        if w0 >= w_max:
-            est = w0 * x  # P(hit) = 1: the full weight, as without early hit
-            if passed and w0 > w_max:
-                n_over += 1
-        else:
-            est = w0 * mu + (x - mu) * w_max
-        sum_w += est
-        sum_w2 += est * est
-        if passed:
-            pos = end
-            t_mode_m[k] = mode_m
-            t_mode_p[k] = mode_p
-            t_cos[k] = c
-            t_sqrt_s[k] = sqrt_s
-            t_sqrt_sp[k] = msp
-            t_nisr[k] = n_isr
-            t_nfsr[k] = n_fsr
-            k += 1
-            offset[k] = pos
+            if passed:
+                pos = end
+                t_mode_m[k] = mode_m
+                t_mode_p[k] = mode_p
+                t_cos[k] = c
+                t_sqrt_s[k] = tr[t, 2]
+                t_sqrt_sp[k] = msp
+                t_nisr[k] = n_isr
+                t_nfsr[k] = n_fsr
+                k += 1
+                offset[k] = pos
+                if k == n:
+                    break  # trials after the n-th event are not counted
     return (out_i[:pos], out_f[:pos], offset, t_mode_m, t_mode_p, t_cos, t_sqrt_s, t_sqrt_sp,
             t_nisr, t_nfsr, n_trials, sum_w, sum_w2, n_over)
 
@@ -695,8 +928,9 @@ class TauTau(Process):
         return self._trials(rng, n)[2]
 
     def prepare(self, rng: np.random.Generator, points: int = PILOT_POINTS) -> None:
-        """Pilot run: ``w_max`` from the mode-biased weights, sigma from the unbiased ones, the
-        control-variate constant ``mu`` of the generation's estimator (module docstring)."""
+        """Pilot run: ``w_max`` from the production weights w0 (module docstring, "w_max"),
+        sigma from the unbiased weights, the control-variate constant ``mu`` of the
+        generation's estimator (module docstring)."""
         w0, w_hit, w_sig = self._trials(rng, points)
         if not (np.all(np.isfinite(w_hit)) and np.all(np.isfinite(w_sig))):
             raise FloatingPointError(f"process {self.name!r}: non-finite weight in the pilot run")
@@ -705,7 +939,11 @@ class TauTau(Process):
                 f"process {self.name!r}: no accepted phase-space point in {points} pilot trials; "
                 "loosen the generator-level cuts"
             )
-        self.w_max = float(w_hit.max()) * PILOT_SAFETY
+        # w_max bounds w0 >= w_hit (the hit is decided on w0): sup w0 is the no-photon peak
+        # of the ISR weight at the lowest sqrt(s) of the beam spread, which the pilot finds
+        # within 0.07 % (module docstring, "w_max"); PILOT_SAFETY on max w_hit left 23 % of the
+        # trials as misses
+        self.w_max = float(w0.max()) * W0_SAFETY
         self.pilot_cross_section_pb = float(w_sig.mean())
         self.mu = optimal_mu(w0, w_sig, self.w_max)
 
