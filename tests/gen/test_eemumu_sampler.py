@@ -83,6 +83,9 @@ def test_window_holds_every_passing_y1():
 def card_sampler():
     """The card's process prepared with the default pilot (as ``b2dark generate`` does)."""
     proc = card_proc()
+    # one adaptation (the card's pilot keeps the best of PILOT_CANDIDATES, whose selection is
+    # tested below): these tests hold for any adapted sampler, at a third of the pilot's cost
+    proc.pilot_candidates = 1
     proc.prepare(np.random.default_rng(63))
     return proc
 
@@ -140,3 +143,130 @@ def test_same_seed_same_events():
     assert runs[0][1] == runs[1][1]
     assert np.array_equal(runs[0][2], runs[1][2])
     assert np.array_equal(runs[0][3], runs[1][3])
+
+
+@njit
+def _pmiss_pairs(rng, par, n):
+    """For n random (beams, tau, Q^2 fractions, azimuths, u): ``_pmiss_h1`` (rotation and boost
+    of the photons' sum) and ``_pmiss_c1`` (lab images of the c.m. basis) side by side."""
+    out = np.empty((n, 4))
+    clo, chi = par[em.P_WIN_CLO], par[em.P_WIN_CHI]
+    cot_lo = clo / math.sqrt(1.0 - clo * clo)
+    cot_hi = chi / math.sqrt(1.0 - chi * chi)
+    for i in range(n):
+        sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+            rng, par[em.P_EHER], par[em.P_ELER], par[em.P_SPH], par[em.P_SPL], par[em.P_HALF])
+        e = 0.5 * sqrt_s
+        p = math.sqrt(e * e - M_E * M_E)
+        w = 0.3 + 6.0 * rng.random()
+        tau = w * w / (sqrt_s * sqrt_s)
+        q2cut = par[em.P_Q2SCALE] * tau * sqrt_s * sqrt_s
+        uq1, uq2, u = rng.random(), rng.random(), rng.random()
+        phi1, phi2 = 2.0 * math.pi * rng.random(), 2.0 * math.pi * rng.random()
+        cs = (math.cos(phi1), math.sin(phi1), math.cos(phi2), math.sin(phi2))
+        boost = (bx, by, bz, nx, ny, nz)
+        a, c = em._pmiss_h1(par, e, p, tau, q2cut, u, uq1, uq2, cs, boost, cot_lo, cot_hi)
+        fr = em._window_frame1(par, e, p, tau, q2cut, uq1, uq2, cs, boost, cot_lo, cot_hi)
+        fa, fc = em._pmiss_c1(fr, u)
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = a, c, fa, fc
+    return out
+
+
+def test_linear_lab_map_of_the_window_equals_the_boost():
+    # the root finding's missing momentum (lab images of the c.m. basis, Lorentz map linear)
+    # is _pmiss_h1's (rotation + boost of the photons' sum) up to rounding (GeV scale 1e-12),
+    # sentinels (a photon not allowed) included
+    got = _pmiss_pairs(np.random.default_rng(70), card_proc()._par(), 20_000)
+    assert np.any(np.abs(got[:, 0]) == 1e9)  # the sentinel branches are exercised
+    assert np.allclose(got[:, 2:], got[:, :2], rtol=0.0, atol=1e-10)
+
+
+@njit
+def _window_slack(rng, par, n, n_scan):
+    """Windows of ``_y1_window1`` not extended to an end of [0, 1] against a scan of the passing
+    u: rows (window width, passing width) of those with passing points."""
+    out = np.zeros((n, 2))
+    k = 0
+    clo, chi = par[em.P_WIN_CLO], par[em.P_WIN_CHI]
+    cot_lo = clo / math.sqrt(1.0 - clo * clo)
+    cot_hi = chi / math.sqrt(1.0 - chi * chi)
+    for _ in range(n):
+        sqrt_s, bx, by, bz, nx, ny, nz = sample_collision1(
+            rng, par[em.P_EHER], par[em.P_ELER], par[em.P_SPH], par[em.P_SPL], par[em.P_HALF])
+        e = 0.5 * sqrt_s
+        p = math.sqrt(e * e - M_E * M_E)
+        w = 0.5 + 5.0 * rng.random()
+        tau = w * w / (sqrt_s * sqrt_s)
+        q2cut = par[em.P_Q2SCALE] * tau * sqrt_s * sqrt_s
+        uq1, uq2 = rng.random(), rng.random()
+        phi1, phi2 = 2.0 * math.pi * rng.random(), 2.0 * math.pi * rng.random()
+        cs = (math.cos(phi1), math.sin(phi1), math.cos(phi2), math.sin(phi2))
+        boost = (bx, by, bz, nx, ny, nz)
+        lo, hi = em._y1_window1(par, e, p, tau, q2cut, uq1, uq2, cs, boost)
+        if lo <= 0.0 or hi >= 1.0:
+            continue
+        first, last = 2.0, -1.0
+        for j in range(n_scan):
+            u = (j + 0.5) / n_scan
+            a, c = em._pmiss_h1(par, e, p, tau, q2cut, u, uq1, uq2, cs, boost, cot_lo, cot_hi)
+            if a <= 0.0 and c >= 0.0:
+                first, last = min(first, u), max(last, u)
+        if last >= first:
+            out[k, 0], out[k, 1] = hi - lo, last - first
+            k += 1
+    return out[:k]
+
+
+def test_window_is_tight():
+    # the window is the passing interval widened by its margins (WINDOW_MARGIN of the width +
+    # WINDOW_PAD per side) and at most ~one root tolerance per side, scan spacing included: a
+    # window grown by a wrong bracket or a loose acceptance of the root finding fails this
+    par = card_proc()._par()
+    n_scan = 300
+    rows = _window_slack(np.random.default_rng(71), par, 1000, n_scan)
+    assert rows.shape[0] > 200
+    allowed = (rows[:, 1] * (1.0 + 2.0 * em.WINDOW_MARGIN) + 2.0 * em.WINDOW_PAD
+               + 2.0 * (1.0 + 2.0 * em.WINDOW_MARGIN) * (em.WINDOW_TOL + 1.0 / n_scan))
+    assert np.all(rows[:, 0] <= allowed), np.max(rows[:, 0] - allowed)
+
+
+def test_cone_density_skipped_only_where_it_enters_no_weight():
+    # cone_share 0: the cone map's density is not evaluated inside the band (it enters the
+    # mixture with weight 0). A cone share of 1e-300 evaluates it and draws the same numbers,
+    # so every weight must agree to rounding
+    proc = card_proc()
+    proc.prepare(np.random.default_rng(73), 20_000)
+    par = proc._par()
+    assert par[em.P_CONE] == 0.0
+    tiny = par.copy()
+    tiny[em.P_CONE] = 1e-300
+    n = 20_000
+    k = proc.foam[4].shape[0]
+    w0, w1 = (em._eemumu_weights(np.random.default_rng(72), pp, proc.grid, proc.foam, n,
+                                 np.zeros((em.N_DIM, em.N_BINS)), np.zeros(k), np.zeros(k),
+                                 np.zeros(k)) for pp in (par, tiny))
+    assert np.count_nonzero(w0) > 0.01 * n
+    assert np.allclose(w0, w1, rtol=1e-12, atol=0.0)
+
+
+def test_pilot_keeps_the_most_efficient_candidate(monkeypatch):
+    # partial unweighting: PILOT_CANDIDATES adaptations, each with its final pilot; the kept
+    # grid is the one of the highest sigma / w_max, and w_max comes from a fresh final pilot
+    # of it (a fourth call), not from the batches that chose it
+    calls = []
+    final = EEMuMu._final_pilot
+
+    def spy(self, rng, par, points, edges, *rest):
+        out = final(self, rng, par, points, edges, *rest)
+        calls.append((out[0].cross_section_pb / self._w_max_of(out[2]), edges, out[2]))
+        return out
+
+    monkeypatch.setattr(EEMuMu, "_final_pilot", spy)
+    proc = card_proc()
+    assert proc.pilot_candidates == em.PILOT_CANDIDATES >= 2
+    proc.prepare(np.random.default_rng(74), 20_000)
+    assert len(calls) == em.PILOT_CANDIDATES + 1
+    best = max(range(em.PILOT_CANDIDATES), key=lambda i: calls[i][0])
+    assert proc.grid is calls[best][1] is calls[-1][1]
+    assert proc.w_max == proc._w_max_of(calls[-1][2])
+    assert len({c[0] for c in calls[:-1]}) == em.PILOT_CANDIDATES  # distinct adaptations
