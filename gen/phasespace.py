@@ -74,6 +74,22 @@ def genbod_work1(rng, big_m: float, masses, n: int, out, r0: int, work) -> float
 
 
 @kernel
+def genbod_weight1(rng, big_m: float, masses, n: int, work) -> float:
+    """GENBOD's weight prod p_k from the n - 2 mass uniforms only (-1 if the masses do not
+    fit), kinematics left for ``genbod_build1``: a hit-or-miss on the weight then builds only
+    accepted points (as Pythia 8's M-generator does). ``work``: >= 3 n floats, kept between
+    the two calls."""
+    return _genbod_weight(rng, big_m, masses, n, work)
+
+
+@kernel
+def genbod_build1(rng, masses, n: int, out, r0: int, work) -> None:
+    """Rotations and boosts of the point ``genbod_weight1`` left in ``work`` into rows r0..
+    (same law of events as ``genbod_work1``)."""
+    _genbod_build(rng, masses, n, out, r0, work)
+
+
+@kernel
 def _genbod_weight(rng, big_m, masses, n, work):
     """GENBOD's intermediate masses (work[n:2n]) and momenta (work[2n:3n]); returns prod p_k
     (-1 if the masses do not fit). Draws the n - 2 uniforms of the masses only."""
