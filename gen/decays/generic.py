@@ -126,6 +126,13 @@ _PILOT_TRIALS = 400
 _WMAX_SAFETY = 1.3
 #: attempts to find an open mode / daughter masses that fit in the parent's (BW) mass
 _MAX_TRIES = 50
+#: misses of a model's hit-or-miss (form factors, Goity-Roberts) at fixed daughter masses after
+#: which the masses are redrawn: a Breit-Wigner mass drawn where the model's rate vanishes (a
+#: D** at the end of its range in B -> D** tau nu) would otherwise reject for ever (it hung
+#: bbbar: seed 104, 20000 events). EvtGen redraws the mass tree on every try; redrawing only
+#: after this many misses keeps the Breit-Wigner line shape except where the acceptance is
+#: below ~1e-4 (~10 ms of trials), i.e. within the last few MeV of a mass range
+_MISSES_BEFORE_MASS_REDRAW = 10_000
 
 # species decay treatment
 STABLE, TABLE, TAU_DECAY, NO_TABLE = 0, 1, 2, 3
@@ -138,8 +145,8 @@ ANG_NONE, ANG_VSS, ANG_VSP, ANG_TSS, ANG_TVS, ANG_VVS = 0, 1, 2, 3, 4, 5
 # helicity the kernel draws from the decay angle
 POL_NONE, POL_HEL0, POL_HEL1, POL_DRAWN = 0, 1, 2, 3
 # counters
-C_OVERWEIGHT, C_CLOSED, C_NO_TABLE, C_QM_FAIL = 0, 1, 2, 3
-N_COUNTERS = 4
+C_OVERWEIGHT, C_CLOSED, C_NO_TABLE, C_QM_FAIL, C_MASS_REDRAW = 0, 1, 2, 3, 4
+N_COUNTERS = 5
 #: columns of out_i
 ICOLS = 4
 
@@ -163,7 +170,8 @@ class DecayTables(NamedTuple):
     md_pol: np.ndarray  # (n_md, MAXD) int64 polarisation code given to each daughter
     md_wmax: np.ndarray  # (n_md,) pilot maximum phase-space weight x safety (0: none)
     counters: np.ndarray  # (N_COUNTERS,) int64: overweight, no open mode, undecayable left,
-    #                       quark-level mode that could not be hadronised (another was picked)
+    #                       quark-level mode that could not be hadronised (another was picked),
+    #                       daughter masses redrawn after _MISSES_BEFORE_MASS_REDRAW misses
     md_me: np.ndarray  # (n_md,) int64 Pythia 8 meMode of a quark-level mode, -1 otherwise
     md_npart: np.ndarray  # (n_md,) int64 number of partons (quark-level modes)
     md_part: np.ndarray  # (n_md, 4) int64 parton codes (PDG, Pythia 8 special codes 82, 83)
@@ -1118,7 +1126,17 @@ def _decay_row(rng, tb, tau_tb, out_i, out_f, j, k, base, pos, ct_forced, dm):
         if tb.md_wmax[mode] > 0.0:
             wmax = min(wmax, tb.md_wmax[mode])
         sl = tb.sl_kind[mode]
+        misses = 0
         while True:
+            if misses == _MISSES_BEFORE_MASS_REDRAW:  # (nearly) closed at these masses
+                tb.counters[C_MASS_REDRAW] += 1
+                while not _sample_masses(rng, tb, mode, m, dm):
+                    pass  # the mode fitted once: some masses fit
+                wmax = genbod_wmax(m, dm, nd)
+                if tb.md_wmax[mode] > 0.0:
+                    wmax = min(wmax, tb.md_wmax[mode])
+                misses = 0
+            misses += 1
             if genbod_unweighted1(rng, m, dm, nd, wmax, out_f, pos):
                 tb.counters[C_OVERWEIGHT] += 1
             if tb.gr_kind[mode] != goity_roberts.NONE:
