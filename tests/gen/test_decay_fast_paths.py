@@ -64,8 +64,8 @@ def test_pick_mode_equals_the_linear_scan():
     assert n_fast > 100  # the bisection path is exercised (B, D, light mesons)
 
 
-@kernel
 def _old_route(rng, tb, tau_tb, out_i, out_f, pos, margin, dm, ct1, ct2):
+    # from Python, not as one kernel: a kernel inlining both routes took ~70 s to compile in CI
     pos = g.decay_row1(rng, tb, tau_tb, out_i, out_f, 1, 0, pos, ct1, dm)
     pos = g.decay_row1(rng, tb, tau_tb, out_i, out_f, 2, 0, pos, ct2, dm)
     return g.decay_tree1(rng, tb, tau_tb, out_i, out_f, 3, pos, 0, margin, dm)
